@@ -1,1 +1,4 @@
-//! placeholder
+//! trafficgen
+pub mod cli;
+pub mod config;
+pub mod threshold;

@@ -1,0 +1,220 @@
+//! Command-line surface: the flags, and how flags, `TRAFFICGEN_*` env vars and defaults are layered
+//! into one [`RawConfig`] that remembers where each value came from.
+
+use std::collections::BTreeMap;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of every env var that sets an option; it keeps Kubernetes service-link vars out.
+pub const ENV_PREFIX: &str = "TRAFFICGEN_";
+
+/// Top-level command line: `trafficgen [run] [OPTIONS] [URL]...`, `trafficgen serve`, `trafficgen demo`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "trafficgen",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; `run` when absent.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of the default `run` command.
+    #[command(flatten)]
+    pub run: RawConfig,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send HTTP load at a precise rate (the default).
+    Run(RawConfig),
+}
+
+/// Raw, unvalidated run settings: every value is text exactly as the user gave it.
+///
+/// The same struct is filled from flags (clap) and from `TRAFFICGEN_<FIELD>` env vars (envy);
+/// field names are the single source of both names.
+#[derive(Debug, Default, Clone, Args, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RawConfig {
+    /// Target URLs; requests are spread over them in turn
+    #[arg(value_name = "URL")]
+    pub url: Vec<String>,
+    /// Requests per second (fractional allowed), or `max` for closed loop
+    #[arg(long, default_value = "10")]
+    pub rate: Option<String>,
+    /// Closed-loop workers, used with `--rate max`
+    #[arg(long, default_value = "10")]
+    pub concurrency: Option<String>,
+    /// How long to send, e.g. `30s`, `10m`; absent = until SIGTERM or --requests
+    #[arg(long)]
+    pub duration: Option<String>,
+    /// Stop after this many requests
+    #[arg(long)]
+    pub requests: Option<String>,
+    /// Maximum connections per target
+    #[arg(long, default_value = "64")]
+    pub connections: Option<String>,
+    /// Maximum outstanding requests; open-loop sends beyond it are dropped and counted
+    #[arg(long, default_value = "1000")]
+    pub max_in_flight: Option<String>,
+    /// Per-request timeout, connecting included
+    #[arg(long, default_value = "10s")]
+    pub timeout: Option<String>,
+    /// HTTP method
+    #[arg(long, default_value = "GET")]
+    pub method: Option<String>,
+    /// Request header `Name: value` (repeatable; comma-separated in the env var)
+    #[arg(short = 'H', long)]
+    pub header: Vec<String>,
+    /// Request body: literal text, or `@path` to read a file
+    #[arg(long)]
+    pub body: Option<String>,
+    /// Use HTTP/2 (prior knowledge for http://, ALPN for https://)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub http2: Option<String>,
+    /// Do not verify TLS certificates
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub insecure: Option<String>,
+    /// Extra CA certificates (PEM file) to trust
+    #[arg(long)]
+    pub cacert: Option<String>,
+    /// Pin `host:port:addr` like curl's --resolve (repeatable)
+    #[arg(long)]
+    pub resolve: Vec<String>,
+    /// Where to serve /metrics and /healthz, or `off`
+    #[arg(long, default_value = "0.0.0.0:9464")]
+    pub metrics_addr: Option<String>,
+    /// Summary format on stdout: text or json
+    #[arg(long, default_value = "text")]
+    pub output: Option<String>,
+    /// Also write the JSON summary to this file
+    #[arg(long)]
+    pub summary_file: Option<String>,
+    /// Interval of progress lines on stderr (`0s` = off)
+    #[arg(long, default_value = "5s")]
+    pub progress_interval: Option<String>,
+    /// Log and progress format on stderr: text or json
+    #[arg(long, default_value = "text")]
+    pub log_format: Option<String>,
+    /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `achieved_rps>=95` (repeatable)
+    #[arg(long)]
+    pub threshold: Vec<String>,
+    /// After a signal, how long to wait for in-flight requests
+    #[arg(long, default_value = "5s")]
+    pub drain_timeout: Option<String>,
+}
+
+/// Where a setting's value came from; error messages name the flag or the env var accordingly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Given on the command line.
+    Flag,
+    /// Given by a `TRAFFICGEN_*` env var.
+    Env,
+    /// The built-in default.
+    Default,
+}
+
+/// A [`RawConfig`] together with the source of each field that has a value.
+#[derive(Debug, Clone, Default)]
+pub struct Layered {
+    /// The merged values.
+    pub raw: RawConfig,
+    /// Field name -> where its value came from.
+    pub sources: BTreeMap<String, Source>,
+}
+
+impl Layered {
+    /// How to name field `field` in a message: `--max-in-flight`, `TRAFFICGEN_MAX_IN_FLIGHT` or `URL`.
+    pub fn name(&self, field: &str) -> String {
+        match self.sources.get(field) {
+            Some(Source::Env) => env_name(field),
+            _ if field == "url" => "URL".to_string(),
+            _ => format!("--{}", field.replace('_', "-")),
+        }
+    }
+}
+
+/// The env var for a field: `max_in_flight` -> `TRAFFICGEN_MAX_IN_FLIGHT`.
+pub fn env_name(field: &str) -> String {
+    format!("{ENV_PREFIX}{}", field.to_uppercase())
+}
+
+/// Errors found while layering flags and env vars.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    /// An env var could not be read into the settings.
+    #[error("invalid environment: {0}")]
+    Env(String),
+}
+
+/// Layer defaults, then env vars, then explicit flags, remembering the source of each value.
+pub fn layer(
+    matches: &ArgMatches,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Layered, LayerError> {
+    let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
+    let env: RawConfig = envy::prefixed(ENV_PREFIX)
+        .from_iter(env.into_iter().filter(|(_, v)| !v.is_empty()))
+        .map_err(|e| LayerError::Env(e.to_string()))?;
+    let explicit =
+        |key: &str| matches.value_source(key) == Some(clap::parser::ValueSource::CommandLine);
+    let (given, defaults): (Vec<_>, Vec<_>) = present(&flags)
+        .into_iter()
+        .partition(|(key, _)| explicit(key));
+    let mut merged = serde_json::Map::new();
+    let mut sources = BTreeMap::new();
+    for (layer, source) in [
+        (defaults, Source::Default),
+        (present(&env), Source::Env),
+        (given, Source::Flag),
+    ] {
+        for (key, value) in layer {
+            sources.insert(key.clone(), source);
+            merged.insert(key, value);
+        }
+    }
+    let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Env(e.to_string()))?;
+    Ok(Layered { raw, sources })
+}
+
+/// The fields of `raw` that hold a value (non-null, non-empty list), as JSON.
+fn present(raw: &RawConfig) -> Vec<(String, serde_json::Value)> {
+    let serde_json::Value::Object(map) =
+        serde_json::to_value(raw).expect("RawConfig is plain data")
+    else {
+        unreachable!("RawConfig serializes to an object")
+    };
+    map.into_iter()
+        .filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(|a| a.is_empty())))
+        .collect()
+}
+
+/// The clap command, with each option's env var added to its help.
+pub fn command() -> clap::Command {
+    fn annotate(cmd: clap::Command) -> clap::Command {
+        cmd.allow_negative_numbers(true).mut_args(|arg| {
+            let id = arg.get_id().as_str().to_string();
+            if id == "help" || id == "version" {
+                return arg;
+            }
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            arg.help(format!("{help} [env: {}]", env_name(&id)))
+        })
+    }
+    let cmd = annotate(Cli::command());
+    cmd.mut_subcommand("run", annotate)
+}
+
+/// The matches of the `run` options, wherever they were given (top level or `run` subcommand).
+pub fn run_matches(matches: &ArgMatches) -> Option<&ArgMatches> {
+    match matches.subcommand() {
+        None => Some(matches),
+        Some(("run", sub)) => Some(sub),
+        Some(_) => None,
+    }
+}

@@ -1,0 +1,181 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn plan(args: &[&str], vars: &[(&str, &str)]) -> Result<Plan, ConfigError> {
+    let argv = std::iter::once("trafficgen").chain(args.iter().copied());
+    plan_from(argv, env(vars))
+}
+
+fn err(args: &[&str], vars: &[(&str, &str)]) -> String {
+    plan(args, vars)
+        .expect_err("config should be rejected")
+        .to_string()
+}
+
+#[test]
+fn defaults_and_flags() {
+    let p = plan(&["http://productpage:9080/productpage"], &[]).unwrap();
+    assert_eq!(p.load, Load::Open { rate: 10.0 });
+    assert_eq!(p.routes[0].name, "/productpage");
+    assert_eq!(p.metrics_addr, Some("0.0.0.0:9464".parse().unwrap()));
+    assert_eq!(p.timeout, Duration::from_secs(10));
+    assert!(!p.http2);
+    let p = plan(
+        &[
+            "run",
+            "--rate",
+            "150.5",
+            "--duration",
+            "10m",
+            "--http2",
+            "-H",
+            "x-a: 1",
+            "http://a/",
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(p.load, Load::Open { rate: 150.5 });
+    assert_eq!(p.duration, Some(Duration::from_secs(600)));
+    assert!(p.http2);
+    assert_eq!(p.routes[0].headers["x-a"], "1");
+    let p = plan(&["--rate", "max", "--concurrency", "4", "http://a"], &[]).unwrap();
+    assert_eq!(
+        p.load,
+        Load::Closed {
+            concurrency: NonZeroUsize::new(4).unwrap()
+        }
+    );
+}
+
+#[test]
+fn env_sets_and_flags_override() {
+    let vars = [
+        ("TRAFFICGEN_RATE", "42"),
+        ("TRAFFICGEN_URL", "http://a/x,http://b/y"),
+        ("PRODUCTPAGE_PORT", "tcp://1.2.3.4:9080"),
+    ];
+    let p = plan(&[], &vars).unwrap();
+    assert_eq!(p.load, Load::Open { rate: 42.0 });
+    assert_eq!(p.routes.len(), 2);
+    let p = plan(&["--rate", "7"], &vars).unwrap();
+    assert_eq!(p.load, Load::Open { rate: 7.0 });
+    let p = plan(
+        &["--metrics-addr", "off", "http://a"],
+        &[("TRAFFICGEN_HTTP2", "true")],
+    )
+    .unwrap();
+    assert_eq!(p.metrics_addr, None);
+    assert!(p.http2);
+}
+
+#[test]
+fn bad_values_name_the_setting_value_and_expectation() {
+    let url = "http://a/";
+    for (args, needle) in [
+        (
+            vec!["--rate", "abc", url],
+            "invalid --rate=\"abc\": expected a positive number",
+        ),
+        (vec!["--rate", "-5", url], "--rate=\"-5\""),
+        (vec!["--rate", "NaN", url], "--rate=\"NaN\""),
+        (vec!["--rate", "0", url], "--rate=\"0\""),
+        (
+            vec!["--duration", "ten minutes", url],
+            "invalid --duration=\"ten minutes\": expected a duration",
+        ),
+        (
+            vec!["productpage:9080/x"],
+            "invalid URL=\"productpage:9080/x\": expected an absolute http",
+        ),
+        (vec!["ftp://a/"], "URL=\"ftp://a/\""),
+        (vec!["http:///nohost"], "URL=\"http:///nohost\""),
+        (
+            vec!["-H", "novalue", url],
+            "invalid --header=\"novalue\": expected NAME: VALUE",
+        ),
+        (
+            vec!["--body", "@/does/not/exist", url],
+            "invalid --body=\"@/does/not/exist\"",
+        ),
+        (
+            vec!["--resolve", "a:b:c", url],
+            "invalid --resolve=\"a:b:c\": expected HOST:PORT:ADDR",
+        ),
+        (
+            vec!["--metrics-addr", "9464", url],
+            "invalid --metrics-addr=\"9464\"",
+        ),
+        (
+            vec!["--threshold", "p99<<3", url],
+            "invalid --threshold=\"p99<<3\"",
+        ),
+        (vec!["--threshold", "latency<3ms", url], "unknown metric"),
+        (
+            vec!["--concurrency", "0", "--rate", "max", url],
+            "invalid --concurrency=\"0\"",
+        ),
+        (
+            vec!["--output", "yaml", url],
+            "invalid --output=\"yaml\": expected text or json",
+        ),
+        (
+            vec!["--cacert", "/nonexistent.pem", url],
+            "invalid --cacert",
+        ),
+    ] {
+        let e = err(&args, &[]);
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
+}
+
+#[test]
+fn env_errors_name_the_env_var() {
+    let e = err(&["http://a"], &[("TRAFFICGEN_RATE", "fast")]);
+    assert!(e.contains("invalid TRAFFICGEN_RATE=\"fast\""), "{e}");
+    let e = err(&[], &[("TRAFFICGEN_URL", "nope")]);
+    assert!(e.contains("invalid TRAFFICGEN_URL=\"nope\""), "{e}");
+    let e = err(&["http://a"], &[("TRAFFICGEN_MAX_IN_FLIGHT", "-1")]);
+    assert!(e.contains("TRAFFICGEN_MAX_IN_FLIGHT=\"-1\""), "{e}");
+    let e = err(&["http://a"], &[("TRAFFICGEN_THRESHOLD", "p99")]);
+    assert!(e.contains("TRAFFICGEN_THRESHOLD=\"p99\""), "{e}");
+}
+
+#[test]
+fn missing_url_and_unknown_flag() {
+    assert!(err(&[], &[]).contains("no target URL: give one"));
+    assert!(err(&["--bogus", "http://a"], &[]).contains("--bogus"));
+}
+
+#[test]
+fn pins_and_bodies() {
+    let p = plan(
+        &[
+            "--resolve",
+            "productpage:9080:127.0.0.1",
+            "--resolve",
+            "h:443:[::1]",
+            "--body",
+            "hi",
+            "http://a",
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        p.pins[0],
+        Pin {
+            host: "productpage".into(),
+            port: 9080,
+            addr: "127.0.0.1".parse().unwrap()
+        }
+    );
+    assert_eq!(p.pins[1].addr, "::1".parse::<IpAddr>().unwrap());
+    assert_eq!(p.routes[0].body, Bytes::from_static(b"hi"));
+}
