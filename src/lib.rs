@@ -1,4 +1,35 @@
-//! trafficgen
+//! trafficgen: open-loop HTTP load at a precise rate, with its own Prometheus `/metrics`,
+//! made to run as a Kubernetes Job.
+//!
+//! The path of a request, module by module:
+//!
+//! ```text
+//! cli ──> config ──> run ──> worker (the one send loop) ──> client ──> recorder ──> report
+//!  flags    Plan      |        pacer: when to send          dns, tls     |  histograms   summary,
+//!  + env              |                                                  └> metrics      progress
+//!                     └ shutdown: signals end the run                       /metrics
+//! ```
+//!
+//! - [`cli`]: flags and `TRAFFICGEN_*` env vars layered into a raw config that remembers sources.
+//! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
+//! - [`run`]: binds /metrics, starts one [`worker`] per core, stops them, reports.
+//! - [`worker`]: the send loop, driven by a [`pacer`] (open loop: absolute deadlines; closed loop: now).
+//! - [`client`]: connections per target ([`dns`], [`tls`]), one request, one [`recorder::ErrorType`].
+//! - [`recorder`]: per-worker histograms and counters; [`metrics`] is their Prometheus view.
+//! - [`report`]: progress lines, the summary and its verdict; [`threshold`] decides pass/fail.
+
 pub mod cli;
+pub mod client;
 pub mod config;
+pub mod dns;
+pub mod metrics;
+pub mod pacer;
+pub mod recorder;
+pub mod report;
+pub mod run;
+pub mod shutdown;
 pub mod threshold;
+pub mod tls;
+pub mod worker;
+
+pub use run::run;

@@ -1,0 +1,376 @@
+//! How to send: hyper 1 connections with keep-alive, at most `--connections` per target,
+//! HTTP/1.1 or h2, TLS via rustls, names via [`crate::dns`]. Bodies are streamed and discarded,
+//! keeping at most the prefix a classifier asked for.
+
+use std::error::Error as _;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use rustls::ClientConfig;
+
+use bytes::Bytes;
+use http::header::{HOST, USER_AGENT};
+use http::{HeaderMap, HeaderValue, Method, Request, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsConnector;
+
+use crate::config::{Plan, Route};
+use crate::dns::Resolver;
+use crate::recorder::ErrorType;
+
+type H1 = http1::SendRequest<Full<Bytes>>;
+type H2 = http2::SendRequest<Full<Bytes>>;
+
+/// Status and headers of a response whose body has been read to the end.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+}
+
+/// One `scheme://host:port` and its connections.
+#[derive(Debug)]
+struct Target {
+    host: String,
+    port: u16,
+    tls: Option<ServerName<'static>>,
+    /// Idle HTTP/1.1 connections; a request takes one exclusively.
+    idle: Mutex<Vec<H1>>,
+    /// HTTP/1.1: one permit per connection in use, so never more than `--connections`.
+    slots: Semaphore,
+    /// h2: up to `--connections` shared connections, used in turn.
+    shared: tokio::sync::Mutex<Vec<H2>>,
+    turn: AtomicUsize,
+    /// `--connections`.
+    limit: usize,
+}
+
+/// A route with everything that does not change per request built once.
+#[derive(Debug)]
+struct Prepared {
+    target: usize,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// The HTTP client of one run.
+#[derive(Debug)]
+pub struct Client {
+    targets: Vec<Target>,
+    routes: Vec<Prepared>,
+    resolver: Resolver,
+    tls: Arc<ClientConfig>,
+    http2: bool,
+    /// Connection driver tasks, owned here so none outlives the client.
+    drivers: Mutex<JoinSet<()>>,
+}
+
+impl Client {
+    /// A client for the plan's routes.
+    pub fn new(plan: &Plan) -> Self {
+        let mut targets: Vec<Target> = Vec::new();
+        let routes = plan
+            .routes
+            .iter()
+            .map(|route| {
+                let (host, port, https) = endpoint(&route.uri);
+                let target = match targets
+                    .iter()
+                    .position(|t| t.host == host && t.port == port && t.tls.is_some() == https)
+                {
+                    Some(i) => i,
+                    None => {
+                        targets.push(Target {
+                            tls: https.then(|| {
+                                ServerName::try_from(host.clone()).expect("validated URL host")
+                            }),
+                            host,
+                            port,
+                            idle: Mutex::default(),
+                            slots: Semaphore::new(plan.connections.get()),
+                            shared: tokio::sync::Mutex::default(),
+                            turn: AtomicUsize::new(0),
+                            limit: plan.connections.get(),
+                        });
+                        targets.len() - 1
+                    }
+                };
+                prepare(route, target, plan.http2)
+            })
+            .collect();
+        Client {
+            targets,
+            routes,
+            resolver: Resolver::new(plan.pins.clone()),
+            tls: crate::tls::client_config(&plan.cacerts, plan.insecure, plan.http2),
+            http2: plan.http2,
+            drivers: Mutex::default(),
+        }
+    }
+
+    /// Send one request on `route` (with `extra` headers), read the response to the end and keep
+    /// at most `keep` bytes of its body in `body`.
+    pub async fn send(
+        &self,
+        route: usize,
+        extra: Option<&HeaderMap>,
+        keep: usize,
+        body: &mut Vec<u8>,
+    ) -> Result<Answer, ErrorType> {
+        let r = &self.routes[route];
+        let target = &self.targets[r.target];
+        let request = r.request(extra);
+        if self.http2 {
+            let mut sender = self.shared(target).await?;
+            sender.ready().await.map_err(classify)?;
+            let response = sender.send_request(request).await.map_err(classify)?;
+            return read(response, keep, body).await;
+        }
+        let _slot = target
+            .slots
+            .acquire()
+            .await
+            .expect("semaphore is never closed");
+        let pooled = pop_idle(target);
+        let reused = pooled.is_some();
+        let mut sender = match pooled {
+            Some(s) => s,
+            None => self.open_h1(target).await?,
+        };
+        let result = match sender.ready().await {
+            Ok(()) => sender.send_request(request).await,
+            Err(e) => Err(e),
+        };
+        let response = match result {
+            Ok(r) => r,
+            // A pooled connection the server closed while idle never carried the request: retry once.
+            Err(e) if reused && e.is_canceled() => {
+                sender = self.open_h1(target).await?;
+                sender.ready().await.map_err(classify)?;
+                sender
+                    .send_request(r.request(extra))
+                    .await
+                    .map_err(classify)?
+            }
+            Err(e) => return Err(classify(e)),
+        };
+        let answer = read(response, keep, body).await?;
+        target
+            .idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(sender);
+        Ok(answer)
+    }
+
+    async fn open_h1(&self, target: &Target) -> Result<H1, ErrorType> {
+        match self.dial(target).await? {
+            Io::Plain(tcp) => self.handshake1(tcp).await,
+            Io::Tls(tls) => self.handshake1(*tls).await,
+        }
+    }
+
+    /// The next shared h2 connection of `target`, opening it when missing or closed.
+    async fn shared(&self, target: &Target) -> Result<H2, ErrorType> {
+        let mut conns = target.shared.lock().await;
+        let i = target.turn.fetch_add(1, Ordering::Relaxed) % target.limit;
+        if let Some(s) = conns.get(i).filter(|s| !s.is_closed()) {
+            return Ok(s.clone());
+        }
+        let sender = match self.dial(target).await? {
+            Io::Plain(tcp) => self.handshake2(tcp).await?,
+            Io::Tls(tls) => self.handshake2(*tls).await?,
+        };
+        if i < conns.len() {
+            conns[i] = sender.clone();
+        } else {
+            conns.push(sender.clone());
+        }
+        Ok(sender)
+    }
+
+    async fn handshake1<T: Stream>(&self, io: T) -> Result<H1, ErrorType> {
+        let (sender, conn) = http1::handshake(TokioIo::new(io)).await.map_err(classify)?;
+        self.own(conn);
+        Ok(sender)
+    }
+
+    async fn handshake2<T: Stream>(&self, io: T) -> Result<H2, ErrorType> {
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+            .await
+            .map_err(classify)?;
+        self.own(conn);
+        Ok(sender)
+    }
+
+    async fn dial(&self, target: &Target) -> Result<Io, ErrorType> {
+        let addr = self
+            .resolver
+            .resolve(&target.host, target.port)
+            .await
+            .ok_or(ErrorType::Dns)?;
+        let tcp = TcpStream::connect(addr).await.map_err(|e| match e.kind() {
+            io::ErrorKind::TimedOut => ErrorType::Timeout,
+            _ => ErrorType::Connect,
+        })?;
+        // Latency matters more than packet count for small requests.
+        let _ = tcp.set_nodelay(true);
+        match &target.tls {
+            None => Ok(Io::Plain(tcp)),
+            Some(name) => {
+                let tls = TlsConnector::from(self.tls.clone())
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|e| match e.kind() {
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => {
+                            ErrorType::Reset
+                        }
+                        _ => ErrorType::Tls,
+                    })?;
+                Ok(Io::Tls(Box::new(tls)))
+            }
+        }
+    }
+
+    fn own<F>(&self, conn: F)
+    where
+        F: std::future::Future + Send + 'static,
+    {
+        let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        while drivers.try_join_next().is_some() {}
+        drivers.spawn(async move {
+            let _ = conn.await;
+        });
+    }
+}
+
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// A byte stream a connection can run on.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+fn pop_idle(target: &Target) -> Option<H1> {
+    let mut idle = target.idle.lock().unwrap_or_else(|p| p.into_inner());
+    while let Some(s) = idle.pop() {
+        if !s.is_closed() {
+            return Some(s);
+        }
+    }
+    None
+}
+
+async fn read(
+    response: http::Response<hyper::body::Incoming>,
+    keep: usize,
+    kept: &mut Vec<u8>,
+) -> Result<Answer, ErrorType> {
+    let (parts, mut body) = response.into_parts();
+    while let Some(frame) = body.frame().await {
+        if let Some(data) = frame.map_err(classify)?.data_ref() {
+            let room = keep.saturating_sub(kept.len()).min(data.len());
+            kept.extend_from_slice(&data[..room]);
+        }
+    }
+    Ok(Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+    })
+}
+
+/// Map a hyper error to the one vocabulary of failures.
+fn classify(e: hyper::Error) -> ErrorType {
+    if e.is_timeout() {
+        return ErrorType::Timeout;
+    }
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            return match io.kind() {
+                io::ErrorKind::TimedOut => ErrorType::Timeout,
+                io::ErrorKind::InvalidData => ErrorType::Protocol,
+                _ => ErrorType::Reset,
+            };
+        }
+        source = s.source();
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        ErrorType::Reset
+    } else {
+        ErrorType::Protocol
+    }
+}
+
+/// Host, port and whether TLS is used.
+fn endpoint(uri: &Uri) -> (String, u16, bool) {
+    let https = uri.scheme_str() == Some("https");
+    let host = uri.host().unwrap_or_default();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    (
+        host.to_string(),
+        uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+        https,
+    )
+}
+
+fn prepare(route: &Route, target: usize, http2: bool) -> Prepared {
+    let mut headers = route.headers.clone();
+    if !headers.contains_key(USER_AGENT) {
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("trafficgen/", env!("CARGO_PKG_VERSION"))),
+        );
+    }
+    let uri = if http2 {
+        route.uri.clone()
+    } else {
+        // HTTP/1.1 wants origin-form plus Host.
+        let authority = route.uri.authority().expect("validated URL has a host");
+        if !headers.contains_key(HOST) {
+            headers.insert(
+                HOST,
+                HeaderValue::from_str(authority.as_str()).expect("authority is a valid header"),
+            );
+        }
+        let path = route.uri.path_and_query().map_or("/", |p| p.as_str());
+        path.parse().expect("a path of a valid URI is a valid URI")
+    };
+    Prepared {
+        target,
+        method: route.method.clone(),
+        uri,
+        headers,
+        body: route.body.clone(),
+    }
+}
+
+impl Prepared {
+    fn request(&self, extra: Option<&HeaderMap>) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        if let Some(extra) = extra {
+            request.headers_mut().extend(extra.clone());
+        }
+        request
+    }
+}

@@ -1,0 +1,163 @@
+//! When to send: absolute deadlines `start + n / rate` for open loop, "now" for closed loop.
+//!
+//! Workers split one global schedule: worker `w` of `W` owns request indices `w, w + W, w + 2W, ...`,
+//! so the union of all workers is exactly the single schedule, with no drift and no catch-up bursts.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// One request slot: its global index and when it is due (`None` = as soon as possible).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tick {
+    /// Global request index.
+    pub index: u64,
+    /// Intended send time for open loop.
+    pub due: Option<Instant>,
+}
+
+/// Yields this worker's ticks in order.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    start: Instant,
+    /// Seconds between consecutive global requests; `None` = closed loop.
+    period: Option<f64>,
+    next: u64,
+    stride: u64,
+    limit: Option<u64>,
+    end: Option<Instant>,
+}
+
+impl Pacer {
+    /// Worker `worker` of `workers`; `rate` of `None` means closed loop.
+    pub fn new(
+        start: Instant,
+        rate: Option<f64>,
+        worker: usize,
+        workers: usize,
+        limit: Option<u64>,
+        duration: Option<Duration>,
+    ) -> Self {
+        Pacer {
+            start,
+            period: rate.map(|r| 1.0 / r),
+            next: worker as u64,
+            stride: workers as u64,
+            limit,
+            end: duration.map(|d| start + d),
+        }
+    }
+
+    /// Whether this pacer waits for deadlines (open loop).
+    pub fn is_open(&self) -> bool {
+        self.period.is_some()
+    }
+
+    /// The next tick, without consuming it; `None` when the schedule is over.
+    pub fn peek(&self) -> Option<Tick> {
+        if self.limit.is_some_and(|l| self.next >= l) {
+            return None;
+        }
+        let due = self
+            .period
+            .map(|p| self.start + Duration::from_secs_f64(self.next as f64 * p));
+        if let (Some(end), Some(d)) = (self.end, due) {
+            if d >= end {
+                return None;
+            }
+        }
+        Some(Tick {
+            index: self.next,
+            due,
+        })
+    }
+
+    /// Consume the tick returned by [`Pacer::peek`].
+    pub fn advance(&mut self) {
+        self.next += self.stride;
+    }
+
+    /// End of the sending window, if any.
+    pub fn end(&self) -> Option<Instant> {
+        self.end
+    }
+}
+
+/// The slice of `total` that part `index` of `parts` gets, spreading the remainder over the first parts.
+pub fn share(total: u64, index: usize, parts: usize) -> u64 {
+    let (parts, index) = (parts as u64, index as u64);
+    total / parts + u64::from(index < total % parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(p: &mut Pacer, n: usize) -> Vec<Tick> {
+        std::iter::from_fn(|| {
+            let t = p.peek()?;
+            p.advance();
+            Some(t)
+        })
+        .take(n)
+        .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn open_loop_schedule_is_absolute() {
+        let start = Instant::now();
+        let mut p = Pacer::new(start, Some(4.0), 0, 1, None, None);
+        let ticks = drain(&mut p, 1000);
+        assert_eq!(ticks[0].due, Some(start));
+        assert_eq!(ticks[1].due, Some(start + Duration::from_millis(250)));
+        // No drift after many periods: due time is computed, not accumulated.
+        assert_eq!(ticks[999].due, Some(start + Duration::from_millis(249_750)));
+        // Late consumers do not get bursts beyond what is due: times stay on the schedule.
+        tokio::time::advance(Duration::from_secs(1000)).await;
+        assert_eq!(
+            p.peek().unwrap().due,
+            Some(start + Duration::from_secs(250))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn workers_partition_the_schedule() {
+        let start = Instant::now();
+        let mut all: Vec<u64> = (0..3)
+            .flat_map(|w| {
+                drain(
+                    &mut Pacer::new(start, Some(10.0), w, 3, Some(10), None),
+                    100,
+                )
+            })
+            .map(|t| t.index)
+            .collect();
+        all.sort();
+        assert_eq!(all, (0..10).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn duration_bounds_open_loop_and_closed_loop_never_waits() {
+        let start = Instant::now();
+        let mut p = Pacer::new(start, Some(100.0), 0, 1, None, Some(Duration::from_secs(2)));
+        assert_eq!(drain(&mut p, 10_000).len(), 200);
+        let mut c = Pacer::new(start, None, 1, 2, Some(7), None);
+        let ticks = drain(&mut c, 100);
+        assert_eq!(
+            ticks.iter().map(|t| t.index).collect::<Vec<_>>(),
+            vec![1, 3, 5]
+        );
+        assert!(ticks.iter().all(|t| t.due.is_none()));
+        assert!(!c.is_open());
+    }
+
+    #[test]
+    fn shares_sum_to_the_total() {
+        for (total, parts) in [(10, 3), (0, 4), (7, 7), (1000, 6)] {
+            let shares: Vec<u64> = (0..parts).map(|i| share(total, i, parts)).collect();
+            assert_eq!(shares.iter().sum::<u64>(), total);
+            assert!(shares.iter().max().unwrap() - shares.iter().min().unwrap() <= 1);
+        }
+        assert_eq!(share(10, 0, 3), 4);
+    }
+}

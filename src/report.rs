@@ -1,0 +1,393 @@
+//! What the user reads: progress lines on stderr, the summary (text or JSON) on stdout,
+//! and a one-line verdict for `/dev/termination-log`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::config::Format;
+use crate::recorder::Stats;
+use crate::threshold::{Figures, Stat, Verdict};
+
+/// Latency statistics in milliseconds.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+impl Percentiles {
+    /// From a microsecond histogram.
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        let q = |q: f64| ms(h.value_at_quantile(q));
+        Percentiles {
+            p50: q(0.5),
+            p90: q(0.9),
+            p95: q(0.95),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: ms(h.max()),
+            mean: round(h.mean() / 1000.0),
+        }
+    }
+}
+
+fn ms(micros: u64) -> f64 {
+    round(micros as f64 / 1000.0)
+}
+
+/// Three decimals are enough for milliseconds and keep the JSON readable.
+fn round(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// The end-of-run summary. Its JSON keys are a contract that tools parse.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Configured rate; `null` for closed loop.
+    pub target_rps: Option<f64>,
+    /// Completed requests per second over the sending window.
+    pub achieved_rps: f64,
+    /// Length of the sending window in seconds.
+    pub duration_s: f64,
+    /// Completed requests (ok + errors).
+    pub requests: u64,
+    /// Requests without error.
+    pub ok: u64,
+    /// Requests with an error.
+    pub errors: u64,
+    /// Sends skipped because of `--max-in-flight`.
+    pub dropped: u64,
+    /// Responses by status code.
+    pub status_codes: BTreeMap<String, u64>,
+    /// Errors by type.
+    pub error_types: BTreeMap<String, u64>,
+    /// Corrected latency (from the intended send time).
+    pub latency_ms: Percentiles,
+    /// Service time (from the actual send).
+    pub service_time_ms: Percentiles,
+    /// Response classes and their counts, when classification is on.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, u64>,
+    /// Threshold outcomes.
+    pub thresholds: Vec<Verdict>,
+    /// Whether every threshold held.
+    pub passed: bool,
+    /// Whether a signal ended the run early.
+    pub interrupted: bool,
+}
+
+impl Summary {
+    /// Build from merged stats; thresholds are checked by the caller.
+    pub fn new(
+        stats: &Stats,
+        target_rps: Option<f64>,
+        window: Duration,
+        class_names: &[String],
+    ) -> Self {
+        let c = &stats.counts;
+        let secs = window.as_secs_f64();
+        Summary {
+            target_rps,
+            achieved_rps: if secs > 0.0 {
+                round(c.requests as f64 / secs)
+            } else {
+                0.0
+            },
+            duration_s: round(secs),
+            requests: c.requests,
+            ok: c.ok,
+            errors: c.errors,
+            dropped: c.dropped,
+            status_codes: c.status.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            error_types: c
+                .error_types
+                .iter()
+                .map(|(k, v)| (k.as_str().to_string(), *v))
+                .collect(),
+            latency_ms: Percentiles::of(&stats.latency),
+            service_time_ms: Percentiles::of(&stats.service_time),
+            classes: class_names
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    (
+                        name.clone(),
+                        c.classes.get(&(i as u16)).copied().unwrap_or(0),
+                    )
+                })
+                .collect(),
+            thresholds: Vec::new(),
+            passed: true,
+            interrupted: false,
+        }
+    }
+
+    /// The summary in the chosen format.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Json => serde_json::to_string(self).expect("summary serializes") + "\n",
+            Format::Text => self.text(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut s = String::new();
+        let target = self
+            .target_rps
+            .map_or("max (closed loop)".to_string(), |r| format!("{r} req/s"));
+        let _ = writeln!(
+            s,
+            "trafficgen summary{}",
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            s,
+            "  rate          target {target}, achieved {:.1} req/s over {:.1} s",
+            self.achieved_rps, self.duration_s
+        );
+        let _ = writeln!(
+            s,
+            "  requests      {} total, {} ok, {} errors ({:.2}%), {} dropped",
+            self.requests,
+            self.ok,
+            self.errors,
+            self.error_rate() * 100.0,
+            self.dropped
+        );
+        let _ = writeln!(s, "  status codes  {}", pairs(&self.status_codes));
+        if !self.error_types.is_empty() {
+            let _ = writeln!(s, "  error types   {}", pairs(&self.error_types));
+        }
+        if !self.classes.is_empty() {
+            let total = self.classes.values().sum::<u64>().max(1) as f64;
+            let classes: Vec<String> = self
+                .classes
+                .iter()
+                .map(|(k, v)| format!("{k}={v} ({:.1}%)", *v as f64 * 100.0 / total))
+                .collect();
+            let _ = writeln!(s, "  classes       {}", classes.join(" "));
+        }
+        let _ = writeln!(
+            s,
+            "  {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            "latency ms", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"
+        );
+        for (name, p) in [
+            ("corrected", &self.latency_ms),
+            ("service time", &self.service_time_ms),
+        ] {
+            let _ = writeln!(
+                s,
+                "  {name:<14}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}",
+                p.p50, p.p90, p.p95, p.p99, p.p999, p.max, p.mean
+            );
+        }
+        for t in &self.thresholds {
+            let _ = writeln!(
+                s,
+                "  threshold     {} {} (measured {:.3})",
+                if t.passed { "PASS" } else { "FAIL" },
+                t.expr,
+                t.value
+            );
+        }
+        let _ = writeln!(s, "  verdict       {}", self.verdict());
+        s
+    }
+
+    /// One line: PASSED/FAILED and the headline figures.
+    pub fn verdict(&self) -> String {
+        let failed: Vec<&str> = self
+            .thresholds
+            .iter()
+            .filter(|t| !t.passed)
+            .map(|t| t.expr.as_str())
+            .collect();
+        let head = if self.passed {
+            "PASSED".to_string()
+        } else {
+            format!("FAILED ({})", failed.join(", "))
+        };
+        format!(
+            "{head}: {} requests at {:.1} req/s, p99 {:.1} ms, {:.2}% errors, {} dropped",
+            self.requests,
+            self.achieved_rps,
+            self.latency_ms.p99,
+            self.error_rate() * 100.0,
+            self.dropped
+        )
+    }
+}
+
+fn pairs(map: &BTreeMap<String, u64>) -> String {
+    if map.is_empty() {
+        return "-".into();
+    }
+    map.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Figures for Summary {
+    fn latency_ms(&self, stat: Stat) -> f64 {
+        let p = &self.latency_ms;
+        match stat {
+            Stat::Percentile(500) => p.p50,
+            Stat::Percentile(900) => p.p90,
+            Stat::Percentile(950) => p.p95,
+            Stat::Percentile(990) => p.p99,
+            Stat::Percentile(_) => p.p999,
+            Stat::Max => p.max,
+            Stat::Mean => p.mean,
+        }
+    }
+
+    fn error_rate(&self) -> f64 {
+        if self.requests == 0 {
+            0.0
+        } else {
+            self.errors as f64 / self.requests as f64
+        }
+    }
+
+    fn achieved_rps(&self) -> f64 {
+        self.achieved_rps
+    }
+}
+
+/// One progress line for a window of `window` stats.
+pub fn progress(
+    format: Format,
+    elapsed: Duration,
+    total_sent: u64,
+    window: &Stats,
+    span: Duration,
+    target: Option<f64>,
+    in_flight: i64,
+) -> String {
+    let rps = window.counts.requests as f64 / span.as_secs_f64().max(1e-9);
+    let p = Percentiles::of(&window.latency);
+    let target = target.map_or("max".to_string(), |t| format!("{t}"));
+    match format {
+        Format::Json => serde_json::json!({
+            "msg": "progress", "elapsed_s": round(elapsed.as_secs_f64()), "sent": total_sent,
+            "rps": round(rps), "target_rps": target, "p50_ms": p.p50, "p99_ms": p.p99,
+            "errors": window.counts.errors, "dropped": window.counts.dropped, "in_flight": in_flight,
+        })
+        .to_string(),
+        Format::Text => format!(
+            "[{:>6.1}s] sent={total_sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={} dropped={} in_flight={in_flight}",
+            elapsed.as_secs_f64(),
+            p.p50,
+            p.p99,
+            window.counts.errors,
+            window.counts.dropped
+        ),
+    }
+}
+
+/// Kubernetes shows this file's content in `kubectl describe pod`; write it only where it exists.
+pub fn write_termination_log(line: &str) {
+    const PATH: &str = "/dev/termination-log";
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(PATH)
+    {
+        let _ = std::io::Write::write_all(&mut f, line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::{ErrorType, Outcome};
+    use crate::threshold::Threshold;
+
+    fn stats() -> Stats {
+        let mut s = Stats::default();
+        for i in 1..=100u64 {
+            let error = (i > 98).then_some(ErrorType::Http5xx);
+            let status = Some(if error.is_some() { 503 } else { 200 });
+            let d = Duration::from_millis(i);
+            s.record(&Outcome {
+                route: 0,
+                status,
+                error,
+                latency: d,
+                service_time: d,
+                class: None,
+            });
+        }
+        s
+    }
+
+    #[test]
+    fn json_keeps_the_contract_keys() {
+        let mut sum = Summary::new(&stats(), Some(10.0), Duration::from_secs(10), &[]);
+        sum.thresholds
+            .push(Threshold::parse("p99<300ms").unwrap().check(&sum));
+        let v: serde_json::Value = serde_json::from_str(&sum.render(Format::Json)).unwrap();
+        for key in [
+            "target_rps",
+            "achieved_rps",
+            "duration_s",
+            "requests",
+            "ok",
+            "errors",
+            "dropped",
+            "status_codes",
+            "error_types",
+            "latency_ms",
+            "service_time_ms",
+            "thresholds",
+            "passed",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        for key in ["p50", "p90", "p95", "p99", "p999", "max", "mean"] {
+            assert!(v["latency_ms"][key].is_number(), "latency_ms.{key}");
+        }
+        assert_eq!(v["achieved_rps"], 10.0);
+        assert_eq!(v["status_codes"]["503"], 2);
+        assert_eq!(v["error_types"]["http_5xx"], 2);
+        assert_eq!(v["thresholds"][0]["passed"], true);
+        assert!((sum.error_rate() - 0.02).abs() < 1e-9);
+    }
+
+    #[test]
+    fn text_has_the_table_and_verdict() {
+        let sum = Summary::new(&stats(), None, Duration::from_secs(4), &[]);
+        let text = sum.render(Format::Text);
+        assert!(text.contains("max (closed loop)"), "{text}");
+        assert!(text.contains("corrected"));
+        assert!(
+            text.contains("verdict       PASSED: 100 requests at 25.0 req/s"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! One run, start to end: bind /metrics, start the workers, stop them on time or on a signal,
+//! then report.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{oneshot, watch};
+use tokio::task::JoinSet;
+use tokio::time::{interval_at, sleep_until, Instant};
+
+use crate::client::Client;
+use crate::config::{Format, Load, Plan};
+use crate::metrics::{self, Metrics};
+use crate::pacer::{share, Pacer};
+use crate::recorder::Recorder;
+use crate::report::{self, Summary};
+use crate::worker::{self, Shared, Stop};
+
+/// A failure that is not the target's fault: exit 1.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The metrics port could not be bound.
+    #[error("cannot serve metrics on {addr} (--metrics-addr): {source}")]
+    MetricsBind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The summary file could not be written.
+    #[error("cannot write --summary-file {path}: {source}")]
+    SummaryFile {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Run `plan` until its schedule ends or `shutdown` resolves; print and return the summary.
+pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
+    let metrics = Metrics::new(&plan.routes, &[], HashMap::new());
+    let (server_stop, server) = match plan.metrics_addr {
+        Some(addr) => {
+            let listener = metrics::bind(addr)
+                .await
+                .map_err(|source| RunError::MetricsBind { addr, source })?;
+            tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "serving /metrics");
+            let (tx, rx) = oneshot::channel::<()>();
+            let task = tokio::spawn(metrics::serve(
+                listener,
+                metrics::router(metrics.clone()),
+                async move {
+                    let _ = rx.await;
+                },
+            ));
+            (Some(tx), Some(task))
+        }
+        None => (None, None),
+    };
+    let rate = match plan.load {
+        Load::Open { rate } => Some(rate),
+        Load::Closed { .. } => None,
+    };
+    metrics.target_rps.set(rate.unwrap_or(0.0));
+    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let slots = match plan.load {
+        Load::Open { .. } => plan.max_in_flight.get(),
+        Load::Closed { concurrency } => concurrency.get(),
+    };
+    let workers = parallelism.min(slots);
+    let shared = Arc::new(Shared {
+        client: Client::new(&plan),
+        recorder: Recorder::new(workers),
+        metrics: metrics.clone(),
+        wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
+        timeout: plan.timeout,
+        drain_timeout: plan.drain_timeout,
+    });
+    let (stop, stopped) = watch::channel(Stop::Running);
+    let start = Instant::now();
+    let mut tasks = JoinSet::new();
+    for id in 0..workers {
+        let pacer = Pacer::new(start, rate, id, workers, plan.requests, plan.duration);
+        let cap = share(slots as u64, id, workers) as usize;
+        tasks.spawn(worker::work(
+            shared.clone(),
+            id,
+            pacer,
+            cap,
+            stopped.clone(),
+        ));
+    }
+    let progress = plan.progress_interval.map(|every| {
+        tokio::spawn(progress(
+            shared.clone(),
+            start,
+            every,
+            plan.log_format,
+            rate,
+        ))
+    });
+    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan.duration, shutdown).await;
+    if let Some(p) = progress {
+        p.abort();
+    }
+    let mut summary = Summary::new(&shared.recorder.total(), rate, window, &[]);
+    summary.interrupted = interrupted;
+    summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
+    summary.passed = summary.thresholds.iter().all(|t| t.passed);
+    print!("{}", summary.render(plan.output));
+    report::write_termination_log(&summary.verdict());
+    if let Some(path) = &plan.summary_file {
+        std::fs::write(path, summary.render(Format::Json)).map_err(|source| {
+            RunError::SummaryFile {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+    }
+    if let (Some(tx), Some(task)) = (server_stop, server) {
+        let _ = tx.send(());
+        let _ = task.await;
+    }
+    Ok(summary)
+}
+
+/// Wait for the workers, ending the window at the deadline or on `shutdown`.
+/// Returns the sending window and whether a signal cut it short.
+async fn supervise(
+    tasks: &mut JoinSet<()>,
+    stop: &watch::Sender<Stop>,
+    start: Instant,
+    duration: Option<Duration>,
+    shutdown: impl Future<Output = ()>,
+) -> (Duration, bool) {
+    tokio::pin!(shutdown);
+    let deadline = duration.map(|d| start + d);
+    let mut ended: Option<Instant> = None;
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Some(_) => {}
+                None => break,
+            },
+            _ = sleep_until(deadline.unwrap_or(start)), if deadline.is_some() && ended.is_none() => {
+                ended = deadline;
+                let _ = stop.send(Stop::Done);
+            }
+            _ = &mut shutdown, if !interrupted => {
+                interrupted = true;
+                ended.get_or_insert_with(Instant::now);
+                tracing::info!("signal received: stopping, draining in-flight requests");
+                let _ = stop.send(Stop::Signal);
+            }
+        }
+    }
+    let end = ended.unwrap_or_else(Instant::now);
+    (end - start, interrupted)
+}
+
+async fn progress(
+    shared: Arc<Shared>,
+    start: Instant,
+    every: Duration,
+    format: Format,
+    rate: Option<f64>,
+) {
+    let mut ticker = interval_at(start + every, every);
+    let mut sent = 0;
+    let mut last = start;
+    loop {
+        let now = ticker.tick().await;
+        let window = shared.recorder.take_window();
+        sent += window.counts.requests;
+        let line = report::progress(
+            format,
+            now - start,
+            sent,
+            &window,
+            now - last,
+            rate,
+            shared.metrics.in_flight.get(),
+        );
+        eprintln!("{line}");
+        last = now;
+    }
+}
