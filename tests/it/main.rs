@@ -1,0 +1,5 @@
+//! Integration tests: one binary, shared helpers, real servers on 127.0.0.1:0.
+
+mod binary;
+mod engine;
+mod support;

@@ -1,0 +1,102 @@
+//! Shared helpers: an in-process axum target, a raw HTTP GET, the built binary, external tools.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Version};
+use axum::routing::get;
+use axum::Router;
+
+/// What the target saw.
+#[derive(Debug, Default)]
+pub(crate) struct Hits {
+    pub(crate) total: AtomicU64,
+    pub(crate) h2: AtomicU64,
+}
+
+/// A target with `/ok`, `/status/{code}`, `/sleep/{ms}`; returns its address and hit counters.
+pub(crate) async fn target() -> (SocketAddr, Arc<Hits>) {
+    let hits = Arc::new(Hits::default());
+    let app = Router::new()
+        .route("/ok", get(|| async { "ok" }))
+        .route(
+            "/status/{code}",
+            get(|Path(code): Path<u16>| async move { StatusCode::from_u16(code).unwrap() }),
+        )
+        .route(
+            "/sleep/{ms}",
+            get(|Path(ms): Path<u64>| async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                "slept"
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(hits.clone(), count))
+        .with_state(());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, hits)
+}
+
+async fn count(
+    State(hits): State<Arc<Hits>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    hits.total.fetch_add(1, Ordering::Relaxed);
+    if req.version() == Version::HTTP_2 {
+        hits.h2.fetch_add(1, Ordering::Relaxed);
+    }
+    next.run(req).await
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub(crate) fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET `path` on `addr` with HTTP/1.0 and return the body (small responses only).
+pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+/// The built `trafficgen` binary.
+pub(crate) fn bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_trafficgen"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// Path to an external tool, or `None` after a loud skip message; panics when
+/// `TRAFFICGEN_REQUIRE_EXTERNAL=1` so CI cannot pass by skipping.
+pub(crate) fn external(tool: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        let msg = format!(
+            "SKIPPED: `{tool}` is not installed; install it (see .ci/run) to run this test"
+        );
+        if std::env::var("TRAFFICGEN_REQUIRE_EXTERNAL").as_deref() == Ok("1") {
+            panic!("{msg} (TRAFFICGEN_REQUIRE_EXTERNAL=1)");
+        }
+        eprintln!("{msg}");
+    }
+    found
+}
