@@ -1,0 +1,258 @@
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "trafficgen.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name: the release name, with the chart name appended unless the release
+name already contains it. Truncated to 52 characters, the limit for a CronJob name.
+*/}}
+{{- define "trafficgen.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Job's name carries the release revision: a Job's pod template is immutable, so every
+`helm upgrade` creates a new Job (and Helm deletes the previous one).
+*/}}
+{{- define "trafficgen.jobName" -}}
+{{- printf "%s-r%d" (include "trafficgen.fullname" .) (int .Release.Revision) }}
+{{- end }}
+
+{{- define "trafficgen.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "trafficgen.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "trafficgen.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "trafficgen.labels" -}}
+helm.sh/chart: {{ include "trafficgen.chart" . }}
+{{ include "trafficgen.selectorLabels" . }}
+app.kubernetes.io/component: load-generator
+app.kubernetes.io/part-of: trafficgen
+app.kubernetes.io/version: {{ include "trafficgen.tag" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "trafficgen.tag" -}}
+{{- .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* Whole seconds in a duration such as 90s, 10m or 1h30m (milliseconds are dropped). */}}
+{{- define "trafficgen.seconds" -}}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(ms|h|m|s)" . -1 }}
+{{- $n := regexFind "^[0-9]+" . | int }}
+{{- $unit := trimPrefix (regexFind "^[0-9]+" .) . }}
+{{- if eq $unit "h" }}{{ $total = add $total (mul $n 3600) }}
+{{- else if eq $unit "m" }}{{ $total = add $total (mul $n 60) }}
+{{- else if eq $unit "s" }}{{ $total = add $total $n }}
+{{- end }}
+{{- end }}
+{{- $total }}
+{{- end }}
+
+{{/* The Job spec, shared by the Job and the CronJob's jobTemplate. */}}
+{{- define "trafficgen.jobSpec" -}}
+{{- $v := .Values }}
+{{- if eq $v.mode "indexed" }}
+completionMode: Indexed
+# All shards run at once, or the total rate would not hold.
+completions: {{ $v.shards }}
+parallelism: {{ $v.shards }}
+{{- end }}
+backoffLimit: {{ $v.job.backoffLimit }}
+{{- if $v.job.activeDeadlineSeconds }}
+activeDeadlineSeconds: {{ $v.job.activeDeadlineSeconds }}
+{{- else }}
+{{- $wait := 0 }}
+{{- if $v.waitFor.url }}{{ $wait = include "trafficgen.seconds" $v.waitFor.timeout | int }}{{ end }}
+activeDeadlineSeconds: {{ add $wait (include "trafficgen.seconds" $v.duration | int) (include "trafficgen.seconds" $v.linger | int) 300 }}
+{{- end }}
+ttlSecondsAfterFinished: {{ $v.job.ttlSecondsAfterFinished }}
+podFailurePolicy:
+  rules:
+    # 2 = invalid configuration (nothing was sent), 3 = thresholds failed: a retry cannot
+    # change either outcome.
+    - action: FailJob
+      onExitCodes:
+        containerName: trafficgen
+        operator: In
+        values: [2, 3]
+    # A node drain or preemption is not the run's fault: retry without using up backoffLimit.
+    - action: Ignore
+      onPodConditions:
+        - type: DisruptionTarget
+          status: "True"
+template:
+  metadata:
+    labels:
+      {{- include "trafficgen.labels" . | nindent 6 }}
+      {{- if eq $v.mesh "istio" }}
+      sidecar.istio.io/inject: "true"
+      {{- end }}
+      {{- with $v.podLabels }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+    annotations:
+      # If a mesh sidecar is injected (explicitly or by a namespace label), keep the metrics
+      # port outside the proxy so Prometheus can scrape it even under STRICT mTLS.
+      traffic.sidecar.istio.io/excludeInboundPorts: "9464"
+      config.linkerd.io/skip-inbound-ports: "9464"
+      {{- if eq $v.mesh "istio" }}
+      proxy.istio.io/config: '{"holdApplicationUntilProxyStarts": true}'
+      {{- else if eq $v.mesh "linkerd" }}
+      linkerd.io/inject: enabled
+      config.linkerd.io/proxy-await: enabled
+      # Recent Linkerd releases serve /shutdown only when this is enabled.
+      config.linkerd.io/proxy-admin-shutdown: enabled
+      {{- end }}
+      {{- with $v.podAnnotations }}
+      {{- toYaml . | nindent 6 }}
+      {{- end }}
+  spec:
+    restartPolicy: Never
+    automountServiceAccountToken: false
+    enableServiceLinks: false
+    {{- with $v.imagePullSecrets }}
+    imagePullSecrets:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    securityContext:
+      {{- toYaml $v.podSecurityContext | nindent 6 }}
+    containers:
+      - name: trafficgen
+        image: "{{ $v.image.repository }}:{{ include "trafficgen.tag" . }}"
+        imagePullPolicy: {{ $v.image.pullPolicy }}
+        command: [trafficgen]
+        args:
+          - run
+          {{- range $v.extraArgs }}
+          - {{ . | quote }}
+          {{- end }}
+        env:
+          {{- with $v.targets }}
+          - name: TRAFFICGEN_URL
+            value: {{ join "," . | quote }}
+          {{- end }}
+          - name: TRAFFICGEN_RATE
+            value: {{ include "trafficgen.rate" . | quote }}
+          - name: TRAFFICGEN_DURATION
+            value: {{ $v.duration | quote }}
+          {{- with $v.thresholds }}
+          - name: TRAFFICGEN_THRESHOLD
+            value: {{ join "," . | quote }}
+          {{- end }}
+          {{- if $v.waitFor.url }}
+          - name: TRAFFICGEN_WAIT_FOR
+            value: {{ $v.waitFor.url | quote }}
+          - name: TRAFFICGEN_WAIT_TIMEOUT
+            value: {{ $v.waitFor.timeout | quote }}
+          {{- end }}
+          - name: TRAFFICGEN_LINGER
+            value: {{ $v.linger | quote }}
+          - name: TRAFFICGEN_MESH_SHUTDOWN
+            value: {{ eq $v.mesh "none" | ternary "auto" $v.mesh }}
+          {{- if eq $v.mode "indexed" }}
+          # With JOB_COMPLETION_INDEX, set by the Job controller, this pod sends its share.
+          - name: TRAFFICGEN_SHARDS
+            value: {{ $v.shards | quote }}
+          {{- end }}
+          {{- if $v.scenario }}
+          - name: TRAFFICGEN_SCENARIO
+            value: /etc/trafficgen/scenario.yaml
+          {{- end }}
+          - name: TRAFFICGEN_LOG_FORMAT
+            value: json
+          - name: TRAFFICGEN_RUN_ID
+            valueFrom:
+              fieldRef:
+                fieldPath: metadata.labels['batch.kubernetes.io/job-name']
+          {{- with $v.env }}
+          {{- toYaml . | nindent 10 }}
+          {{- end }}
+        ports:
+          - name: metrics
+            containerPort: 9464
+        livenessProbe:
+          httpGet:
+            path: /healthz
+            port: metrics
+          periodSeconds: 10
+          failureThreshold: 6
+        resources:
+          {{- toYaml $v.resources | nindent 10 }}
+        # The binary writes its verdict here; fall back to the log tail if it could not.
+        terminationMessagePolicy: FallbackToLogsOnError
+        securityContext:
+          {{- toYaml $v.securityContext | nindent 10 }}
+        {{- if $v.scenario }}
+        volumeMounts:
+          - name: scenario
+            mountPath: /etc/trafficgen
+            readOnly: true
+        {{- end }}
+    {{- if $v.scenario }}
+    volumes:
+      - name: scenario
+        configMap:
+          name: {{ include "trafficgen.fullname" . }}-scenario
+    {{- end }}
+    {{- with $v.nodeSelector }}
+    nodeSelector:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with $v.tolerations }}
+    tolerations:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    {{- with $v.affinity }}
+    affinity:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+{{- end }}
+
+{{/* The rate as trafficgen reads it: YAML numbers arrive as floats, and 1e+06 is no rate. */}}
+{{- define "trafficgen.rate" -}}
+{{- $rate := .Values.rate }}
+{{- if and (kindIs "float64" $rate) (eq (float64 (int64 $rate)) $rate) }}
+{{- int64 $rate }}
+{{- else }}
+{{- $rate }}
+{{- end }}
+{{- end }}
+
+{{/* The scenario file's text: a string as given, an object as YAML. */}}
+{{- define "trafficgen.scenario" -}}
+{{- if kindIs "string" .Values.scenario }}
+{{- .Values.scenario }}
+{{- else }}
+{{- toYaml .Values.scenario }}
+{{- end }}
+{{- end }}
+
+{{/* Settings that the schema cannot express. */}}
+{{- define "trafficgen.validate" -}}
+{{- if not (or .Values.targets .Values.scenario) }}
+{{- fail "targets: give at least one URL, or a scenario" }}
+{{- end }}
+{{- end }}
+
+{{/* A string map as k=v,k=v, for messages. */}}
+{{- define "trafficgen.inline" -}}
+{{- $pairs := list }}
+{{- range $k, $v := . }}{{ $pairs = append $pairs (printf "%s=%s" $k $v) }}{{ end }}
+{{- join "," $pairs }}
+{{- end }}
