@@ -148,13 +148,15 @@ PY
 validate() {
   local name=$1 file=$2 out=$work/split/$1
   local -a kube=() podmonitors=()
+  mkdir -p "$out"
+  py split "$file" "$out" >"$out/objects" || fail "$name: not a YAML stream of objects"
   while read -r kind path; do
     case $kind in
       PodMonitor) podmonitors+=("$path") ;;
       Kustomization | Component) ;;
       *) kube+=("$path") ;;
     esac
-  done < <(py split "$file" "$out")
+  done <"$out/objects"
   if ((${#kube[@]})); then
     # Quiet, so any output (an error, or a WARN for a kind it has no schema for) is a failure.
     local report
