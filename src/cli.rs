@@ -106,6 +106,30 @@ pub struct RawConfig {
     /// After a signal, how long to wait for in-flight requests
     #[arg(long, default_value = "5s")]
     pub drain_timeout: Option<String>,
+    /// After the run, keep serving /metrics this long so Prometheus scrapes the final values
+    #[arg(long, default_value = "0s")]
+    pub linger: Option<String>,
+    /// At exit, tell the mesh sidecar to quit: auto, istio, linkerd, none, or a URL to POST to
+    #[arg(long, default_value = "auto")]
+    pub mesh_shutdown: Option<String>,
+    /// Before sending, retry GET on this URL until it answers 2xx (sidecar or target ready)
+    #[arg(long)]
+    pub wait_for: Option<String>,
+    /// Give up waiting for --wait-for after this long (exit 1)
+    #[arg(long, default_value = "60s")]
+    pub wait_timeout: Option<String>,
+    /// At exit, push the final metrics to this Pushgateway (grouping key job=trafficgen, instance=run id)
+    #[arg(long)]
+    pub pushgateway: Option<String>,
+    /// Run identifier for trafficgen_run_info and the Pushgateway; generated when absent
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Split the rate and --requests over this many pods of an Indexed Job
+    #[arg(long, default_value = "1")]
+    pub shards: Option<String>,
+    /// This pod's shard, 0-based; defaults to JOB_COMPLETION_INDEX
+    #[arg(long)]
+    pub shard_index: Option<String>,
 }
 
 /// Where a setting's value came from; error messages name the flag or the env var accordingly.
@@ -158,8 +182,16 @@ pub fn layer(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Layered, LayerError> {
     let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
+    let mut env: Vec<(String, String)> = env.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
+    let shard_index = env_name("shard_index");
+    if !env.iter().any(|(k, _)| *k == shard_index) {
+        if let Some((_, v)) = env.iter().find(|(k, _)| k == "JOB_COMPLETION_INDEX") {
+            env.push((shard_index, v.clone()));
+        }
+    }
     let env: RawConfig = envy::prefixed(ENV_PREFIX)
-        .from_iter(env.into_iter().filter(|(_, v)| !v.is_empty()))
+        .from_iter(env)
         .map_err(|e| LayerError::Env(e.to_string()))?;
     let explicit =
         |key: &str| matches.value_source(key) == Some(clap::parser::ValueSource::CommandLine);

@@ -7,11 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
-use rustls_pki_types::pem::PemObject;
+use http::{HeaderMap, Method, Uri};
 use rustls_pki_types::CertificateDer;
 
-use crate::cli::{self, Layered};
+use crate::cli;
 use crate::threshold::Threshold;
 
 /// How requests are started.
@@ -66,6 +65,30 @@ pub enum Format {
     Json,
 }
 
+/// Which sidecar to tell to quit when the run ends, so the Job's pod can complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mesh {
+    /// Inside a pod, probe the Istio and Linkerd admin ports; outside a pod, nothing.
+    Auto,
+    /// POST 127.0.0.1:15020/quitquitquit.
+    Istio,
+    /// POST 127.0.0.1:4191/shutdown.
+    Linkerd,
+    /// Do nothing.
+    None,
+    /// POST to this loopback address and path (for other sidecars, and for tests).
+    Url(SocketAddr, String),
+}
+
+/// This pod's part of an Indexed Job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Shard {
+    /// 0-based index.
+    pub index: usize,
+    /// Number of shards.
+    pub count: usize,
+}
+
 /// A validated run.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -105,10 +128,24 @@ pub struct Plan {
     pub thresholds: Vec<Threshold>,
     /// How long to wait for in-flight requests after a signal.
     pub drain_timeout: Duration,
+    /// How long to keep serving /metrics after the run.
+    pub linger: Duration,
+    /// Sidecar to stop at exit.
+    pub mesh: Mesh,
+    /// Start-up gate.
+    pub wait_for: Option<Uri>,
+    /// Bound of the start-up gate.
+    pub wait_timeout: Duration,
+    /// Where to push the final metrics.
+    pub pushgateway: Option<Uri>,
+    /// Identifies this run in metrics and the Pushgateway.
+    pub run_id: String,
+    /// This pod's shard; rate and requests are already this shard's share.
+    pub shard: Shard,
 }
 
 /// A configuration error: the run never starts and the process exits 2.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
     /// A setting has a value that cannot be used.
     #[error("invalid {setting}={value:?}: expected {expected}")]
@@ -141,266 +178,8 @@ pub fn plan_from(
     Plan::from_layered(&layered)
 }
 
-impl Plan {
-    /// Validate layered settings into a plan.
-    pub fn from_layered(l: &Layered) -> Result<Plan, ConfigError> {
-        let r = &l.raw;
-        let v = Validator(l);
-        let load = match r.rate.as_deref() {
-            Some("max") => Load::Closed {
-                concurrency: v.nonzero("concurrency", &r.concurrency)?,
-            },
-            rate => Load::Open {
-                rate: v.parse(
-                    "rate",
-                    rate,
-                    "a positive number of requests per second, or max",
-                    |s| {
-                        s.parse::<f64>()
-                            .ok()
-                            .filter(|r| r.is_finite() && *r > 0.0 && *r <= 1e7)
-                    },
-                )?,
-            },
-        };
-        let body = match r.body.as_deref() {
-            Some(b) => v.parse(
-                "body",
-                Some(b),
-                "literal text or @FILE naming a readable file",
-                load_body,
-            )?,
-            None => Bytes::new(),
-        };
-        let headers = v.headers("header", &r.header)?;
-        let method = v.parse(
-            "method",
-            r.method.as_deref(),
-            "an HTTP method such as GET or POST",
-            |s| Method::from_bytes(s.as_bytes()).ok(),
-        )?;
-        if r.url.is_empty() {
-            return Err(ConfigError::NoUrl);
-        }
-        let routes = r
-            .url
-            .iter()
-            .map(|u| {
-                let uri = v.parse(
-                    "url",
-                    Some(u),
-                    "an absolute http:// or https:// URL with a host",
-                    parse_url,
-                )?;
-                Ok(Route {
-                    name: uri.path().to_string(),
-                    method: method.clone(),
-                    uri,
-                    headers: headers.clone(),
-                    body: body.clone(),
-                    weight: 1,
-                })
-            })
-            .collect::<Result<_, ConfigError>>()?;
-        Ok(Plan {
-            load,
-            duration: v.opt(
-                "duration",
-                &r.duration,
-                "a duration such as 30s or 10m",
-                positive_duration,
-            )?,
-            requests: v.opt("requests", &r.requests, "a positive whole number", |s| {
-                s.parse::<u64>().ok().filter(|n| *n > 0)
-            })?,
-            connections: v.nonzero("connections", &r.connections)?,
-            max_in_flight: v.nonzero("max_in_flight", &r.max_in_flight)?,
-            timeout: v.parse(
-                "timeout",
-                r.timeout.as_deref(),
-                "a duration such as 10s",
-                positive_duration,
-            )?,
-            routes,
-            http2: v.flag("http2", &r.http2)?,
-            insecure: v.flag("insecure", &r.insecure)?,
-            cacerts: v
-                .opt(
-                    "cacert",
-                    &r.cacert,
-                    "a readable PEM file with at least one certificate",
-                    load_certs,
-                )?
-                .unwrap_or_default(),
-            pins: r
-                .resolve
-                .iter()
-                .map(|p| {
-                    v.parse(
-                        "resolve",
-                        Some(p),
-                        "HOST:PORT:ADDR such as productpage:9080:127.0.0.1",
-                        parse_pin,
-                    )
-                })
-                .collect::<Result<_, _>>()?,
-            metrics_addr: v.parse(
-                "metrics_addr",
-                r.metrics_addr.as_deref(),
-                "HOST:PORT such as 0.0.0.0:9464, or off",
-                |s| {
-                    if s == "off" {
-                        Some(None)
-                    } else {
-                        s.parse().ok().map(Some)
-                    }
-                },
-            )?,
-            output: v.format("output", &r.output)?,
-            summary_file: r.summary_file.as_ref().map(PathBuf::from),
-            progress_interval: v
-                .parse(
-                    "progress_interval",
-                    r.progress_interval.as_deref(),
-                    "a duration such as 5s, or 0s for none",
-                    |s| humantime::parse_duration(s).ok(),
-                )
-                .map(|d| Some(d).filter(|d| !d.is_zero()))?,
-            log_format: v.format("log_format", &r.log_format)?,
-            thresholds: r
-                .threshold
-                .iter()
-                .map(|t| Threshold::parse(t).map_err(|e| v.invalid("threshold", t, &e.to_string())))
-                .collect::<Result<_, _>>()?,
-            drain_timeout: v.parse(
-                "drain_timeout",
-                r.drain_timeout.as_deref(),
-                "a duration such as 5s",
-                |s| humantime::parse_duration(s).ok(),
-            )?,
-        })
-    }
-}
-
-/// Turns one raw setting into a typed value, or an error naming the setting.
-struct Validator<'a>(&'a Layered);
-
-impl Validator<'_> {
-    fn invalid(&self, field: &str, value: &str, expected: &str) -> ConfigError {
-        ConfigError::Invalid {
-            setting: self.0.name(field),
-            value: value.to_string(),
-            expected: expected.to_string(),
-        }
-    }
-
-    fn parse<T>(
-        &self,
-        field: &str,
-        value: Option<&str>,
-        expected: &str,
-        f: impl FnOnce(&str) -> Option<T>,
-    ) -> Result<T, ConfigError> {
-        let value = value.unwrap_or_default();
-        f(value.trim()).ok_or_else(|| self.invalid(field, value, expected))
-    }
-
-    fn opt<T>(
-        &self,
-        field: &str,
-        value: &Option<String>,
-        expected: &str,
-        f: impl FnOnce(&str) -> Option<T>,
-    ) -> Result<Option<T>, ConfigError> {
-        value
-            .as_deref()
-            .map(|s| self.parse(field, Some(s), expected, f))
-            .transpose()
-    }
-
-    fn nonzero(&self, field: &str, value: &Option<String>) -> Result<NonZeroUsize, ConfigError> {
-        self.parse(field, value.as_deref(), "a positive whole number", |s| {
-            s.parse().ok()
-        })
-    }
-
-    fn flag(&self, field: &str, value: &Option<String>) -> Result<bool, ConfigError> {
-        let value = value.as_deref().unwrap_or("false");
-        self.parse(field, Some(value), "true or false", |s| {
-            match s.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Some(true),
-                "false" | "0" | "no" | "" => Some(false),
-                _ => None,
-            }
-        })
-    }
-
-    fn format(&self, field: &str, value: &Option<String>) -> Result<Format, ConfigError> {
-        self.parse(field, value.as_deref(), "text or json", |s| match s {
-            "text" => Some(Format::Text),
-            "json" => Some(Format::Json),
-            _ => None,
-        })
-    }
-
-    fn headers(&self, field: &str, values: &[String]) -> Result<HeaderMap, ConfigError> {
-        let mut map = HeaderMap::new();
-        for h in values {
-            let (name, value) =
-                self.parse(field, Some(h), "NAME: VALUE such as \"x-demo: 1\"", |s| {
-                    let (n, v) = s.split_once(':')?;
-                    Some((
-                        HeaderName::from_bytes(n.trim().as_bytes()).ok()?,
-                        HeaderValue::from_str(v.trim()).ok()?,
-                    ))
-                })?;
-            map.append(name, value);
-        }
-        Ok(map)
-    }
-}
-
-fn positive_duration(s: &str) -> Option<Duration> {
-    humantime::parse_duration(s).ok().filter(|d| !d.is_zero())
-}
-
-/// An absolute http(s) URL with a host; an empty path becomes `/`.
-pub fn parse_url(s: &str) -> Option<Uri> {
-    let uri: Uri = s.parse().ok()?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
-        return None;
-    }
-    Some(uri)
-}
-
-fn parse_pin(s: &str) -> Option<Pin> {
-    let mut parts = s.splitn(3, ':');
-    let host = parts.next().filter(|h| !h.is_empty())?.to_string();
-    let port = parts.next()?.parse().ok()?;
-    let addr = parts.next()?;
-    let addr = addr
-        .strip_prefix('[')
-        .and_then(|a| a.strip_suffix(']'))
-        .unwrap_or(addr)
-        .parse()
-        .ok()?;
-    Some(Pin { host, port, addr })
-}
-
-fn load_body(s: &str) -> Option<Bytes> {
-    match s.strip_prefix('@') {
-        Some(path) => std::fs::read(path).ok().map(Bytes::from),
-        None => Some(Bytes::copy_from_slice(s.as_bytes())),
-    }
-}
-
-fn load_certs(path: &str) -> Option<Vec<CertificateDer<'static>>> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .ok()?
-        .collect::<Result<_, _>>()
-        .ok()?;
-    (!certs.is_empty()).then_some(certs)
-}
+mod build;
+pub use build::{parse_mesh, parse_url};
 
 #[cfg(test)]
 mod tests;

@@ -16,10 +16,12 @@
 //! - [`worker`]: the send loop, driven by a [`pacer`] (open loop: absolute deadlines; closed loop: now).
 //! - [`client`]: connections per target ([`dns`], [`tls`]), one request, one [`recorder::ErrorType`].
 //! - [`recorder`]: per-worker histograms and counters; [`metrics`] is their Prometheus view.
+//! - [`cluster`]: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
 //! - [`report`]: progress lines, the summary and its verdict; [`threshold`] decides pass/fail.
 
 pub mod cli;
 pub mod client;
+pub mod cluster;
 pub mod config;
 pub mod dns;
 pub mod metrics;

@@ -18,18 +18,29 @@ fn main() -> ExitCode {
     let Some(run) = trafficgen::cli::run_matches(&matches) else {
         unreachable!("every subcommand is handled above")
     };
-    let plan = match trafficgen::cli::layer(run, std::env::vars())
-        .map_err(|e| ConfigError::Usage(e.to_string()))
-        .and_then(|l| config::Plan::from_layered(&l))
+    let layered = trafficgen::cli::layer(run, std::env::vars())
+        .map_err(|e| ConfigError::Usage(e.to_string()));
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let plan = match layered
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(config::Plan::from_layered)
     {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("trafficgen: {e}");
+            // Even a bad config must not leave a sidecar keeping the Job's pod alive.
+            let mesh = layered
+                .ok()
+                .and_then(|l| l.raw.mesh_shutdown)
+                .and_then(|m| config::parse_mesh(&m));
+            runtime.block_on(trafficgen::cluster::quit_sidecar(
+                &mesh.unwrap_or(config::Mesh::Auto),
+            ));
             return ExitCode::from(EXIT_CONFIG);
         }
     };
     init_logging(plan.log_format);
-    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     match runtime.block_on(trafficgen::run(plan, trafficgen::shutdown::signals())) {
         Ok(summary) if summary.passed => ExitCode::from(EXIT_OK),
         Ok(_) => ExitCode::from(EXIT_THRESHOLDS),

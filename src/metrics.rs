@@ -133,6 +133,19 @@ impl Metrics {
         }
     }
 
+    /// Register `trafficgen_run_info{run_id}` = 1.
+    pub fn run_info(&self, run_id: &str) {
+        let info = IntGauge::with_opts(
+            Opts::new("trafficgen_run_info", "Identifies this run; always 1.")
+                .const_label("run_id", run_id),
+        )
+        .expect("valid gauge");
+        info.set(1);
+        self.registry
+            .register(Box::new(info))
+            .expect("registered once");
+    }
+
     /// A per-worker recorder of outcomes into these metrics.
     pub fn observer(&self, classes: &[String]) -> Observer {
         Observer {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::config::Format;
+use crate::config::{Format, Shard};
 use crate::recorder::Stats;
 use crate::threshold::{Figures, Stat, Verdict};
 
@@ -93,6 +93,9 @@ pub struct Summary {
     pub passed: bool,
     /// Whether a signal ended the run early.
     pub interrupted: bool,
+    /// Which shard of an Indexed Job this pod was; absent when not sharded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 impl Summary {
@@ -138,6 +141,7 @@ impl Summary {
             thresholds: Vec::new(),
             passed: true,
             interrupted: false,
+            shard: None,
         }
     }
 

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tokio::time::{interval_at, sleep_until, Instant};
 
 use crate::client::Client;
+use crate::cluster;
 use crate::config::{Format, Load, Plan};
 use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
@@ -30,6 +31,14 @@ pub enum RunError {
         /// Why.
         source: std::io::Error,
     },
+    /// `--wait-for` never answered 2xx.
+    #[error("--wait-for {url} did not answer 2xx within --wait-timeout {timeout:?}")]
+    WaitFor {
+        /// The URL.
+        url: String,
+        /// The bound.
+        timeout: Duration,
+    },
     /// The summary file could not be written.
     #[error("cannot write --summary-file {path}: {source}")]
     SummaryFile {
@@ -41,8 +50,18 @@ pub enum RunError {
 }
 
 /// Run `plan` until its schedule ends or `shutdown` resolves; print and return the summary.
+/// Whatever the outcome, the mesh sidecar is told to quit at the end.
 pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
-    let metrics = Metrics::new(&plan.routes, &[], HashMap::new());
+    let result = run_inner(&plan, shutdown).await;
+    cluster::quit_sidecar(&plan.mesh).await;
+    result
+}
+
+async fn run_inner(plan: &Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
+    tokio::pin!(shutdown);
+    let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
+    let metrics = Metrics::new(&plan.routes, &[], labels);
+    metrics.run_info(&plan.run_id);
     let (server_stop, server) = match plan.metrics_addr {
         Some(addr) => {
             let listener = metrics::bind(addr)
@@ -61,6 +80,17 @@ pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summa
         }
         None => (None, None),
     };
+    if !cluster::wait_for(plan).await {
+        let url = plan
+            .wait_for
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        return Err(RunError::WaitFor {
+            url,
+            timeout: plan.wait_timeout,
+        });
+    }
     let rate = match plan.load {
         Load::Open { rate } => Some(rate),
         Load::Closed { .. } => None,
@@ -73,7 +103,7 @@ pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summa
     };
     let workers = parallelism.min(slots);
     let shared = Arc::new(Shared {
-        client: Client::new(&plan),
+        client: Client::new(plan),
         recorder: Recorder::new(workers),
         metrics: metrics.clone(),
         wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
@@ -103,12 +133,14 @@ pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summa
             rate,
         ))
     });
-    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan.duration, shutdown).await;
+    let (window, interrupted) =
+        supervise(&mut tasks, &stop, start, plan.duration, shutdown.as_mut()).await;
     if let Some(p) = progress {
         p.abort();
     }
     let mut summary = Summary::new(&shared.recorder.total(), rate, window, &[]);
     summary.interrupted = interrupted;
+    summary.shard = (plan.shard.count > 1).then_some(plan.shard);
     summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
     summary.passed = summary.thresholds.iter().all(|t| t.passed);
     print!("{}", summary.render(plan.output));
@@ -120,6 +152,21 @@ pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summa
                 source,
             }
         })?;
+    }
+    if plan.shard.count > 1 {
+        tracing::info!(
+            shard = plan.shard.index,
+            shards = plan.shard.count,
+            "this was one shard of the run"
+        );
+    }
+    cluster::push(plan, metrics.render()).await;
+    if server.is_some() && !interrupted && !plan.linger.is_zero() {
+        tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
+        tokio::select! {
+            _ = tokio::time::sleep(plan.linger) => {}
+            _ = shutdown => {}
+        }
     }
     if let (Some(tx), Some(task)) = (server_stop, server) {
         let _ = tx.send(());

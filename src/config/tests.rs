@@ -179,3 +179,122 @@ fn pins_and_bodies() {
     assert_eq!(p.pins[1].addr, "::1".parse::<IpAddr>().unwrap());
     assert_eq!(p.routes[0].body, Bytes::from_static(b"hi"));
 }
+
+#[test]
+fn shards_split_rate_and_requests() {
+    let args = [
+        "--rate",
+        "150",
+        "--requests",
+        "1000",
+        "--shards",
+        "4",
+        "http://a",
+    ];
+    let parts: Vec<Plan> = (0..4)
+        .map(|i| plan(&args, &[("JOB_COMPLETION_INDEX", &i.to_string())]).unwrap())
+        .collect();
+    let rates: f64 = parts
+        .iter()
+        .map(|p| match p.load {
+            Load::Open { rate } => rate,
+            _ => 0.0,
+        })
+        .sum();
+    assert!((rates - 150.0).abs() < 1e-9);
+    assert_eq!(
+        parts
+            .iter()
+            .map(|p| p.requests.unwrap())
+            .collect::<Vec<_>>(),
+        vec![250, 250, 250, 250]
+    );
+    let odd: Vec<u64> = (0..3)
+        .map(|i| {
+            plan(
+                &[
+                    "--requests",
+                    "10",
+                    "--shards",
+                    "3",
+                    "--shard-index",
+                    &i.to_string(),
+                    "http://a",
+                ],
+                &[],
+            )
+            .unwrap()
+            .requests
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(odd, vec![4, 3, 3]);
+    assert_eq!(parts[3].shard, Shard { index: 3, count: 4 });
+    // TRAFFICGEN_SHARD_INDEX wins over the Job's index.
+    let p = plan(
+        &["--shards", "2", "http://a"],
+        &[
+            ("JOB_COMPLETION_INDEX", "0"),
+            ("TRAFFICGEN_SHARD_INDEX", "1"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(p.shard.index, 1);
+}
+
+#[test]
+fn bad_cluster_settings() {
+    let e = err(&["--shards", "3", "http://a"], &[]);
+    assert!(
+        e.contains("--shard-index") && e.contains("JOB_COMPLETION_INDEX"),
+        "{e}"
+    );
+    let e = err(
+        &["--shards", "3", "http://a"],
+        &[("JOB_COMPLETION_INDEX", "3")],
+    );
+    assert!(
+        e.contains("invalid TRAFFICGEN_SHARD_INDEX=\"3\": expected a whole number below 3"),
+        "{e}"
+    );
+    for (args, needle) in [
+        (
+            vec!["--mesh-shutdown", "consul", "http://a"],
+            "invalid --mesh-shutdown=\"consul\"",
+        ),
+        (
+            vec!["--linger", "forever", "http://a"],
+            "invalid --linger=\"forever\"",
+        ),
+        (
+            vec!["--wait-for", "sidecar", "http://a"],
+            "invalid --wait-for=\"sidecar\"",
+        ),
+        (
+            vec!["--pushgateway", "pushgateway:9091", "http://a"],
+            "invalid --pushgateway=\"pushgateway:9091\"",
+        ),
+        (
+            vec!["--run-id", "a b", "http://a"],
+            "invalid --run-id=\"a b\"",
+        ),
+        (vec!["--shards", "0", "http://a"], "invalid --shards=\"0\""),
+    ] {
+        let e = err(&args, &[]);
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
+    let p = plan(
+        &[
+            "--mesh-shutdown",
+            "http://127.0.0.1:15020/quitquitquit",
+            "http://a",
+        ],
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        p.mesh,
+        Mesh::Url("127.0.0.1:15020".parse().unwrap(), "/quitquitquit".into())
+    );
+    assert_eq!(plan(&["http://a"], &[]).unwrap().mesh, Mesh::Auto);
+}

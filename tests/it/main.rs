@@ -1,5 +1,6 @@
 //! Integration tests: one binary, shared helpers, real servers on 127.0.0.1:0.
 
 mod binary;
+mod cluster;
 mod engine;
 mod support;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Version};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 /// What the target saw.
@@ -16,6 +16,8 @@ use axum::Router;
 pub(crate) struct Hits {
     pub(crate) total: AtomicU64,
     pub(crate) h2: AtomicU64,
+    pub(crate) quits: AtomicU64,
+    pub(crate) probes: AtomicU64,
 }
 
 /// A target with `/ok`, `/status/{code}`, `/sleep/{ms}`; returns its address and hit counters.
@@ -34,8 +36,28 @@ pub(crate) async fn target() -> (SocketAddr, Arc<Hits>) {
                 "slept"
             }),
         )
+        .route(
+            "/quitquitquit",
+            post(|State(hits): State<Arc<Hits>>| async move {
+                hits.quits.fetch_add(1, Ordering::Relaxed);
+                "bye"
+            }),
+        )
+        .route(
+            "/ready-after/{n}",
+            get(
+                |State(hits): State<Arc<Hits>>, Path(n): Path<u64>| async move {
+                    let seen = hits.probes.fetch_add(1, Ordering::Relaxed) + 1;
+                    if seen > n {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                },
+            ),
+        )
         .layer(axum::middleware::from_fn_with_state(hits.clone(), count))
-        .with_state(());
+        .with_state(hits.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

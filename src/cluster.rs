@@ -1,0 +1,173 @@
+//! What a Job in a cluster needs around the run: a start-up gate (`--wait-for`), a last push of
+//! the final metrics (`--pushgateway`), and telling the mesh sidecar to quit so the pod completes.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{sleep, timeout, Instant};
+
+use crate::client::Client;
+use crate::config::{Mesh, Plan, Route};
+use crate::recorder::ErrorType;
+
+/// Istio's pilot-agent: POST /quitquitquit ends the sidecar.
+const ISTIO: (SocketAddr, &str) = (
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 15020),
+    "/quitquitquit",
+);
+/// Linkerd's proxy admin: POST /shutdown ends the sidecar.
+const LINKERD: (SocketAddr, &str) = (
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4191),
+    "/shutdown",
+);
+
+/// Send one request with the run's client settings (TLS, pins) and return its status.
+async fn call(
+    plan: &Plan,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<u16, ErrorType> {
+    let route = Route {
+        name: String::new(),
+        method,
+        uri,
+        headers,
+        body,
+        weight: 1,
+    };
+    let client = Client::new(&Plan {
+        routes: vec![route],
+        ..plan.clone()
+    });
+    let answer = timeout(plan.timeout, client.send(0, None, 0, &mut Vec::new()))
+        .await
+        .map_err(|_| ErrorType::Timeout)??;
+    Ok(answer.status)
+}
+
+/// Retry GET `--wait-for` every half second until it answers 2xx; `false` when `--wait-timeout` passed first.
+pub async fn wait_for(plan: &Plan) -> bool {
+    let Some(uri) = &plan.wait_for else {
+        return true;
+    };
+    let deadline = Instant::now() + plan.wait_timeout;
+    loop {
+        let outcome = call(
+            plan,
+            Method::GET,
+            uri.clone(),
+            HeaderMap::new(),
+            Bytes::new(),
+        )
+        .await;
+        if matches!(outcome, Ok(200..=299)) {
+            tracing::info!(url = %uri, "--wait-for answered; starting");
+            return true;
+        }
+        if Instant::now() + Duration::from_millis(500) > deadline {
+            return false;
+        }
+        tracing::info!(url = %uri, outcome = ?outcome, "waiting for --wait-for");
+        sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// PUT the final metrics under job=trafficgen/instance=<run id>[/shard=<n>]; failures are logged, not fatal.
+pub async fn push(plan: &Plan, metrics_text: String) {
+    let Some(base) = &plan.pushgateway else {
+        return;
+    };
+    let mut path = format!(
+        "{}/metrics/job/trafficgen/instance/{}",
+        base.path().trim_end_matches('/'),
+        plan.run_id
+    );
+    if plan.shard.count > 1 {
+        path.push_str(&format!("/shard/{}", plan.shard.index));
+    }
+    let uri = Uri::builder()
+        .scheme(base.scheme_str().unwrap_or("http"))
+        .authority(base.authority().map_or("", |a| a.as_str()))
+        .path_and_query(path)
+        .build();
+    let Ok(uri) = uri else {
+        tracing::error!(pushgateway = %base, "cannot build the push URL");
+        return;
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    match call(
+        plan,
+        Method::PUT,
+        uri.clone(),
+        headers,
+        Bytes::from(metrics_text),
+    )
+    .await
+    {
+        Ok(200..=299) => tracing::info!(url = %uri, "pushed final metrics"),
+        outcome => tracing::error!(url = %uri, outcome = ?outcome, "pushing final metrics failed"),
+    }
+}
+
+/// Tell the sidecar to quit. `Auto` acts only inside a pod and only where a sidecar answers.
+pub async fn quit_sidecar(mesh: &Mesh) {
+    let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    let targets: Vec<(SocketAddr, &str)> = match mesh {
+        Mesh::None => vec![],
+        Mesh::Auto if !in_pod => vec![],
+        Mesh::Auto => {
+            let mut found = vec![];
+            for (addr, path) in [ISTIO, LINKERD] {
+                if timeout(Duration::from_millis(300), TcpStream::connect(addr))
+                    .await
+                    .is_ok_and(|c| c.is_ok())
+                {
+                    found.push((addr, path));
+                }
+            }
+            found
+        }
+        Mesh::Istio => vec![ISTIO],
+        Mesh::Linkerd => vec![LINKERD],
+        Mesh::Url(addr, path) => vec![(*addr, path.as_str())],
+    };
+    for (addr, path) in targets {
+        match post(addr, path).await {
+            Ok(status) => tracing::info!(%addr, path, status, "asked the mesh sidecar to quit"),
+            Err(e) => {
+                tracing::warn!(%addr, path, error = %e, "could not ask the mesh sidecar to quit")
+            }
+        }
+    }
+}
+
+/// A bare HTTP/1.1 POST to a loopback admin port; works even when the configuration was invalid.
+async fn post(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
+    let exchange = async {
+        let mut s = TcpStream::connect(addr).await?;
+        let req = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await?;
+        std::str::from_utf8(&head[9..12])
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response")
+            })
+    };
+    timeout(Duration::from_secs(2), exchange)
+        .await
+        .map_err(|_| std::io::ErrorKind::TimedOut)?
+}
