@@ -155,8 +155,8 @@ async fn metrics_are_served_while_running_and_pass_promtool() {
     let _ = child.wait();
     for needle in [
         "# TYPE http_client_request_duration_seconds histogram",
-        r#"error_type="http_5xx",http_request_method="GET",http_response_status_code="503",route="/status/503",server_address="127.0.0.1",le="0.005""#,
-        r#"route="/ok",server_address="127.0.0.1",le="10"}"#,
+        r#"error_type="http_5xx",http_request_method="GET",http_response_status_code="503",route="/status/503",server_address="127.0.0.1",shard="0",le="0.005""#,
+        r#"route="/ok",server_address="127.0.0.1",shard="0",le="10"}"#,
         "trafficgen_target_rps 50",
         "trafficgen_in_flight_requests",
         "trafficgen_requests_dropped_total 0",
