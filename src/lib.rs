@@ -1,3 +1,4 @@
 //! placeholder
 
 pub mod classify;
+pub mod scenario;
