@@ -19,6 +19,7 @@
 //! - [`cluster`]: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
 //! - [`report`]: progress lines, the summary and its verdict; [`threshold`] decides pass/fail.
 
+pub mod classify;
 pub mod cli;
 pub mod client;
 pub mod cluster;
@@ -29,6 +30,7 @@ pub mod pacer;
 pub mod recorder;
 pub mod report;
 pub mod run;
+pub mod scenario;
 pub mod shutdown;
 pub mod threshold;
 pub mod tls;

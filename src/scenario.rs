@@ -1,0 +1,247 @@
+//! Scenario files: what to send — weighted routes, an optional login, bodies and classification.
+//!
+//! YAML or JSON (JSON is YAML), parsed straight into validated types: nothing after [`parse`] re-parses
+//! a string. Errors carry the file, the line and the field, ready for an exit-2 message.
+
+mod de;
+#[cfg(test)]
+mod tests;
+
+use crate::classify::Classifier;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A validated scenario file.
+#[derive(Debug)]
+pub struct Scenario {
+    /// Login performed once per virtual user before its first logged-in request.
+    pub login: Option<Login>,
+    /// The routes, in file order; at least one.
+    pub routes: Vec<RouteFile>,
+}
+
+/// How a virtual user logs in (a form POST whose `Set-Cookie` is kept for that user).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Where to POST the form.
+    #[serde(deserialize_with = "de::url")]
+    pub url: Uri,
+    /// Form field `username`.
+    pub username: String,
+    /// Form field `passwd`.
+    #[serde(default)]
+    pub password: String,
+    /// `Referer` to send; Bookinfo redirects to it (or to a literal `None` without one).
+    #[serde(default, deserialize_with = "de::opt_url")]
+    pub referer: Option<Uri>,
+}
+
+/// One validated route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteFile {
+    /// Unique name, used as the `route` metric label.
+    #[serde(deserialize_with = "de::name")]
+    pub name: String,
+    /// Relative share of the request rate (positive integer, default 1).
+    #[serde(default = "one", deserialize_with = "de::weight")]
+    pub weight: u32,
+    /// HTTP method (default GET).
+    #[serde(default, deserialize_with = "de::method")]
+    pub method: Method,
+    /// Absolute http(s) URL.
+    #[serde(deserialize_with = "de::url")]
+    pub url: Uri,
+    /// Extra request headers.
+    #[serde(default, deserialize_with = "de::headers")]
+    pub headers: HeaderMap,
+    /// Request body; see [`Body`].
+    #[serde(default)]
+    pub body: Body,
+    /// Per-route classification (a preset name or a list of `{name, regex}`).
+    #[serde(default, deserialize_with = "de::classify")]
+    pub classify: Option<Classifier>,
+    /// Send with the virtual user's logged-in session.
+    #[serde(default)]
+    pub login: bool,
+}
+
+/// A request body: empty, inline text, or `@file` (relative to the scenario file) until [`load`] reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Body {
+    /// No body.
+    #[default]
+    Empty,
+    /// The bytes to send.
+    Inline(Bytes),
+    /// `@path` not read yet; [`load`] and [`Scenario::read_bodies`] replace it by `Inline`.
+    File(PathBuf),
+}
+
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(match s.strip_prefix('@') {
+            _ if s.is_empty() => Body::Empty,
+            Some(path) => Body::File(PathBuf::from(path)),
+            None => Body::Inline(Bytes::from(s)),
+        })
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Why a scenario could not be loaded; Display names the file, line and field.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file (or a `@body` file) could not be read.
+    #[error("scenario {origin}: cannot read {path}: {source}")]
+    Read {
+        origin: String,
+        path: String,
+        source: std::io::Error,
+    },
+    /// The content is invalid.
+    #[error("scenario {origin}: {}{message}", line_prefix(*.line))]
+    Invalid {
+        origin: String,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+fn line_prefix(line: Option<usize>) -> String {
+    line.map(|l| format!("line {l}: ")).unwrap_or_default()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    #[serde(default)]
+    login: Option<Login>,
+    routes: Vec<RouteFile>,
+}
+
+/// Reads, parses and validates a scenario file, including its `@file` bodies.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        origin: origin.clone(),
+        path: origin.clone(),
+        source,
+    })?;
+    let mut scenario = parse(&text, &origin)?;
+    scenario.read_bodies(path.parent().unwrap_or(Path::new(".")), &origin)?;
+    Ok(scenario)
+}
+
+/// Parses and validates scenario text; `origin` names it in errors. `@file` bodies stay unread.
+pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    let raw: RawScenario = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&e, origin))?;
+    let invalid = |line, message| ScenarioError::Invalid {
+        origin: origin.to_owned(),
+        line,
+        message,
+    };
+    if raw.routes.is_empty() {
+        return Err(invalid(None, "routes: expected at least one route".into()));
+    }
+    for (i, route) in raw.routes.iter().enumerate() {
+        let first = raw.routes.iter().position(|r| r.name == route.name);
+        if first != Some(i) {
+            let line = nth_line_with(text, &route.name, 1);
+            let message = format!("routes[{i}].name: duplicate route name {:?}", route.name);
+            return Err(invalid(line, message));
+        }
+        if route.login && raw.login.is_none() {
+            let line = nth_line_with(text, &route.name, 0);
+            let message = format!("routes[{i}].login: true, but the scenario has no login section");
+            return Err(invalid(line, message));
+        }
+    }
+    Ok(Scenario {
+        login: raw.login,
+        routes: raw.routes,
+    })
+}
+
+impl Scenario {
+    /// Replaces every `@file` body by its content, resolving paths against `base` (the scenario's folder).
+    pub fn read_bodies(&mut self, base: &Path, origin: &str) -> Result<(), ScenarioError> {
+        for route in &mut self.routes {
+            if let Body::File(rel) = &route.body {
+                let path = base.join(rel);
+                let bytes = std::fs::read(&path).map_err(|source| ScenarioError::Read {
+                    origin: origin.to_owned(),
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                route.body = Body::Inline(Bytes::from(bytes));
+            }
+        }
+        Ok(())
+    }
+
+    /// Route weights in order, for [`split_rate`].
+    pub fn weights(&self) -> Vec<u32> {
+        self.routes.iter().map(|r| r.weight).collect()
+    }
+}
+
+/// Splits a total request rate across routes in proportion to their weights.
+pub fn split_rate(total: f64, weights: &[u32]) -> Vec<f64> {
+    let sum: u64 = weights.iter().map(|w| u64::from(*w)).sum();
+    if sum == 0 {
+        return vec![0.0; weights.len()];
+    }
+    weights
+        .iter()
+        .map(|w| total * f64::from(*w) / sum as f64)
+        .collect()
+}
+
+/// Turns a serde_yaml_ng error into "line N: path: reason", without the library's trailing position.
+fn yaml_error(e: &serde_yaml_ng::Error, origin: &str) -> ScenarioError {
+    let mut message = e.to_string();
+    let line = e.location().map(|loc| {
+        let suffix = format!(" at line {} column {}", loc.line(), loc.column());
+        message = message.replacen(&suffix, "", 1);
+        loc.line()
+    });
+    ScenarioError::Invalid {
+        origin: origin.to_owned(),
+        line,
+        message,
+    }
+}
+
+/// 1-based line of the `n`th (0-based) `name:` line whose value is `value`, for errors found after parsing.
+fn nth_line_with(text: &str, value: &str, n: usize) -> Option<usize> {
+    let quoted = [
+        value.to_owned(),
+        format!("\"{value}\""),
+        format!("'{value}'"),
+    ];
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let l = l
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches('{');
+            let rest = l
+                .strip_prefix("name:")
+                .or_else(|| l.strip_prefix("\"name\":"));
+            rest.is_some_and(|r| {
+                let r = r.trim().trim_end_matches(',').trim_end_matches('}').trim();
+                quoted.iter().any(|q| q == r)
+            })
+        })
+        .nth(n)
+        .map(|(i, _)| i + 1)
+}
