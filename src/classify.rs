@@ -33,32 +33,19 @@ pub type ClassId = u16;
 pub enum ClassifyError {
     /// `NAME=REGEX` without the `=`.
     #[error("invalid {setting} {value:?}: expected NAME=REGEX, e.g. v2=text-black-500")]
-    MissingEquals {
-        setting: &'static str,
-        value: String,
-    },
+    MissingEquals { setting: &'static str, value: String },
     /// A class name that would make a poor metric label.
     #[error("invalid {setting} {value:?}: class name must match [a-zA-Z0-9_.-]+")]
-    BadName {
-        setting: &'static str,
-        value: String,
-    },
+    BadName { setting: &'static str, value: String },
     /// The regex does not compile.
     #[error("invalid {setting} {value:?}: {source}")]
-    BadRegex {
-        setting: &'static str,
-        value: String,
-        source: Box<regex::Error>,
-    },
+    BadRegex { setting: &'static str, value: String, source: Box<regex::Error> },
     /// Not a valid HTTP header name.
     #[error("invalid --classify-header {value:?}: expected an HTTP header name like x-version")]
     BadHeader { value: String },
     /// No preset by that name.
     #[error("invalid {setting} {value:?}: expected one of: bookinfo-reviews")]
-    UnknownPreset {
-        setting: &'static str,
-        value: String,
-    },
+    UnknownPreset { setting: &'static str, value: String },
     /// Body rules, a header rule and a preset each define the whole class list; they do not mix.
     #[error("conflicting classification: use only one of --classify, --classify-header, --classify-preset")]
     Conflict,
@@ -83,58 +70,41 @@ impl Rule {
     pub fn parse_flag(spec: &str) -> Result<Rule, ClassifyError> {
         let (name, pattern) = spec
             .split_once('=')
-            .ok_or_else(|| ClassifyError::MissingEquals {
-                setting: "--classify",
-                value: spec.to_owned(),
-            })?;
+            .ok_or_else(|| ClassifyError::MissingEquals { setting: "--classify", value: spec.to_owned() })?;
         Rule::body("--classify", name, pattern)
     }
 
     /// A body rule from separate name and pattern; `setting` names where they came from, for errors.
     pub fn body(setting: &'static str, name: &str, pattern: &str) -> Result<Rule, ClassifyError> {
         if !is_label_safe(name) {
-            return Err(ClassifyError::BadName {
-                setting,
-                value: name.to_owned(),
-            });
+            return Err(ClassifyError::BadName { setting, value: name.to_owned() });
         }
         let regex = Regex::new(pattern).map_err(|e| ClassifyError::BadRegex {
             setting,
             value: pattern.to_owned(),
             source: Box::new(e),
         })?;
-        Ok(Rule::Body {
-            name: name.to_owned(),
-            regex,
-        })
+        Ok(Rule::Body { name: name.to_owned(), regex })
     }
 
     /// Parses `--classify-header HEADER`.
     pub fn header(name: &str) -> Result<Rule, ClassifyError> {
         HeaderName::from_bytes(name.as_bytes())
             .map(Rule::Header)
-            .map_err(|_| ClassifyError::BadHeader {
-                value: name.to_owned(),
-            })
+            .map_err(|_| ClassifyError::BadHeader { value: name.to_owned() })
     }
 
     /// Parses a preset name; `setting` names where it came from, for errors.
     pub fn preset(setting: &'static str, name: &str) -> Result<Rule, ClassifyError> {
         Preset::parse(name)
             .map(Rule::Preset)
-            .ok_or_else(|| ClassifyError::UnknownPreset {
-                setting,
-                value: name.to_owned(),
-            })
+            .ok_or_else(|| ClassifyError::UnknownPreset { setting, value: name.to_owned() })
     }
 }
 
 /// True for names usable as a class (and so as a label value that reads well in PromQL).
 fn is_label_safe(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 #[derive(Debug)]
@@ -211,11 +181,7 @@ impl Classifier {
     fn with(kind: Kind, classes: Vec<String>) -> Classifier {
         let pos = classes.iter().position(|c| c == UNCLASSIFIED);
         let unclassified = pos.unwrap_or(0) as ClassId;
-        Classifier {
-            kind,
-            classes,
-            unclassified,
-        }
+        Classifier { kind, classes, unclassified }
     }
 
     /// Builds a classifier from the command-line flags `--classify`, `--classify-header`, `--classify-preset`.
@@ -224,10 +190,7 @@ impl Classifier {
         header: Option<&str>,
         preset: Option<&str>,
     ) -> Result<Classifier, ClassifyError> {
-        let mut rules = classify
-            .iter()
-            .map(|s| Rule::parse_flag(s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut rules = classify.iter().map(|s| Rule::parse_flag(s)).collect::<Result<Vec<_>, _>>()?;
         if let Some(h) = header {
             rules.push(Rule::header(h)?);
         }
@@ -281,13 +244,10 @@ impl Classifier {
         let body = &body_prefix[..body_prefix.len().min(BODY_CAP)];
         match &self.kind {
             Kind::None => 0,
-            Kind::Body(matchers) => matchers
-                .iter()
-                .find(|(_, re)| re.is_match(body))
-                .map_or(self.unclassified, |(id, _)| *id),
-            Kind::Preset(p) => p
-                .classify(status, body)
-                .map_or(self.unclassified, |i| i as ClassId),
+            Kind::Body(matchers) => {
+                matchers.iter().find(|(_, re)| re.is_match(body)).map_or(self.unclassified, |(id, _)| *id)
+            }
+            Kind::Preset(p) => p.classify(status, body).map_or(self.unclassified, |i| i as ClassId),
             Kind::Header { name, learnt } => match headers.get(name) {
                 None => self.unclassified,
                 Some(v) => self.header_class(learnt, v.as_bytes()),

@@ -11,12 +11,7 @@ pub const ENV_PREFIX: &str = "TRAFFICGEN_";
 
 /// Top-level command line: `trafficgen [run] [OPTIONS] [URL]...`, `trafficgen serve`, `trafficgen demo`.
 #[derive(Debug, Parser)]
-#[command(
-    name = "trafficgen",
-    version,
-    about,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "trafficgen", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// What to do; `run` when absent.
     #[command(subcommand)]
@@ -103,6 +98,21 @@ pub struct RawConfig {
     /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `achieved_rps>=95` (repeatable)
     #[arg(long)]
     pub threshold: Vec<String>,
+    /// Routes file (YAML or JSON): weighted routes, login, per-route classification; replaces URL arguments
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Response class `NAME=REGEX` matched on the body, first match wins (repeatable)
+    #[arg(long)]
+    pub classify: Vec<String>,
+    /// Classify responses by this header's value (at most 16 distinct values, then `other`)
+    #[arg(long)]
+    pub classify_header: Option<String>,
+    /// Built-in classification: bookinfo-reviews (v1, v2, v3, error from productpage HTML)
+    #[arg(long)]
+    pub classify_preset: Option<String>,
+    /// Expected class shares, e.g. v1=1,v2=1,v3=1: a chi-square test that fails the run when p < 0.001
+    #[arg(long)]
+    pub expect_split: Option<String>,
     /// After a signal, how long to wait for in-flight requests
     #[arg(long, default_value = "5s")]
     pub drain_timeout: Option<String>,
@@ -177,10 +187,7 @@ pub enum LayerError {
 }
 
 /// Layer defaults, then env vars, then explicit flags, remembering the source of each value.
-pub fn layer(
-    matches: &ArgMatches,
-    env: impl IntoIterator<Item = (String, String)>,
-) -> Result<Layered, LayerError> {
+pub fn layer(matches: &ArgMatches, env: impl IntoIterator<Item = (String, String)>) -> Result<Layered, LayerError> {
     let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
     let mut env: Vec<(String, String)> = env.into_iter().filter(|(_, v)| !v.is_empty()).collect();
     // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
@@ -190,21 +197,12 @@ pub fn layer(
             env.push((shard_index, v.clone()));
         }
     }
-    let env: RawConfig = envy::prefixed(ENV_PREFIX)
-        .from_iter(env)
-        .map_err(|e| LayerError::Env(e.to_string()))?;
-    let explicit =
-        |key: &str| matches.value_source(key) == Some(clap::parser::ValueSource::CommandLine);
-    let (given, defaults): (Vec<_>, Vec<_>) = present(&flags)
-        .into_iter()
-        .partition(|(key, _)| explicit(key));
+    let env: RawConfig = envy::prefixed(ENV_PREFIX).from_iter(env).map_err(|e| LayerError::Env(e.to_string()))?;
+    let explicit = |key: &str| matches.value_source(key) == Some(clap::parser::ValueSource::CommandLine);
+    let (given, defaults): (Vec<_>, Vec<_>) = present(&flags).into_iter().partition(|(key, _)| explicit(key));
     let mut merged = serde_json::Map::new();
     let mut sources = BTreeMap::new();
-    for (layer, source) in [
-        (defaults, Source::Default),
-        (present(&env), Source::Env),
-        (given, Source::Flag),
-    ] {
+    for (layer, source) in [(defaults, Source::Default), (present(&env), Source::Env), (given, Source::Flag)] {
         for (key, value) in layer {
             sources.insert(key.clone(), source);
             merged.insert(key, value);
@@ -216,14 +214,10 @@ pub fn layer(
 
 /// The fields of `raw` that hold a value (non-null, non-empty list), as JSON.
 fn present(raw: &RawConfig) -> Vec<(String, serde_json::Value)> {
-    let serde_json::Value::Object(map) =
-        serde_json::to_value(raw).expect("RawConfig is plain data")
-    else {
+    let serde_json::Value::Object(map) = serde_json::to_value(raw).expect("RawConfig is plain data") else {
         unreachable!("RawConfig serializes to an object")
     };
-    map.into_iter()
-        .filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(|a| a.is_empty())))
-        .collect()
+    map.into_iter().filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(|a| a.is_empty()))).collect()
 }
 
 /// The clap command, with each option's env var added to its help.

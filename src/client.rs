@@ -86,27 +86,23 @@ impl Client {
             .iter()
             .map(|route| {
                 let (host, port, https) = endpoint(&route.uri);
-                let target = match targets
-                    .iter()
-                    .position(|t| t.host == host && t.port == port && t.tls.is_some() == https)
-                {
-                    Some(i) => i,
-                    None => {
-                        targets.push(Target {
-                            tls: https.then(|| {
-                                ServerName::try_from(host.clone()).expect("validated URL host")
-                            }),
-                            host,
-                            port,
-                            idle: Mutex::default(),
-                            slots: Semaphore::new(plan.connections.get()),
-                            shared: tokio::sync::Mutex::default(),
-                            turn: AtomicUsize::new(0),
-                            limit: plan.connections.get(),
-                        });
-                        targets.len() - 1
-                    }
-                };
+                let target =
+                    match targets.iter().position(|t| t.host == host && t.port == port && t.tls.is_some() == https) {
+                        Some(i) => i,
+                        None => {
+                            targets.push(Target {
+                                tls: https.then(|| ServerName::try_from(host.clone()).expect("validated URL host")),
+                                host,
+                                port,
+                                idle: Mutex::default(),
+                                slots: Semaphore::new(plan.connections.get()),
+                                shared: tokio::sync::Mutex::default(),
+                                turn: AtomicUsize::new(0),
+                                limit: plan.connections.get(),
+                            });
+                            targets.len() - 1
+                        }
+                    };
                 prepare(route, target, plan.http2)
             })
             .collect();
@@ -138,11 +134,7 @@ impl Client {
             let response = sender.send_request(request).await.map_err(classify)?;
             return read(response, keep, body).await;
         }
-        let _slot = target
-            .slots
-            .acquire()
-            .await
-            .expect("semaphore is never closed");
+        let _slot = target.slots.acquire().await.expect("semaphore is never closed");
         let pooled = pop_idle(target);
         let reused = pooled.is_some();
         let mut sender = match pooled {
@@ -159,19 +151,12 @@ impl Client {
             Err(e) if reused && e.is_canceled() => {
                 sender = self.open_h1(target).await?;
                 sender.ready().await.map_err(classify)?;
-                sender
-                    .send_request(r.request(extra))
-                    .await
-                    .map_err(classify)?
+                sender.send_request(r.request(extra)).await.map_err(classify)?
             }
             Err(e) => return Err(classify(e)),
         };
         let answer = read(response, keep, body).await?;
-        target
-            .idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(sender);
+        target.idle.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
         Ok(answer)
     }
 
@@ -208,19 +193,13 @@ impl Client {
     }
 
     async fn handshake2<T: Stream>(&self, io: T) -> Result<H2, ErrorType> {
-        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
-            .await
-            .map_err(classify)?;
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io)).await.map_err(classify)?;
         self.own(conn);
         Ok(sender)
     }
 
     async fn dial(&self, target: &Target) -> Result<Io, ErrorType> {
-        let addr = self
-            .resolver
-            .resolve(&target.host, target.port)
-            .await
-            .ok_or(ErrorType::Dns)?;
+        let addr = self.resolver.resolve(&target.host, target.port).await.ok_or(ErrorType::Dns)?;
         let tcp = TcpStream::connect(addr).await.map_err(|e| match e.kind() {
             io::ErrorKind::TimedOut => ErrorType::Timeout,
             _ => ErrorType::Connect,
@@ -230,15 +209,12 @@ impl Client {
         match &target.tls {
             None => Ok(Io::Plain(tcp)),
             Some(name) => {
-                let tls = TlsConnector::from(self.tls.clone())
-                    .connect(name.clone(), tcp)
-                    .await
-                    .map_err(|e| match e.kind() {
-                        io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => {
-                            ErrorType::Reset
-                        }
-                        _ => ErrorType::Tls,
-                    })?;
+                let tls = TlsConnector::from(self.tls.clone()).connect(name.clone(), tcp).await.map_err(|e| match e
+                    .kind()
+                {
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => ErrorType::Reset,
+                    _ => ErrorType::Tls,
+                })?;
                 Ok(Io::Tls(Box::new(tls)))
             }
         }
@@ -287,10 +263,7 @@ async fn read(
             kept.extend_from_slice(&data[..room]);
         }
     }
-    Ok(Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-    })
+    Ok(Answer { status: parts.status.as_u16(), headers: parts.headers })
 }
 
 /// Map a hyper error to the one vocabulary of failures.
@@ -320,24 +293,14 @@ fn classify(e: hyper::Error) -> ErrorType {
 fn endpoint(uri: &Uri) -> (String, u16, bool) {
     let https = uri.scheme_str() == Some("https");
     let host = uri.host().unwrap_or_default();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    (
-        host.to_string(),
-        uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
-        https,
-    )
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    (host.to_string(), uri.port_u16().unwrap_or(if https { 443 } else { 80 }), https)
 }
 
 fn prepare(route: &Route, target: usize, http2: bool) -> Prepared {
     let mut headers = route.headers.clone();
     if !headers.contains_key(USER_AGENT) {
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("trafficgen/", env!("CARGO_PKG_VERSION"))),
-        );
+        headers.insert(USER_AGENT, HeaderValue::from_static(concat!("trafficgen/", env!("CARGO_PKG_VERSION"))));
     }
     let uri = if http2 {
         route.uri.clone()
@@ -345,21 +308,12 @@ fn prepare(route: &Route, target: usize, http2: bool) -> Prepared {
         // HTTP/1.1 wants origin-form plus Host.
         let authority = route.uri.authority().expect("validated URL has a host");
         if !headers.contains_key(HOST) {
-            headers.insert(
-                HOST,
-                HeaderValue::from_str(authority.as_str()).expect("authority is a valid header"),
-            );
+            headers.insert(HOST, HeaderValue::from_str(authority.as_str()).expect("authority is a valid header"));
         }
         let path = route.uri.path_and_query().map_or("/", |p| p.as_str());
         path.parse().expect("a path of a valid URI is a valid URI")
     };
-    Prepared {
-        target,
-        method: route.method.clone(),
-        uri,
-        headers,
-        body: route.body.clone(),
-    }
+    Prepared { target, method: route.method.clone(), uri, headers, body: route.body.clone() }
 }
 
 impl Prepared {

@@ -16,39 +16,18 @@ use crate::config::{Mesh, Plan, Route};
 use crate::recorder::ErrorType;
 
 /// Istio's pilot-agent: POST /quitquitquit ends the sidecar.
-const ISTIO: (SocketAddr, &str) = (
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 15020),
-    "/quitquitquit",
-);
+const ISTIO: (SocketAddr, &str) =
+    (SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 15020), "/quitquitquit");
 /// Linkerd's proxy admin: POST /shutdown ends the sidecar.
-const LINKERD: (SocketAddr, &str) = (
-    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4191),
-    "/shutdown",
-);
+const LINKERD: (SocketAddr, &str) =
+    (SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4191), "/shutdown");
 
 /// Send one request with the run's client settings (TLS, pins) and return its status.
-async fn call(
-    plan: &Plan,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<u16, ErrorType> {
-    let route = Route {
-        name: String::new(),
-        method,
-        uri,
-        headers,
-        body,
-        weight: 1,
-    };
-    let client = Client::new(&Plan {
-        routes: vec![route],
-        ..plan.clone()
-    });
-    let answer = timeout(plan.timeout, client.send(0, None, 0, &mut Vec::new()))
-        .await
-        .map_err(|_| ErrorType::Timeout)??;
+async fn call(plan: &Plan, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<u16, ErrorType> {
+    let route = Route { name: String::new(), method, uri, headers, body, weight: 1, classifier: None, login: false };
+    let client = Client::new(&Plan { routes: vec![route], ..plan.clone() });
+    let answer =
+        timeout(plan.timeout, client.send(0, None, 0, &mut Vec::new())).await.map_err(|_| ErrorType::Timeout)??;
     Ok(answer.status)
 }
 
@@ -59,14 +38,7 @@ pub async fn wait_for(plan: &Plan) -> bool {
     };
     let deadline = Instant::now() + plan.wait_timeout;
     loop {
-        let outcome = call(
-            plan,
-            Method::GET,
-            uri.clone(),
-            HeaderMap::new(),
-            Bytes::new(),
-        )
-        .await;
+        let outcome = call(plan, Method::GET, uri.clone(), HeaderMap::new(), Bytes::new()).await;
         if matches!(outcome, Ok(200..=299)) {
             tracing::info!(url = %uri, "--wait-for answered; starting");
             return true;
@@ -84,11 +56,7 @@ pub async fn push(plan: &Plan, metrics_text: String) {
     let Some(base) = &plan.pushgateway else {
         return;
     };
-    let mut path = format!(
-        "{}/metrics/job/trafficgen/instance/{}",
-        base.path().trim_end_matches('/'),
-        plan.run_id
-    );
+    let mut path = format!("{}/metrics/job/trafficgen/instance/{}", base.path().trim_end_matches('/'), plan.run_id);
     if plan.shard.count > 1 {
         path.push_str(&format!("/shard/{}", plan.shard.index));
     }
@@ -102,19 +70,8 @@ pub async fn push(plan: &Plan, metrics_text: String) {
         return;
     };
     let mut headers = HeaderMap::new();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4"),
-    );
-    match call(
-        plan,
-        Method::PUT,
-        uri.clone(),
-        headers,
-        Bytes::from(metrics_text),
-    )
-    .await
-    {
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    match call(plan, Method::PUT, uri.clone(), headers, Bytes::from(metrics_text)).await {
         Ok(200..=299) => tracing::info!(url = %uri, "pushed final metrics"),
         outcome => tracing::error!(url = %uri, outcome = ?outcome, "pushing final metrics failed"),
     }
@@ -129,10 +86,7 @@ pub async fn quit_sidecar(mesh: &Mesh) {
         Mesh::Auto => {
             let mut found = vec![];
             for (addr, path) in [ISTIO, LINKERD] {
-                if timeout(Duration::from_millis(300), TcpStream::connect(addr))
-                    .await
-                    .is_ok_and(|c| c.is_ok())
-                {
+                if timeout(Duration::from_millis(300), TcpStream::connect(addr)).await.is_ok_and(|c| c.is_ok()) {
                     found.push((addr, path));
                 }
             }
@@ -163,11 +117,7 @@ async fn post(addr: SocketAddr, path: &str) -> std::io::Result<u16> {
         std::str::from_utf8(&head[9..12])
             .ok()
             .and_then(|c| c.parse().ok())
-            .ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response")
-            })
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP response"))
     };
-    timeout(Duration::from_secs(2), exchange)
-        .await
-        .map_err(|_| std::io::ErrorKind::TimedOut)?
+    timeout(Duration::from_secs(2), exchange).await.map_err(|_| std::io::ErrorKind::TimedOut)?
 }

@@ -4,12 +4,14 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 use rustls_pki_types::CertificateDer;
 
+use crate::classify::Classifier;
 use crate::cli;
 use crate::threshold::Threshold;
 
@@ -41,8 +43,12 @@ pub struct Route {
     pub headers: HeaderMap,
     /// Request body (may be empty).
     pub body: Bytes,
-    /// Relative weight among routes.
+    /// Relative weight among routes (0 = never picked by the schedule, e.g. the login step).
     pub weight: u32,
+    /// How responses are sorted into classes, if at all.
+    pub classifier: Option<Arc<Classifier>>,
+    /// Send with the worker's logged-in session cookie.
+    pub login: bool,
 }
 
 /// `--resolve host:port:addr`.
@@ -142,6 +148,10 @@ pub struct Plan {
     pub run_id: String,
     /// This pod's shard; rate and requests are already this shard's share.
     pub shard: Shard,
+    /// Index of the login route, sent once per worker before logged-in routes.
+    pub login: Option<usize>,
+    /// `--expect-split`: the text as given and the class weights.
+    pub expect_split: Option<(String, Vec<(String, f64)>)>,
 }
 
 /// A configuration error: the run never starts and the process exits 2.
@@ -170,15 +180,14 @@ pub fn plan_from(
     args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Plan, ConfigError> {
-    let matches = cli::command()
-        .try_get_matches_from(args)
-        .map_err(|e| ConfigError::Usage(e.to_string()))?;
+    let matches = cli::command().try_get_matches_from(args).map_err(|e| ConfigError::Usage(e.to_string()))?;
     let run = cli::run_matches(&matches).ok_or_else(|| ConfigError::Usage("not a run".into()))?;
     let layered = cli::layer(run, env).map_err(|e| ConfigError::Usage(e.to_string()))?;
     Plan::from_layered(&layered)
 }
 
 mod build;
+mod routes;
 pub use build::{parse_mesh, parse_url};
 
 #[cfg(test)]

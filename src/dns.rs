@@ -22,34 +22,19 @@ pub struct Resolver {
 impl Resolver {
     /// A resolver that answers `pins` itself and asks DNS for everything else.
     pub fn new(pins: Vec<Pin>) -> Self {
-        Resolver {
-            pins,
-            system: OnceCell::new(),
-            turn: AtomicUsize::new(0),
-        }
+        Resolver { pins, system: OnceCell::new(), turn: AtomicUsize::new(0) }
     }
 
     /// One address for `host:port`; successive calls rotate over all addresses of the name.
     pub async fn resolve(&self, host: &str, port: u16) -> Option<SocketAddr> {
-        if let Some(pin) = self
-            .pins
-            .iter()
-            .find(|p| p.port == port && p.host.eq_ignore_ascii_case(host))
-        {
+        if let Some(pin) = self.pins.iter().find(|p| p.port == port && p.host.eq_ignore_ascii_case(host)) {
             return Some(SocketAddr::new(pin.addr, port));
         }
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
+        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return Some(SocketAddr::new(ip, port));
         }
-        let resolver = self
-            .system
-            .get_or_init(|| async { system_resolver() })
-            .await
-            .as_ref()?;
+        let resolver = self.system.get_or_init(|| async { system_resolver() }).await.as_ref()?;
         let found: Vec<IpAddr> = resolver.lookup_ip(host).await.ok()?.iter().collect();
         let pick = self.turn.fetch_add(1, Ordering::Relaxed) % found.len().max(1);
         found.get(pick).map(|ip| SocketAddr::new(*ip, port))
@@ -72,33 +57,17 @@ mod tests {
 
     #[tokio::test]
     async fn pins_and_literals_skip_dns() {
-        let r = Resolver::new(vec![Pin {
-            host: "productpage".into(),
-            port: 9080,
-            addr: "127.0.0.9".parse().unwrap(),
-        }]);
-        assert_eq!(
-            r.resolve("ProductPage", 9080).await,
-            Some("127.0.0.9:9080".parse().unwrap())
-        );
-        assert_eq!(
-            r.resolve("127.0.0.2", 80).await,
-            Some("127.0.0.2:80".parse().unwrap())
-        );
-        assert_eq!(
-            r.resolve("[::1]", 81).await,
-            Some("[::1]:81".parse().unwrap())
-        );
+        let r = Resolver::new(vec![Pin { host: "productpage".into(), port: 9080, addr: "127.0.0.9".parse().unwrap() }]);
+        assert_eq!(r.resolve("ProductPage", 9080).await, Some("127.0.0.9:9080".parse().unwrap()));
+        assert_eq!(r.resolve("127.0.0.2", 80).await, Some("127.0.0.2:80".parse().unwrap()));
+        assert_eq!(r.resolve("[::1]", 81).await, Some("[::1]:81".parse().unwrap()));
     }
 
     #[tokio::test]
     async fn hosts_file_names_resolve() {
         // /etc/hosts is read by the resolver, so this needs no network.
         let r = Resolver::new(vec![]);
-        let addr = r
-            .resolve("localhost", 80)
-            .await
-            .expect("localhost resolves");
+        let addr = r.resolve("localhost", 80).await.expect("localhost resolves");
         assert!(addr.ip().is_loopback());
     }
 }

@@ -15,28 +15,16 @@ const EXIT_THRESHOLDS: u8 = 3;
 
 fn main() -> ExitCode {
     let matches = trafficgen::cli::command().get_matches();
-    let Some(run) = trafficgen::cli::run_matches(&matches) else {
-        unreachable!("every subcommand is handled above")
-    };
-    let layered = trafficgen::cli::layer(run, std::env::vars())
-        .map_err(|e| ConfigError::Usage(e.to_string()));
+    let Some(run) = trafficgen::cli::run_matches(&matches) else { unreachable!("every subcommand is handled above") };
+    let layered = trafficgen::cli::layer(run, std::env::vars()).map_err(|e| ConfigError::Usage(e.to_string()));
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let plan = match layered
-        .as_ref()
-        .map_err(Clone::clone)
-        .and_then(config::Plan::from_layered)
-    {
+    let plan = match layered.as_ref().map_err(Clone::clone).and_then(config::Plan::from_layered) {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("trafficgen: {e}");
             // Even a bad config must not leave a sidecar keeping the Job's pod alive.
-            let mesh = layered
-                .ok()
-                .and_then(|l| l.raw.mesh_shutdown)
-                .and_then(|m| config::parse_mesh(&m));
-            runtime.block_on(trafficgen::cluster::quit_sidecar(
-                &mesh.unwrap_or(config::Mesh::Auto),
-            ));
+            let mesh = layered.ok().and_then(|l| l.raw.mesh_shutdown).and_then(|m| config::parse_mesh(&m));
+            runtime.block_on(trafficgen::cluster::quit_sidecar(&mesh.unwrap_or(config::Mesh::Auto)));
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -52,11 +40,8 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(format: Format) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         Format::Json => builder.json().init(),
         Format::Text => builder.init(),

@@ -10,25 +10,19 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::Router;
 use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    Opts, Registry, TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
+use crate::classify::Classifier;
 use crate::config::Route;
 use crate::recorder::{ErrorType, Outcome};
 
 /// OpenTelemetry's recommended buckets for `http.client.request.duration`, in seconds.
-pub const BUCKETS: [f64; 14] = [
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
+pub const BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 
-const DURATION_LABELS: [&str; 5] = [
-    "http_request_method",
-    "http_response_status_code",
-    "error_type",
-    "server_address",
-    "route",
-];
+const DURATION_LABELS: [&str; 5] =
+    ["http_request_method", "http_response_status_code", "error_type", "server_address", "route"];
 
 /// Every metric trafficgen exports.
 #[derive(Debug, Clone)]
@@ -51,42 +45,31 @@ struct RouteLabels {
     method: String,
     server: String,
     name: String,
+    classifier: Option<Arc<Classifier>>,
 }
 
 impl Metrics {
     /// Register everything, with the known label sets of `routes` and `classes` present at 0.
-    pub fn new(
-        routes: &[Route],
-        classes: &[String],
-        const_labels: HashMap<String, String>,
-    ) -> Self {
+    pub fn new(routes: &[Route], const_labels: HashMap<String, String>) -> Self {
         let registry = Registry::new_custom(None, Some(const_labels)).expect("valid const labels");
         let duration = HistogramVec::new(
-            HistogramOpts::new("http_client_request_duration_seconds", "Duration of HTTP client requests, from the intended send time (coordinated-omission corrected).")
-                .buckets(BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "http_client_request_duration_seconds",
+                "Duration of HTTP client requests, from the intended send time (coordinated-omission corrected).",
+            )
+            .buckets(BUCKETS.to_vec()),
             &DURATION_LABELS,
         )
         .expect("valid histogram");
-        let target_rps = Gauge::new(
-            "trafficgen_target_rps",
-            "Configured request rate (0 = closed loop).",
-        )
-        .expect("valid gauge");
-        let in_flight = IntGauge::new(
-            "trafficgen_in_flight_requests",
-            "Requests sent and not yet answered.",
-        )
-        .expect("valid gauge");
-        let dropped = IntCounter::new(
-            "trafficgen_requests_dropped_total",
-            "Sends skipped because --max-in-flight was reached.",
-        )
-        .expect("valid counter");
+        let target_rps =
+            Gauge::new("trafficgen_target_rps", "Configured request rate (0 = closed loop).").expect("valid gauge");
+        let in_flight =
+            IntGauge::new("trafficgen_in_flight_requests", "Requests sent and not yet answered.").expect("valid gauge");
+        let dropped =
+            IntCounter::new("trafficgen_requests_dropped_total", "Sends skipped because --max-in-flight was reached.")
+                .expect("valid counter");
         let responses = IntCounterVec::new(
-            Opts::new(
-                "trafficgen_responses_total",
-                "Responses by route and response class.",
-            ),
+            Opts::new("trafficgen_responses_total", "Responses by route and response class."),
             &["route", "response_class"],
         )
         .expect("valid counter");
@@ -108,59 +91,47 @@ impl Metrics {
         ] {
             registry.register(c).expect("metric names are unique");
         }
+        let plan_routes = routes;
         let routes: Arc<[RouteLabels]> = routes
             .iter()
             .map(|r| RouteLabels {
                 method: r.method.to_string(),
                 server: r.uri.host().unwrap_or_default().to_string(),
                 name: r.name.clone(),
+                classifier: r.classifier.clone(),
             })
             .collect();
-        for r in routes.iter() {
+        for (r, route) in routes.iter().zip(plan_routes) {
+            if route.weight == 0 {
+                continue;
+            }
             duration.with_label_values(&[r.method.as_str(), "200", "", &r.server, &r.name]);
-            for class in classes {
+            for class in r.classifier.iter().flat_map(|c| c.classes()) {
                 responses.with_label_values(&[r.name.as_str(), class]);
             }
         }
-        Metrics {
-            registry,
-            duration,
-            target_rps,
-            in_flight,
-            dropped,
-            responses,
-            routes,
-        }
+        Metrics { registry, duration, target_rps, in_flight, dropped, responses, routes }
     }
 
     /// Register `trafficgen_run_info{run_id}` = 1.
     pub fn run_info(&self, run_id: &str) {
         let info = IntGauge::with_opts(
-            Opts::new("trafficgen_run_info", "Identifies this run; always 1.")
-                .const_label("run_id", run_id),
+            Opts::new("trafficgen_run_info", "Identifies this run; always 1.").const_label("run_id", run_id),
         )
         .expect("valid gauge");
         info.set(1);
-        self.registry
-            .register(Box::new(info))
-            .expect("registered once");
+        self.registry.register(Box::new(info)).expect("registered once");
     }
 
     /// A per-worker recorder of outcomes into these metrics.
-    pub fn observer(&self, classes: &[String]) -> Observer {
-        Observer {
-            metrics: self.clone(),
-            classes: classes.to_vec(),
-            cache: HashMap::new(),
-        }
+    pub fn observer(&self) -> Observer {
+        Observer { metrics: self.clone(), cache: HashMap::new() }
     }
 
     /// The text exposition of the registry.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut buf)
-            .expect("text encoding cannot fail");
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
         String::from_utf8(buf).expect("text exposition is UTF-8")
     }
 }
@@ -172,7 +143,6 @@ type OutcomeKey = (usize, Option<u16>, Option<ErrorType>, Option<u16>);
 #[derive(Debug)]
 pub struct Observer {
     metrics: Metrics,
-    classes: Vec<String>,
     cache: HashMap<OutcomeKey, (Histogram, Option<IntCounter>)>,
 }
 
@@ -180,27 +150,15 @@ impl Observer {
     /// Count one outcome.
     pub fn observe(&mut self, o: &Outcome) {
         let m = &self.metrics;
-        let classes = &self.classes;
-        let (histogram, class) = self
-            .cache
-            .entry((o.route, o.status, o.error, o.class))
-            .or_insert_with(|| {
-                let r = &m.routes[o.route];
-                let status = o.status.map(|s| s.to_string()).unwrap_or_default();
-                let error = o.error.map_or("", ErrorType::as_str);
-                let h = m.duration.with_label_values(&[
-                    r.method.as_str(),
-                    &status,
-                    error,
-                    &r.server,
-                    &r.name,
-                ]);
-                let c = o
-                    .class
-                    .and_then(|c| classes.get(usize::from(c)))
-                    .map(|c| m.responses.with_label_values(&[r.name.as_str(), c]));
-                (h, c)
-            });
+        let (histogram, class) = self.cache.entry((o.route, o.status, o.error, o.class)).or_insert_with(|| {
+            let r = &m.routes[o.route];
+            let status = o.status.map(|s| s.to_string()).unwrap_or_default();
+            let error = o.error.map_or("", ErrorType::as_str);
+            let h = m.duration.with_label_values(&[r.method.as_str(), &status, error, &r.server, &r.name]);
+            let class = o.class.zip(r.classifier.as_ref()).map(|(id, c)| c.class_name(id));
+            let c = class.map(|c| m.responses.with_label_values(&[r.name.as_str(), &c]));
+            (h, c)
+        });
         histogram.observe(o.latency.as_secs_f64());
         if let Some(c) = class {
             c.inc();
@@ -220,12 +178,7 @@ pub fn router(metrics: Metrics) -> Router {
             "/metrics",
             get(move || {
                 let body = metrics.render();
-                async move {
-                    (
-                        [(CONTENT_TYPE, TextEncoder::new().format_type().to_string())],
-                        body,
-                    )
-                }
+                async move { ([(CONTENT_TYPE, TextEncoder::new().format_type().to_string())], body) }
             }),
         )
         .route("/healthz", get(|| async { "ok\n" }))
@@ -237,10 +190,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
+    if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
         tracing::error!(error = %e, "metrics server failed");
     }
 }
@@ -262,20 +212,22 @@ mod tests {
             headers: Default::default(),
             body: Default::default(),
             weight: 1,
+            classifier: None,
+            login: false,
         }
     }
 
     #[tokio::test]
     async fn exposes_known_series_at_zero_and_counts_outcomes() {
-        let classes = vec!["v1".to_string(), "unclassified".to_string()];
-        let m = Metrics::new(&[route()], &classes, HashMap::new());
+        let mut r = route();
+        r.classifier = Some(Arc::new(Classifier::from_flags(&["v1=stars".to_string()], None, None).unwrap()));
+        let m = Metrics::new(&[r], HashMap::new());
         let text = m.render();
         assert!(text.contains(r#"http_client_request_duration_seconds_count{error_type="",http_request_method="GET",http_response_status_code="200",route="/productpage",server_address="productpage"} 0"#), "{text}");
-        assert!(text
-            .contains(r#"trafficgen_responses_total{response_class="v1",route="/productpage"} 0"#));
+        assert!(text.contains(r#"trafficgen_responses_total{response_class="v1",route="/productpage"} 0"#));
         assert!(text.contains("trafficgen_build_info{version="));
         assert!(text.contains("process_resident_memory_bytes"));
-        let mut obs = m.observer(&classes);
+        let mut obs = m.observer();
         let o = Outcome {
             route: 0,
             status: Some(503),
@@ -288,27 +240,16 @@ mod tests {
         obs.observe(&o);
         let text = m.render();
         assert!(text.contains(r#"error_type="http_5xx",http_request_method="GET",http_response_status_code="503",route="/productpage",server_address="productpage",le="0.05"} 2"#), "{text}");
-        assert!(text
-            .contains(r#"trafficgen_responses_total{response_class="v1",route="/productpage"} 2"#));
+        assert!(text.contains(r#"trafficgen_responses_total{response_class="v1",route="/productpage"} 2"#));
     }
 
     #[tokio::test]
     async fn serves_metrics_and_health() {
-        let app = router(Metrics::new(&[route()], &[], HashMap::new()));
-        let res = app
-            .clone()
-            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let app = router(Metrics::new(&[route()], HashMap::new()));
+        let res = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), 200);
-        assert!(res.headers()[CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain; version=0.0.4"));
-        let res = app
-            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+        let res = app.oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(res.status(), 200);
     }
 }

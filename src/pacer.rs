@@ -58,18 +58,13 @@ impl Pacer {
         if self.limit.is_some_and(|l| self.next >= l) {
             return None;
         }
-        let due = self
-            .period
-            .map(|p| self.start + Duration::from_secs_f64(self.next as f64 * p));
+        let due = self.period.map(|p| self.start + Duration::from_secs_f64(self.next as f64 * p));
         if let (Some(end), Some(d)) = (self.end, due) {
             if d >= end {
                 return None;
             }
         }
-        Some(Tick {
-            index: self.next,
-            due,
-        })
+        Some(Tick { index: self.next, due })
     }
 
     /// Consume the tick returned by [`Pacer::peek`].
@@ -114,22 +109,14 @@ mod tests {
         assert_eq!(ticks[999].due, Some(start + Duration::from_millis(249_750)));
         // Late consumers do not get bursts beyond what is due: times stay on the schedule.
         tokio::time::advance(Duration::from_secs(1000)).await;
-        assert_eq!(
-            p.peek().unwrap().due,
-            Some(start + Duration::from_secs(250))
-        );
+        assert_eq!(p.peek().unwrap().due, Some(start + Duration::from_secs(250)));
     }
 
     #[tokio::test(start_paused = true)]
     async fn workers_partition_the_schedule() {
         let start = Instant::now();
         let mut all: Vec<u64> = (0..3)
-            .flat_map(|w| {
-                drain(
-                    &mut Pacer::new(start, Some(10.0), w, 3, Some(10), None),
-                    100,
-                )
-            })
+            .flat_map(|w| drain(&mut Pacer::new(start, Some(10.0), w, 3, Some(10), None), 100))
             .map(|t| t.index)
             .collect();
         all.sort();
@@ -143,10 +130,7 @@ mod tests {
         assert_eq!(drain(&mut p, 10_000).len(), 200);
         let mut c = Pacer::new(start, None, 1, 2, Some(7), None);
         let ticks = drain(&mut c, 100);
-        assert_eq!(
-            ticks.iter().map(|t| t.index).collect::<Vec<_>>(),
-            vec![1, 3, 5]
-        );
+        assert_eq!(ticks.iter().map(|t| t.index).collect::<Vec<_>>(), vec![1, 3, 5]);
         assert!(ticks.iter().all(|t| t.due.is_none()));
         assert!(!c.is_open());
     }

@@ -103,8 +103,8 @@ pub struct Counts {
     pub status: BTreeMap<u16, u64>,
     /// Errors by type.
     pub error_types: BTreeMap<ErrorType, u64>,
-    /// Responses by class index.
-    pub classes: BTreeMap<u16, u64>,
+    /// Responses by route index and class index.
+    pub classes: BTreeMap<(usize, u16), u64>,
 }
 
 impl Counts {
@@ -138,11 +138,7 @@ pub struct Stats {
 
 impl Default for Stats {
     fn default() -> Self {
-        Stats {
-            latency: histogram(),
-            service_time: histogram(),
-            counts: Counts::default(),
-        }
+        Stats { latency: histogram(), service_time: histogram(), counts: Counts::default() }
     }
 }
 
@@ -164,18 +160,14 @@ impl Stats {
             *c.status.entry(s).or_default() += 1;
         }
         if let Some(class) = o.class {
-            *c.classes.entry(class).or_default() += 1;
+            *c.classes.entry((o.route, class)).or_default() += 1;
         }
     }
 
     /// Fold another shard's figures into this one.
     pub fn merge(&mut self, other: &Stats) {
-        self.latency
-            .add(&other.latency)
-            .expect("histograms share bounds");
-        self.service_time
-            .add(&other.service_time)
-            .expect("histograms share bounds");
+        self.latency.add(&other.latency).expect("histograms share bounds");
+        self.service_time.add(&other.service_time).expect("histograms share bounds");
         self.counts.add(&other.counts);
     }
 }
@@ -205,15 +197,11 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder with one shard per worker.
     pub fn new(workers: usize) -> Self {
-        Recorder {
-            shards: (0..workers).map(|_| Mutex::default()).collect(),
-        }
+        Recorder { shards: (0..workers).map(|_| Mutex::default()).collect() }
     }
 
     fn shard(&self, worker: usize) -> MutexGuard<'_, Shard> {
-        self.shards[worker]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.shards[worker].lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Record an outcome on worker `worker`'s shard.
@@ -270,38 +258,24 @@ mod tests {
 
     fn outcome(ms: u64, status: Option<u16>, error: Option<ErrorType>) -> Outcome {
         let d = Duration::from_millis(ms);
-        Outcome {
-            route: 0,
-            status,
-            error,
-            latency: d,
-            service_time: d / 2,
-            class: Some(1),
-        }
+        Outcome { route: 0, status, error, latency: d, service_time: d / 2, class: Some(1) }
     }
 
     #[test]
     fn shards_merge_into_one_view() {
         let r = Recorder::new(3);
         for i in 0..300u64 {
-            let (status, error) = if i % 10 == 0 {
-                (Some(503), Some(ErrorType::Http5xx))
-            } else {
-                (Some(200), None)
-            };
+            let (status, error) = if i % 10 == 0 { (Some(503), Some(ErrorType::Http5xx)) } else { (Some(200), None) };
             r.record((i % 3) as usize, &outcome(i + 1, status, error));
         }
         r.record(1, &outcome(5, None, Some(ErrorType::Connect)));
         r.drop_send(2);
         let t = r.total();
         assert_eq!(t.counts.requests, 301);
-        assert_eq!(
-            (t.counts.ok, t.counts.errors, t.counts.dropped),
-            (270, 31, 1)
-        );
+        assert_eq!((t.counts.ok, t.counts.errors, t.counts.dropped), (270, 31, 1));
         assert_eq!(t.counts.status[&503], 30);
         assert_eq!(t.counts.error_types[&ErrorType::Connect], 1);
-        assert_eq!(t.counts.classes[&1], 301);
+        assert_eq!(t.counts.classes[&(0, 1)], 301);
         assert_eq!(t.latency.len(), 301);
         let p50 = t.latency.value_at_quantile(0.5) as f64 / 1000.0;
         assert!((p50 - 150.0).abs() < 2.0, "{p50}");
@@ -325,17 +299,7 @@ mod tests {
         let labels: Vec<_> = ErrorType::ALL.iter().map(|e| e.as_str()).collect();
         assert_eq!(
             labels,
-            [
-                "timeout",
-                "connect",
-                "dns",
-                "reset",
-                "tls",
-                "protocol",
-                "http_4xx",
-                "http_5xx",
-                "cancelled"
-            ]
+            ["timeout", "connect", "dns", "reset", "tls", "protocol", "http_4xx", "http_5xx", "cancelled"]
         );
         assert_eq!(ErrorType::from_status(404), Some(ErrorType::Http4xx));
         assert_eq!(ErrorType::from_status(302), None);

@@ -8,8 +8,9 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::config::{Format, Shard};
-use crate::recorder::Stats;
+use crate::classify::{chi_square, FAIL_BELOW_P};
+use crate::config::{Format, Route, Shard};
+use crate::recorder::{Counts, Stats};
 use crate::threshold::{Figures, Stat, Verdict};
 
 /// Latency statistics in milliseconds.
@@ -93,6 +94,9 @@ pub struct Summary {
     pub passed: bool,
     /// Whether a signal ended the run early.
     pub interrupted: bool,
+    /// The `--expect-split` test, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
     /// Which shard of an Indexed Job this pod was; absent when not sharded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
@@ -100,47 +104,26 @@ pub struct Summary {
 
 impl Summary {
     /// Build from merged stats; thresholds are checked by the caller.
-    pub fn new(
-        stats: &Stats,
-        target_rps: Option<f64>,
-        window: Duration,
-        class_names: &[String],
-    ) -> Self {
+    pub fn new(stats: &Stats, target_rps: Option<f64>, window: Duration, routes: &[Route]) -> Self {
         let c = &stats.counts;
         let secs = window.as_secs_f64();
         Summary {
             target_rps,
-            achieved_rps: if secs > 0.0 {
-                round(c.requests as f64 / secs)
-            } else {
-                0.0
-            },
+            achieved_rps: if secs > 0.0 { round(c.requests as f64 / secs) } else { 0.0 },
             duration_s: round(secs),
             requests: c.requests,
             ok: c.ok,
             errors: c.errors,
             dropped: c.dropped,
             status_codes: c.status.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            error_types: c
-                .error_types
-                .iter()
-                .map(|(k, v)| (k.as_str().to_string(), *v))
-                .collect(),
+            error_types: c.error_types.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
             latency_ms: Percentiles::of(&stats.latency),
             service_time_ms: Percentiles::of(&stats.service_time),
-            classes: class_names
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    (
-                        name.clone(),
-                        c.classes.get(&(i as u16)).copied().unwrap_or(0),
-                    )
-                })
-                .collect(),
+            classes: classes(c, routes),
             thresholds: Vec::new(),
             passed: true,
             interrupted: false,
+            split: None,
             shard: None,
         }
     }
@@ -155,18 +138,8 @@ impl Summary {
 
     fn text(&self) -> String {
         let mut s = String::new();
-        let target = self
-            .target_rps
-            .map_or("max (closed loop)".to_string(), |r| format!("{r} req/s"));
-        let _ = writeln!(
-            s,
-            "trafficgen summary{}",
-            if self.interrupted {
-                " (interrupted)"
-            } else {
-                ""
-            }
-        );
+        let target = self.target_rps.map_or("max (closed loop)".to_string(), |r| format!("{r} req/s"));
+        let _ = writeln!(s, "trafficgen summary{}", if self.interrupted { " (interrupted)" } else { "" });
         let _ = writeln!(
             s,
             "  rate          target {target}, achieved {:.1} req/s over {:.1} s",
@@ -187,11 +160,8 @@ impl Summary {
         }
         if !self.classes.is_empty() {
             let total = self.classes.values().sum::<u64>().max(1) as f64;
-            let classes: Vec<String> = self
-                .classes
-                .iter()
-                .map(|(k, v)| format!("{k}={v} ({:.1}%)", *v as f64 * 100.0 / total))
-                .collect();
+            let classes: Vec<String> =
+                self.classes.iter().map(|(k, v)| format!("{k}={v} ({:.1}%)", *v as f64 * 100.0 / total)).collect();
             let _ = writeln!(s, "  classes       {}", classes.join(" "));
         }
         let _ = writeln!(
@@ -199,10 +169,7 @@ impl Summary {
             "  {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
             "latency ms", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"
         );
-        for (name, p) in [
-            ("corrected", &self.latency_ms),
-            ("service time", &self.service_time_ms),
-        ] {
+        for (name, p) in [("corrected", &self.latency_ms), ("service time", &self.service_time_ms)] {
             let _ = writeln!(
                 s,
                 "  {name:<14}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}",
@@ -224,17 +191,8 @@ impl Summary {
 
     /// One line: PASSED/FAILED and the headline figures.
     pub fn verdict(&self) -> String {
-        let failed: Vec<&str> = self
-            .thresholds
-            .iter()
-            .filter(|t| !t.passed)
-            .map(|t| t.expr.as_str())
-            .collect();
-        let head = if self.passed {
-            "PASSED".to_string()
-        } else {
-            format!("FAILED ({})", failed.join(", "))
-        };
+        let failed: Vec<&str> = self.thresholds.iter().filter(|t| !t.passed).map(|t| t.expr.as_str()).collect();
+        let head = if self.passed { "PASSED".to_string() } else { format!("FAILED ({})", failed.join(", ")) };
         format!(
             "{head}: {} requests at {:.1} req/s, p99 {:.1} ms, {:.2}% errors, {} dropped",
             self.requests,
@@ -246,14 +204,70 @@ impl Summary {
     }
 }
 
+/// Class counts by name over all routes, with every known class present (0 when unseen).
+fn classes(c: &Counts, routes: &[Route]) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = routes
+        .iter()
+        .filter(|r| r.weight > 0)
+        .flat_map(|r| r.classifier.iter().flat_map(|c| c.classes()))
+        .map(|name| (name.clone(), 0))
+        .collect();
+    for ((route, class), n) in &c.classes {
+        if let Some(classifier) = routes.get(*route).and_then(|r| r.classifier.as_ref()) {
+            *out.entry(classifier.class_name(*class)).or_default() += n;
+        }
+    }
+    out
+}
+
+/// `--expect-split`: observed class counts against expected shares.
+#[derive(Debug, Clone, Serialize)]
+pub struct Split {
+    /// The expectation as given, e.g. `v1=1,v2=1,v3=1`.
+    pub expected: String,
+    /// Observed count per expected class.
+    pub observed: BTreeMap<String, u64>,
+    /// Chi-square statistic.
+    pub chi_square: f64,
+    /// Degrees of freedom.
+    pub df: u32,
+    /// Goodness-of-fit p-value.
+    pub p_value: f64,
+    /// Whether p >= 0.001.
+    pub passed: bool,
+}
+
+impl Split {
+    /// Test the summary's classes against `expected` weights.
+    pub fn test(text: &str, expected: &[(String, f64)], classes: &BTreeMap<String, u64>) -> Self {
+        let observed: Vec<u64> = expected.iter().map(|(name, _)| classes.get(name).copied().unwrap_or(0)).collect();
+        let weights: Vec<f64> = expected.iter().map(|(_, w)| *w).collect();
+        let fit = chi_square(&observed, &weights);
+        Split {
+            expected: text.to_string(),
+            observed: expected.iter().map(|(n, _)| n.clone()).zip(observed).collect(),
+            chi_square: round(fit.statistic),
+            df: fit.df,
+            p_value: fit.p_value,
+            passed: fit.passes(),
+        }
+    }
+
+    /// The split as a threshold verdict, so it decides the exit code like any threshold.
+    pub fn verdict(&self) -> Verdict {
+        Verdict {
+            expr: format!("split {} (chi-square p >= {FAIL_BELOW_P})", self.expected),
+            value: self.p_value,
+            passed: self.passed,
+        }
+    }
+}
+
 fn pairs(map: &BTreeMap<String, u64>) -> String {
     if map.is_empty() {
         return "-".into();
     }
-    map.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
 }
 
 impl Figures for Summary {
@@ -317,11 +331,7 @@ pub fn progress(
 /// Kubernetes shows this file's content in `kubectl describe pod`; write it only where it exists.
 pub fn write_termination_log(line: &str) {
     const PATH: &str = "/dev/termination-log";
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(PATH)
-    {
+    if let Ok(mut f) = std::fs::OpenOptions::new().write(true).truncate(true).open(PATH) {
         let _ = std::io::Write::write_all(&mut f, line.as_bytes());
     }
 }
@@ -338,14 +348,7 @@ mod tests {
             let error = (i > 98).then_some(ErrorType::Http5xx);
             let status = Some(if error.is_some() { 503 } else { 200 });
             let d = Duration::from_millis(i);
-            s.record(&Outcome {
-                route: 0,
-                status,
-                error,
-                latency: d,
-                service_time: d,
-                class: None,
-            });
+            s.record(&Outcome { route: 0, status, error, latency: d, service_time: d, class: None });
         }
         s
     }
@@ -353,8 +356,7 @@ mod tests {
     #[test]
     fn json_keeps_the_contract_keys() {
         let mut sum = Summary::new(&stats(), Some(10.0), Duration::from_secs(10), &[]);
-        sum.thresholds
-            .push(Threshold::parse("p99<300ms").unwrap().check(&sum));
+        sum.thresholds.push(Threshold::parse("p99<300ms").unwrap().check(&sum));
         let v: serde_json::Value = serde_json::from_str(&sum.render(Format::Json)).unwrap();
         for key in [
             "target_rps",
@@ -389,9 +391,6 @@ mod tests {
         let text = sum.render(Format::Text);
         assert!(text.contains("max (closed loop)"), "{text}");
         assert!(text.contains("corrected"));
-        assert!(
-            text.contains("verdict       PASSED: 100 requests at 25.0 req/s"),
-            "{text}"
-        );
+        assert!(text.contains("verdict       PASSED: 100 requests at 25.0 req/s"), "{text}");
     }
 }

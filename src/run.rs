@@ -17,7 +17,7 @@ use crate::config::{Format, Load, Plan};
 use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
 use crate::recorder::Recorder;
-use crate::report::{self, Summary};
+use crate::report::{self, Split, Summary};
 use crate::worker::{self, Shared, Stop};
 
 /// A failure that is not the target's fault: exit 1.
@@ -60,36 +60,23 @@ pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summa
 async fn run_inner(plan: &Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
     tokio::pin!(shutdown);
     let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
-    let metrics = Metrics::new(&plan.routes, &[], labels);
+    let metrics = Metrics::new(&plan.routes, labels);
     metrics.run_info(&plan.run_id);
     let (server_stop, server) = match plan.metrics_addr {
         Some(addr) => {
-            let listener = metrics::bind(addr)
-                .await
-                .map_err(|source| RunError::MetricsBind { addr, source })?;
+            let listener = metrics::bind(addr).await.map_err(|source| RunError::MetricsBind { addr, source })?;
             tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "serving /metrics");
             let (tx, rx) = oneshot::channel::<()>();
-            let task = tokio::spawn(metrics::serve(
-                listener,
-                metrics::router(metrics.clone()),
-                async move {
-                    let _ = rx.await;
-                },
-            ));
+            let task = tokio::spawn(metrics::serve(listener, metrics::router(metrics.clone()), async move {
+                let _ = rx.await;
+            }));
             (Some(tx), Some(task))
         }
         None => (None, None),
     };
     if !cluster::wait_for(plan).await {
-        let url = plan
-            .wait_for
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        return Err(RunError::WaitFor {
-            url,
-            timeout: plan.wait_timeout,
-        });
+        let url = plan.wait_for.as_ref().map(ToString::to_string).unwrap_or_default();
+        return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
     }
     let rate = match plan.load {
         Load::Open { rate } => Some(rate),
@@ -106,6 +93,8 @@ async fn run_inner(plan: &Plan, shutdown: impl Future<Output = ()>) -> Result<Su
         client: Client::new(plan),
         recorder: Recorder::new(workers),
         metrics: metrics.clone(),
+        routes: plan.routes.clone(),
+        login: plan.login,
         wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
         timeout: plan.timeout,
         drain_timeout: plan.drain_timeout,
@@ -116,49 +105,32 @@ async fn run_inner(plan: &Plan, shutdown: impl Future<Output = ()>) -> Result<Su
     for id in 0..workers {
         let pacer = Pacer::new(start, rate, id, workers, plan.requests, plan.duration);
         let cap = share(slots as u64, id, workers) as usize;
-        tasks.spawn(worker::work(
-            shared.clone(),
-            id,
-            pacer,
-            cap,
-            stopped.clone(),
-        ));
+        tasks.spawn(worker::work(shared.clone(), id, pacer, cap, stopped.clone()));
     }
-    let progress = plan.progress_interval.map(|every| {
-        tokio::spawn(progress(
-            shared.clone(),
-            start,
-            every,
-            plan.log_format,
-            rate,
-        ))
-    });
-    let (window, interrupted) =
-        supervise(&mut tasks, &stop, start, plan.duration, shutdown.as_mut()).await;
+    let progress =
+        plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, plan.log_format, rate)));
+    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan.duration, shutdown.as_mut()).await;
     if let Some(p) = progress {
         p.abort();
     }
-    let mut summary = Summary::new(&shared.recorder.total(), rate, window, &[]);
+    let mut summary = Summary::new(&shared.recorder.total(), rate, window, &plan.routes);
     summary.interrupted = interrupted;
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
     summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
+    if let Some((text, expected)) = &plan.expect_split {
+        let split = Split::test(text, expected, &summary.classes);
+        summary.thresholds.push(split.verdict());
+        summary.split = Some(split);
+    }
     summary.passed = summary.thresholds.iter().all(|t| t.passed);
     print!("{}", summary.render(plan.output));
     report::write_termination_log(&summary.verdict());
     if let Some(path) = &plan.summary_file {
-        std::fs::write(path, summary.render(Format::Json)).map_err(|source| {
-            RunError::SummaryFile {
-                path: path.display().to_string(),
-                source,
-            }
-        })?;
+        std::fs::write(path, summary.render(Format::Json))
+            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source })?;
     }
     if plan.shard.count > 1 {
-        tracing::info!(
-            shard = plan.shard.index,
-            shards = plan.shard.count,
-            "this was one shard of the run"
-        );
+        tracing::info!(shard = plan.shard.index, shards = plan.shard.count, "this was one shard of the run");
     }
     cluster::push(plan, metrics.render()).await;
     if server.is_some() && !interrupted && !plan.linger.is_zero() {
@@ -211,13 +183,7 @@ async fn supervise(
     (end - start, interrupted)
 }
 
-async fn progress(
-    shared: Arc<Shared>,
-    start: Instant,
-    every: Duration,
-    format: Format,
-    rate: Option<f64>,
-) {
+async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, format: Format, rate: Option<f64>) {
     let mut ticker = interval_at(start + every, every);
     let mut sent = 0;
     let mut last = start;
@@ -225,15 +191,8 @@ async fn progress(
         let now = ticker.tick().await;
         let window = shared.recorder.take_window();
         sent += window.counts.requests;
-        let line = report::progress(
-            format,
-            now - start,
-            sent,
-            &window,
-            now - last,
-            rate,
-            shared.metrics.in_flight.get(),
-        );
+        let line =
+            report::progress(format, now - start, sent, &window, now - last, rate, shared.metrics.in_flight.get());
         eprintln!("{line}");
         last = now;
     }

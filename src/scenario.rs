@@ -101,18 +101,10 @@ fn one() -> u32 {
 pub enum ScenarioError {
     /// The file (or a `@body` file) could not be read.
     #[error("scenario {origin}: cannot read {path}: {source}")]
-    Read {
-        origin: String,
-        path: String,
-        source: std::io::Error,
-    },
+    Read { origin: String, path: String, source: std::io::Error },
     /// The content is invalid.
     #[error("scenario {origin}: {}{message}", line_prefix(*.line))]
-    Invalid {
-        origin: String,
-        line: Option<usize>,
-        message: String,
-    },
+    Invalid { origin: String, line: Option<usize>, message: String },
 }
 
 fn line_prefix(line: Option<usize>) -> String {
@@ -143,11 +135,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Parses and validates scenario text; `origin` names it in errors. `@file` bodies stay unread.
 pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&e, origin))?;
-    let invalid = |line, message| ScenarioError::Invalid {
-        origin: origin.to_owned(),
-        line,
-        message,
-    };
+    let invalid = |line, message| ScenarioError::Invalid { origin: origin.to_owned(), line, message };
     if raw.routes.is_empty() {
         return Err(invalid(None, "routes: expected at least one route".into()));
     }
@@ -164,10 +152,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
             return Err(invalid(line, message));
         }
     }
-    Ok(Scenario {
-        login: raw.login,
-        routes: raw.routes,
-    })
+    Ok(Scenario { login: raw.login, routes: raw.routes })
 }
 
 impl Scenario {
@@ -199,10 +184,7 @@ pub fn split_rate(total: f64, weights: &[u32]) -> Vec<f64> {
     if sum == 0 {
         return vec![0.0; weights.len()];
     }
-    weights
-        .iter()
-        .map(|w| total * f64::from(*w) / sum as f64)
-        .collect()
+    weights.iter().map(|w| total * f64::from(*w) / sum as f64).collect()
 }
 
 /// Turns a serde_yaml_ng error into "line N: path: reason", without the library's trailing position.
@@ -213,30 +195,17 @@ fn yaml_error(e: &serde_yaml_ng::Error, origin: &str) -> ScenarioError {
         message = message.replacen(&suffix, "", 1);
         loc.line()
     });
-    ScenarioError::Invalid {
-        origin: origin.to_owned(),
-        line,
-        message,
-    }
+    ScenarioError::Invalid { origin: origin.to_owned(), line, message }
 }
 
 /// 1-based line of the `n`th (0-based) `name:` line whose value is `value`, for errors found after parsing.
 fn nth_line_with(text: &str, value: &str, n: usize) -> Option<usize> {
-    let quoted = [
-        value.to_owned(),
-        format!("\"{value}\""),
-        format!("'{value}'"),
-    ];
+    let quoted = [value.to_owned(), format!("\"{value}\""), format!("'{value}'")];
     text.lines()
         .enumerate()
         .filter(|(_, l)| {
-            let l = l
-                .trim_start()
-                .trim_start_matches("- ")
-                .trim_start_matches('{');
-            let rest = l
-                .strip_prefix("name:")
-                .or_else(|| l.strip_prefix("\"name\":"));
+            let l = l.trim_start().trim_start_matches("- ").trim_start_matches('{');
+            let rest = l.strip_prefix("name:").or_else(|| l.strip_prefix("\"name\":"));
             rest.is_some_and(|r| {
                 let r = r.trim().trim_end_matches(',').trim_end_matches('}').trim();
                 quoted.iter().any(|q| q == r)

@@ -83,9 +83,9 @@ const METRICS: &str = "p50, p90, p95, p99, p999, max, mean, error_rate, achieved
 impl Threshold {
     /// Parse `METRIC OP VALUE`.
     pub fn parse(expr: &str) -> Result<Self, ParseError> {
-        let at = expr.find(['<', '>']).ok_or_else(|| {
-            ParseError("expected METRIC<VALUE, METRIC<=VALUE, METRIC>VALUE or METRIC>=VALUE".into())
-        })?;
+        let at = expr
+            .find(['<', '>'])
+            .ok_or_else(|| ParseError("expected METRIC<VALUE, METRIC<=VALUE, METRIC>VALUE or METRIC>=VALUE".into()))?;
         let (name, rest) = expr.split_at(at);
         let (op, value) = match rest.as_bytes() {
             [b'<', b'=', ..] => (Op::Le, &rest[2..]),
@@ -104,20 +104,13 @@ impl Threshold {
             "mean" => Metric::Latency(Stat::Mean),
             "error_rate" => Metric::ErrorRate,
             "achieved_rps" => Metric::AchievedRps,
-            _ => {
-                return Err(ParseError(format!(
-                    "unknown metric {name:?}; expected one of {METRICS}"
-                )))
-            }
+            _ => return Err(ParseError(format!("unknown metric {name:?}; expected one of {METRICS}"))),
         };
         let value = value.trim();
         let bound = match metric {
             Metric::Latency(_) => parse_millis(value),
             Metric::ErrorRate => parse_fraction(value),
-            Metric::AchievedRps => value
-                .parse()
-                .ok()
-                .filter(|v: &f64| v.is_finite() && *v >= 0.0),
+            Metric::AchievedRps => value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0),
         }
         .ok_or_else(|| {
             let want = match metric {
@@ -127,12 +120,7 @@ impl Threshold {
             };
             ParseError(format!("bad value {value:?} for {name}: expected {want}"))
         })?;
-        Ok(Threshold {
-            expr: expr.trim().to_string(),
-            metric,
-            op,
-            bound,
-        })
+        Ok(Threshold { expr: expr.trim().to_string(), metric, op, bound })
     }
 
     /// The measured value of this threshold's metric.
@@ -153,11 +141,7 @@ impl Threshold {
             Op::Gt => value > self.bound,
             Op::Ge => value >= self.bound,
         };
-        Verdict {
-            expr: self.expr.clone(),
-            value,
-            passed,
-        }
+        Verdict { expr: self.expr.clone(), value, passed }
     }
 }
 
@@ -217,19 +201,13 @@ mod tests {
     #[test]
     fn parses_the_documented_forms() {
         let t = Threshold::parse("p99<300ms").unwrap();
-        assert_eq!(
-            (t.metric, t.op, t.bound),
-            (Metric::Latency(Stat::Percentile(990)), Op::Lt, 300.0)
-        );
+        assert_eq!((t.metric, t.op, t.bound), (Metric::Latency(Stat::Percentile(990)), Op::Lt, 300.0));
         assert_eq!(Threshold::parse("p95 <= 1.5s").unwrap().bound, 1500.0);
         assert_eq!(Threshold::parse("max<800us").unwrap().bound, 0.8);
         assert_eq!(Threshold::parse("error_rate<1%").unwrap().bound, 0.01);
         assert_eq!(Threshold::parse("error_rate<0.05").unwrap().bound, 0.05);
         let t = Threshold::parse("achieved_rps>=95").unwrap();
-        assert_eq!(
-            (t.metric, t.op, t.bound),
-            (Metric::AchievedRps, Op::Ge, 95.0)
-        );
+        assert_eq!((t.metric, t.op, t.bound), (Metric::AchievedRps, Op::Ge, 95.0));
     }
 
     #[test]
@@ -256,9 +234,6 @@ mod tests {
         assert!(!pass("error_rate<1%"));
         assert!(pass("achieved_rps>=95"));
         assert!(!pass("max<1s"));
-        assert_eq!(
-            Threshold::parse("mean<1s").unwrap().check(&Fixed).value,
-            40.0
-        );
+        assert_eq!(Threshold::parse("mean<1s").unwrap().check(&Fixed).value, 40.0);
     }
 }

@@ -6,10 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
 use tokio::sync::watch;
 use tokio::time::{sleep, sleep_until, timeout, Instant};
 
+use crate::classify::{Classifier, BODY_CAP};
 use crate::client::Client;
+use crate::config::Route;
 use crate::metrics::{Metrics, Observer};
 use crate::pacer::{Pacer, Tick};
 use crate::recorder::{ErrorType, Outcome, Recorder};
@@ -34,6 +38,10 @@ pub struct Shared {
     pub recorder: Recorder,
     /// Where outcomes go for Prometheus.
     pub metrics: Metrics,
+    /// The routes, indexed like the client's.
+    pub routes: Vec<Route>,
+    /// The login route, sent once per worker before the first request.
+    pub login: Option<usize>,
     /// Route of request n is `wheel[n % wheel.len()]`: a smooth weighted round robin.
     pub wheel: Vec<usize>,
     /// Per-request timeout.
@@ -44,14 +52,12 @@ pub struct Shared {
 
 /// Run worker `id`: send the pacer's ticks with at most `cap` in flight until the schedule ends
 /// or `stop` says so, then drain.
-pub async fn work(
-    shared: Arc<Shared>,
-    id: usize,
-    mut pacer: Pacer,
-    cap: usize,
-    mut stop: watch::Receiver<Stop>,
-) {
-    let mut observer = shared.metrics.observer(&[]);
+pub async fn work(shared: Arc<Shared>, id: usize, mut pacer: Pacer, cap: usize, mut stop: watch::Receiver<Stop>) {
+    let mut observer = shared.metrics.observer();
+    let cookie = match shared.login {
+        Some(route) => log_in(&shared, route).await,
+        None => None,
+    };
     let mut in_flight = FuturesUnordered::new();
     let finish = |o: Outcome, observer: &mut Observer| {
         shared.metrics.in_flight.dec();
@@ -71,7 +77,7 @@ pub async fn work(
                     continue;
                 }
                 shared.metrics.in_flight.inc();
-                in_flight.push(send(&shared, tick));
+                in_flight.push(send(&shared, tick, cookie.as_ref()));
             }
         }
     }
@@ -102,21 +108,24 @@ async fn due(tick: Tick) {
     }
 }
 
-async fn send(shared: &Shared, tick: Tick) -> Outcome {
+async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>) -> Outcome {
     let started = Instant::now();
     let intended = tick.due.unwrap_or(started);
     let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
+    let classifier = shared.routes[route].classifier.as_deref();
+    let keep = if classifier.is_some_and(Classifier::needs_body) { BODY_CAP } else { 0 };
+    let extra = if shared.routes[route].login { cookie } else { None };
     let mut body = Vec::new();
-    let result = timeout(
-        shared.timeout,
-        shared.client.send(route, None, 0, &mut body),
-    )
-    .await;
+    let result = timeout(shared.timeout, shared.client.send(route, extra, keep, &mut body)).await;
     let end = Instant::now();
-    let (status, error) = match result {
-        Err(_) => (None, Some(ErrorType::Timeout)),
-        Ok(Err(e)) => (None, Some(e)),
-        Ok(Ok(answer)) => (Some(answer.status), ErrorType::from_status(answer.status)),
+    let (status, error, class) = match result {
+        Err(_) => (None, Some(ErrorType::Timeout), None),
+        Ok(Err(e)) => (None, Some(e), None),
+        Ok(Ok(answer)) => (
+            Some(answer.status),
+            ErrorType::from_status(answer.status),
+            classifier.map(|c| c.classify(answer.status, &answer.headers, &body)),
+        ),
     };
     Outcome {
         route,
@@ -124,8 +133,31 @@ async fn send(shared: &Shared, tick: Tick) -> Outcome {
         error,
         latency: end.saturating_duration_since(intended),
         service_time: end.saturating_duration_since(started),
-        class: None,
+        class,
     }
+}
+
+/// Send the login route and keep its cookies for this worker's logged-in routes. A failed login
+/// is logged and the worker goes on without a session: its responses then show it.
+async fn log_in(shared: &Shared, route: usize) -> Option<HeaderMap> {
+    let result = timeout(shared.timeout, shared.client.send(route, None, 0, &mut Vec::new())).await;
+    let answer = match result {
+        Ok(Ok(answer)) if answer.status < 400 => answer,
+        other => {
+            tracing::warn!(outcome = ?other.map(|r| r.map(|a| a.status)), "login failed; logged-in routes go without a session");
+            return None;
+        }
+    };
+    let cookies: Vec<&str> = answer
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    let value = HeaderValue::from_str(&cookies.join("; ")).ok().filter(|_| !cookies.is_empty())?;
+    Some(HeaderMap::from_iter([(COOKIE, value)]))
 }
 
 /// A smooth weighted round robin over route indices (nginx's algorithm): weights 2,1 give 0,1,0.
@@ -137,11 +169,8 @@ pub fn wheel(weights: &[u32]) -> Vec<usize> {
             for (c, w) in current.iter_mut().zip(weights) {
                 *c += i64::from(*w);
             }
-            let (best, _) = current
-                .iter()
-                .enumerate()
-                .max_by_key(|(i, c)| (**c, -(*i as i64)))
-                .expect("at least one route");
+            let (best, _) =
+                current.iter().enumerate().max_by_key(|(i, c)| (**c, -(*i as i64))).expect("at least one route");
             current[best] -= total;
             best
         })

@@ -31,15 +31,10 @@ impl ChiSquare {
 
 /// Parses `v1=1,v2=1,v3=2` into class names and positive weights.
 pub fn parse_expect_split(value: &str) -> Result<Vec<(String, f64)>, ClassifyError> {
-    let bad = |reason: String| ClassifyError::ExpectSplit {
-        value: value.to_owned(),
-        reason,
-    };
+    let bad = |reason: String| ClassifyError::ExpectSplit { value: value.to_owned(), reason };
     let mut out: Vec<(String, f64)> = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, weight) = part
-            .split_once('=')
-            .ok_or_else(|| bad(format!("{part:?} is not CLASS=WEIGHT")))?;
+        let (name, weight) = part.split_once('=').ok_or_else(|| bad(format!("{part:?} is not CLASS=WEIGHT")))?;
         let name = name.trim();
         if name.is_empty() {
             return Err(bad(format!("{part:?} has an empty class name")));
@@ -71,11 +66,7 @@ pub fn chi_square(observed: &[u64], weights: &[f64]) -> ChiSquare {
     let categories = weights.iter().filter(|w| **w > 0.0).count();
     let df = categories.saturating_sub(1) as u32;
     if total == 0 || df == 0 {
-        return ChiSquare {
-            statistic: 0.0,
-            df,
-            p_value: 1.0,
-        };
+        return ChiSquare { statistic: 0.0, df, p_value: 1.0 };
     }
     let mut statistic = 0.0;
     for (&o, &w) in observed.iter().zip(weights) {
@@ -87,11 +78,7 @@ pub fn chi_square(observed: &[u64], weights: &[f64]) -> ChiSquare {
         }
     }
     let p_value = chi_square_sf(statistic, df);
-    ChiSquare {
-        statistic,
-        df,
-        p_value,
-    }
+    ChiSquare { statistic, df, p_value }
 }
 
 /// Survival function of the chi-square distribution: Q(df/2, x/2).
@@ -164,10 +151,7 @@ fn ln_gamma(x: f64) -> f64 {
     }
     let x = x - 1.0;
     let t = x + 7.5;
-    let sum = COEFFS[1..]
-        .iter()
-        .enumerate()
-        .fold(COEFFS[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
+    let sum = COEFFS[1..].iter().enumerate().fold(COEFFS[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + sum.ln()
 }
 
@@ -232,22 +216,12 @@ mod tests {
     #[test]
     fn parses_expect_split() {
         let s = parse_expect_split("v1=1, v2=1,v3=2.5").unwrap();
-        assert_eq!(
-            s,
-            vec![("v1".into(), 1.0), ("v2".into(), 1.0), ("v3".into(), 2.5)]
-        );
+        assert_eq!(s, vec![("v1".into(), 1.0), ("v2".into(), 1.0), ("v3".into(), 2.5)]);
     }
 
     #[test]
     fn rejects_bad_expect_split() {
-        for bad in [
-            "v1",
-            "v1=1",
-            "v1=0,v2=1",
-            "v1=x,v2=1",
-            "=1,v2=1",
-            "v1=1,v1=2",
-        ] {
+        for bad in ["v1", "v1=1", "v1=0,v2=1", "v1=x,v2=1", "=1,v2=1", "v1=1,v1=2"] {
             let err = parse_expect_split(bad).unwrap_err().to_string();
             assert!(err.contains("--expect-split"), "{err}");
             assert!(err.contains(bad), "{err}");

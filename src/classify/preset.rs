@@ -14,24 +14,19 @@ pub enum Preset {
 /// rather than as its version: the page the user saw is degraded, and counting it as v2/v3 would hide
 /// the outage behind a healthy-looking version split.
 static ERROR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"Error fetching product (?:details|reviews)|Ratings service is currently unavailable",
-    )
-    .expect("static regex")
+    Regex::new(r"Error fetching product (?:details|reviews)|Ratings service is currently unavailable")
+        .expect("static regex")
 });
 /// Tailwind template: the whole token sequence, because `text-red-500` alone also styles error text.
 static TAILWIND_STARS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"flex gap-x-1 text-(black|red)-500").expect("static regex"));
 /// Bootstrap template: a coloured `<font>` that wraps star glyphs (maybe after a template comment).
 static BOOTSTRAP_STARS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"<font color="(black|red)">\s*(?:<!--[^>]*-->\s*)*<span class="glyphicon glyphicon-star"#,
-    )
-    .expect("static regex")
+    Regex::new(r#"<font color="(black|red)">\s*(?:<!--[^>]*-->\s*)*<span class="glyphicon glyphicon-star"#)
+        .expect("static regex")
 });
 /// Present on every successful reviews section, once or twice depending on the template.
-static SERVED_BY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"Reviews served by").expect("static regex"));
+static SERVED_BY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"Reviews served by").expect("static regex"));
 
 const V1: usize = 0;
 const V2: usize = 1;
@@ -74,9 +69,7 @@ fn bookinfo_reviews(status: u16, body: &[u8]) -> Option<usize> {
     if !(200..300).contains(&status) || ERROR.is_match(body) {
         return Some(ERROR_CLASS);
     }
-    let stars = TAILWIND_STARS
-        .captures(body)
-        .or_else(|| BOOTSTRAP_STARS.captures(body));
+    let stars = TAILWIND_STARS.captures(body).or_else(|| BOOTSTRAP_STARS.captures(body));
     let colour = stars.as_ref().and_then(|c| c.get(1)).map(|m| m.as_bytes());
     match colour {
         Some(b"black") => Some(V2),

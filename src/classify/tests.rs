@@ -36,8 +36,7 @@ fn tailwind_review(text: &str, who: &str, rating: Option<Result<(usize, &str), &
 }
 
 fn tailwind_page(details_ok: bool, reviews: Option<&[String]>) -> String {
-    let mut s =
-        String::from("<title>Simple Bookstore App</title>\n<nav class=\"bg-gray-800\"></nav>\n");
+    let mut s = String::from("<title>Simple Bookstore App</title>\n<nav class=\"bg-gray-800\"></nav>\n");
     s += if details_ok {
         "<h4 class=\"text-3xl font-semibold\">Book Details</h4>\n<table></table>\n"
     } else {
@@ -58,11 +57,7 @@ fn tailwind(version: u8) -> String {
     let colour = if version == 2 { "black" } else { "red" };
     let rating = |stars| (version > 1).then_some(Ok((stars, colour)));
     let list = [
-        tailwind_review(
-            "An extremely entertaining play by Shakespeare.",
-            "Reviewer1",
-            rating(5),
-        ),
+        tailwind_review("An extremely entertaining play by Shakespeare.", "Reviewer1", rating(5)),
         tailwind_review("Absolutely fun and entertaining.", "Reviewer2", rating(4)),
     ];
     tailwind_page(true, Some(&list))
@@ -120,14 +115,8 @@ fn tailwind_failure_pages_are_errors() {
     assert_eq!(class_of(&c, 200, &tailwind_page(false, None)), "error");
     for _version in [2, 3] {
         let err = Some(Err("Ratings service is currently unavailable"));
-        let list = [
-            tailwind_review("t", "Reviewer1", err),
-            tailwind_review("t", "Reviewer2", err),
-        ];
-        assert_eq!(
-            class_of(&c, 200, &tailwind_page(true, Some(&list))),
-            "error"
-        );
+        let list = [tailwind_review("t", "Reviewer1", err), tailwind_review("t", "Reviewer2", err)];
+        assert_eq!(class_of(&c, 200, &tailwind_page(true, Some(&list))), "error");
     }
 }
 
@@ -136,10 +125,7 @@ fn red_error_text_alone_is_not_v3() {
     // A v1 page whose details failed has `text-red-500` but no star row.
     let c = Classifier::from_flags(&["v3=flex gap-x-1 text-red-500".into()], None, None).unwrap();
     let v1 = [tailwind_review("t", "Reviewer1", None)];
-    assert_eq!(
-        class_of(&c, 200, &tailwind_page(false, Some(&v1))),
-        "unclassified"
-    );
+    assert_eq!(class_of(&c, 200, &tailwind_page(false, Some(&v1))), "unclassified");
 }
 
 #[test]
@@ -149,10 +135,7 @@ fn non_2xx_is_error() {
 
 #[test]
 fn unrelated_body_is_unclassified() {
-    assert_eq!(
-        class_of(&preset(), 200, "<html>hello</html>"),
-        "unclassified"
-    );
+    assert_eq!(class_of(&preset(), 200, "<html>hello</html>"), "unclassified");
 }
 
 #[test]
@@ -178,11 +161,7 @@ fn bootstrap_failure_pages_are_errors() {
 
 #[test]
 fn body_rules_first_match_wins() {
-    let flags = [
-        "black=text-black-500".into(),
-        "any=text-red-500".into(),
-        "black=font color=.black".into(),
-    ];
+    let flags = ["black=text-black-500".into(), "any=text-red-500".into(), "black=font color=.black".into()];
     let c = Classifier::from_flags(&flags, None, None).unwrap();
     assert_eq!(c.classes(), ["black", "any", "unclassified"]);
     assert_eq!(class_of(&c, 200, &tailwind(2)), "black");
@@ -206,10 +185,7 @@ fn header_values_are_capped() {
         assert_eq!(c.classify(200, &h, b""), c.classify(200, &h, b""));
     }
     assert_eq!(seen[0], "v0");
-    assert_eq!(
-        seen[MAX_HEADER_VALUES - 1],
-        format!("v{}", MAX_HEADER_VALUES - 1)
-    );
+    assert_eq!(seen[MAX_HEADER_VALUES - 1], format!("v{}", MAX_HEADER_VALUES - 1));
     assert!(seen[MAX_HEADER_VALUES..].iter().all(|s| s == "other"));
     assert_eq!(class_of(&c, 200, ""), "unclassified");
 }
@@ -217,30 +193,12 @@ fn header_values_are_capped() {
 #[test]
 fn config_errors_name_setting_and_value() {
     let cases = [
-        (
-            Classifier::from_flags(&["novalue".into()], None, None),
-            "--classify \"novalue\"",
-        ),
-        (
-            Classifier::from_flags(&["v1=(".into()], None, None),
-            "--classify \"(\"",
-        ),
-        (
-            Classifier::from_flags(&["bad name=x".into()], None, None),
-            "class name",
-        ),
-        (
-            Classifier::from_flags(&[], Some("bad header"), None),
-            "--classify-header \"bad header\"",
-        ),
-        (
-            Classifier::from_flags(&[], None, Some("nope")),
-            "--classify-preset \"nope\"",
-        ),
-        (
-            Classifier::from_flags(&["a=b".into()], Some("x"), None),
-            "only one of",
-        ),
+        (Classifier::from_flags(&["novalue".into()], None, None), "--classify \"novalue\""),
+        (Classifier::from_flags(&["v1=(".into()], None, None), "--classify \"(\""),
+        (Classifier::from_flags(&["bad name=x".into()], None, None), "class name"),
+        (Classifier::from_flags(&[], Some("bad header"), None), "--classify-header \"bad header\""),
+        (Classifier::from_flags(&[], None, Some("nope")), "--classify-preset \"nope\""),
+        (Classifier::from_flags(&["a=b".into()], Some("x"), None), "only one of"),
     ];
     for (result, needle) in cases {
         let msg = result.unwrap_err().to_string();

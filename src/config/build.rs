@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
-use super::{ConfigError, Format, Load, Mesh, Pin, Plan, Route, Shard};
+use super::{routes, ConfigError, Format, Load, Mesh, Pin, Plan, Shard};
 use crate::cli::{self, Layered};
 use crate::threshold::Threshold;
 
@@ -20,102 +20,33 @@ impl Plan {
         let r = &l.raw;
         let v = Validator(l);
         let load = match r.rate.as_deref() {
-            Some("max") => Load::Closed {
-                concurrency: v.nonzero("concurrency", &r.concurrency)?,
-            },
+            Some("max") => Load::Closed { concurrency: v.nonzero("concurrency", &r.concurrency)? },
             rate => Load::Open {
-                rate: v.parse(
-                    "rate",
-                    rate,
-                    "a positive number of requests per second, or max",
-                    |s| {
-                        s.parse::<f64>()
-                            .ok()
-                            .filter(|r| r.is_finite() && *r > 0.0 && *r <= 1e7)
-                    },
-                )?,
+                rate: v.parse("rate", rate, "a positive number of requests per second, or max", |s| {
+                    s.parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0 && *r <= 1e7)
+                })?,
             },
         };
-        let body = match r.body.as_deref() {
-            Some(b) => v.parse(
-                "body",
-                Some(b),
-                "literal text or @FILE naming a readable file",
-                load_body,
-            )?,
-            None => Bytes::new(),
-        };
-        let headers = v.headers("header", &r.header)?;
-        let method = v.parse(
-            "method",
-            r.method.as_deref(),
-            "an HTTP method such as GET or POST",
-            |s| Method::from_bytes(s.as_bytes()).ok(),
-        )?;
-        if r.url.is_empty() {
-            return Err(ConfigError::NoUrl);
-        }
-        let routes = r
-            .url
-            .iter()
-            .map(|u| {
-                let uri = v.parse(
-                    "url",
-                    Some(u),
-                    "an absolute http:// or https:// URL with a host",
-                    parse_url,
-                )?;
-                Ok(Route {
-                    name: uri.path().to_string(),
-                    method: method.clone(),
-                    uri,
-                    headers: headers.clone(),
-                    body: body.clone(),
-                    weight: 1,
-                })
-            })
-            .collect::<Result<_, ConfigError>>()?;
+        let (routes, login) = routes::routes(&v, r)?;
         Ok(Plan {
             load,
-            duration: v.opt(
-                "duration",
-                &r.duration,
-                "a duration such as 30s or 10m",
-                positive_duration,
-            )?,
+            duration: v.opt("duration", &r.duration, "a duration such as 30s or 10m", positive_duration)?,
             requests: v.opt("requests", &r.requests, "a positive whole number", |s| {
                 s.parse::<u64>().ok().filter(|n| *n > 0)
             })?,
             connections: v.nonzero("connections", &r.connections)?,
             max_in_flight: v.nonzero("max_in_flight", &r.max_in_flight)?,
-            timeout: v.parse(
-                "timeout",
-                r.timeout.as_deref(),
-                "a duration such as 10s",
-                positive_duration,
-            )?,
+            timeout: v.parse("timeout", r.timeout.as_deref(), "a duration such as 10s", positive_duration)?,
             routes,
             http2: v.flag("http2", &r.http2)?,
             insecure: v.flag("insecure", &r.insecure)?,
             cacerts: v
-                .opt(
-                    "cacert",
-                    &r.cacert,
-                    "a readable PEM file with at least one certificate",
-                    load_certs,
-                )?
+                .opt("cacert", &r.cacert, "a readable PEM file with at least one certificate", load_certs)?
                 .unwrap_or_default(),
             pins: r
                 .resolve
                 .iter()
-                .map(|p| {
-                    v.parse(
-                        "resolve",
-                        Some(p),
-                        "HOST:PORT:ADDR such as productpage:9080:127.0.0.1",
-                        parse_pin,
-                    )
-                })
+                .map(|p| v.parse("resolve", Some(p), "HOST:PORT:ADDR such as productpage:9080:127.0.0.1", parse_pin))
                 .collect::<Result<_, _>>()?,
             metrics_addr: v.parse(
                 "metrics_addr",
@@ -145,30 +76,19 @@ impl Plan {
                 .iter()
                 .map(|t| Threshold::parse(t).map_err(|e| v.invalid("threshold", t, &e.to_string())))
                 .collect::<Result<_, _>>()?,
-            drain_timeout: v.parse(
-                "drain_timeout",
-                r.drain_timeout.as_deref(),
-                "a duration such as 5s",
-                |s| humantime::parse_duration(s).ok(),
-            )?,
-            linger: v.parse(
-                "linger",
-                r.linger.as_deref(),
-                "a duration such as 60s, or 0s",
-                |s| humantime::parse_duration(s).ok(),
-            )?,
+            drain_timeout: v.parse("drain_timeout", r.drain_timeout.as_deref(), "a duration such as 5s", |s| {
+                humantime::parse_duration(s).ok()
+            })?,
+            linger: v.parse("linger", r.linger.as_deref(), "a duration such as 60s, or 0s", |s| {
+                humantime::parse_duration(s).ok()
+            })?,
             mesh: v.parse(
                 "mesh_shutdown",
                 r.mesh_shutdown.as_deref(),
                 "auto, istio, linkerd, none, or http://127.0.0.1:PORT/PATH",
                 parse_mesh,
             )?,
-            wait_for: v.opt(
-                "wait_for",
-                &r.wait_for,
-                "an absolute http:// or https:// URL",
-                parse_url,
-            )?,
+            wait_for: v.opt("wait_for", &r.wait_for, "an absolute http:// or https:// URL", parse_url)?,
             wait_timeout: v.parse(
                 "wait_timeout",
                 r.wait_timeout.as_deref(),
@@ -182,19 +102,22 @@ impl Plan {
                 parse_url,
             )?,
             run_id: v
-                .opt(
-                    "run_id",
-                    &r.run_id,
-                    "letters, digits, '-', '_' or '.'",
-                    |s| {
-                        (!s.is_empty()
-                            && s.bytes()
-                                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
+                .opt("run_id", &r.run_id, "letters, digits, '-', '_' or '.'", |s| {
+                    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
                         .then(|| s.to_string())
-                    },
-                )?
+                })?
                 .unwrap_or_else(generate_run_id),
             shard: Shard { index: 0, count: 1 },
+            login,
+            expect_split: r
+                .expect_split
+                .as_ref()
+                .map(|text| {
+                    crate::classify::parse_expect_split(text)
+                        .map(|split| (text.clone(), split))
+                        .map_err(|e| v.invalid("expect_split", text, &e.to_string()))
+                })
+                .transpose()?,
         }
         .sharded(v.shard(r)?))
     }
@@ -204,12 +127,9 @@ impl Plan {
     fn sharded(mut self, shard: Shard) -> Plan {
         let share = |total: u64| crate::pacer::share(total, shard.index, shard.count);
         self.load = match self.load {
-            Load::Open { rate } => Load::Open {
-                rate: rate / shard.count as f64,
-            },
+            Load::Open { rate } => Load::Open { rate: rate / shard.count as f64 },
             Load::Closed { concurrency } => Load::Closed {
-                concurrency: NonZeroUsize::new(share(concurrency.get() as u64) as usize)
-                    .unwrap_or(NonZeroUsize::MIN),
+                concurrency: NonZeroUsize::new(share(concurrency.get() as u64) as usize).unwrap_or(NonZeroUsize::MIN),
             },
         };
         self.requests = self.requests.map(share);
@@ -227,12 +147,7 @@ pub fn parse_mesh(s: &str) -> Option<Mesh> {
         "none" => Mesh::None,
         url => {
             let uri = parse_url(url).filter(|u| u.scheme_str() == Some("http"))?;
-            let ip: IpAddr = uri
-                .host()?
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse()
-                .ok()?;
+            let ip: IpAddr = uri.host()?.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
             let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
             Mesh::Url(SocketAddr::new(ip, uri.port_u16().unwrap_or(80)), path)
         }
@@ -240,25 +155,24 @@ pub fn parse_mesh(s: &str) -> Option<Mesh> {
 }
 
 fn generate_run_id() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     format!("{secs:x}-{:04x}", fastrand::u16(..))
 }
 
 /// Turns one raw setting into a typed value, or an error naming the setting.
-struct Validator<'a>(&'a Layered);
+pub(super) struct Validator<'a>(&'a Layered);
 
 impl Validator<'_> {
-    fn invalid(&self, field: &str, value: &str, expected: &str) -> ConfigError {
-        ConfigError::Invalid {
-            setting: self.0.name(field),
-            value: value.to_string(),
-            expected: expected.to_string(),
-        }
+    /// How to name `field` in a message (flag or env var).
+    pub(super) fn name(&self, field: &str) -> String {
+        self.0.name(field)
     }
 
-    fn parse<T>(
+    pub(super) fn invalid(&self, field: &str, value: &str, expected: &str) -> ConfigError {
+        ConfigError::Invalid { setting: self.0.name(field), value: value.to_string(), expected: expected.to_string() }
+    }
+
+    pub(super) fn parse<T>(
         &self,
         field: &str,
         value: Option<&str>,
@@ -269,33 +183,26 @@ impl Validator<'_> {
         f(value.trim()).ok_or_else(|| self.invalid(field, value, expected))
     }
 
-    fn opt<T>(
+    pub(super) fn opt<T>(
         &self,
         field: &str,
         value: &Option<String>,
         expected: &str,
         f: impl FnOnce(&str) -> Option<T>,
     ) -> Result<Option<T>, ConfigError> {
-        value
-            .as_deref()
-            .map(|s| self.parse(field, Some(s), expected, f))
-            .transpose()
+        value.as_deref().map(|s| self.parse(field, Some(s), expected, f)).transpose()
     }
 
     fn nonzero(&self, field: &str, value: &Option<String>) -> Result<NonZeroUsize, ConfigError> {
-        self.parse(field, value.as_deref(), "a positive whole number", |s| {
-            s.parse().ok()
-        })
+        self.parse(field, value.as_deref(), "a positive whole number", |s| s.parse().ok())
     }
 
     fn flag(&self, field: &str, value: &Option<String>) -> Result<bool, ConfigError> {
         let value = value.as_deref().unwrap_or("false");
-        self.parse(field, Some(value), "true or false", |s| {
-            match s.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Some(true),
-                "false" | "0" | "no" | "" => Some(false),
-                _ => None,
-            }
+        self.parse(field, Some(value), "true or false", |s| match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Some(true),
+            "false" | "0" | "no" | "" => Some(false),
+            _ => None,
         })
     }
 
@@ -315,7 +222,9 @@ impl Validator<'_> {
                 return Err(ConfigError::Invalid {
                     setting: self.0.name("shard_index"),
                     value: String::new(),
-                    expected: format!("a shard index below {count}: run as an Indexed Job (JOB_COMPLETION_INDEX) or set --shard-index"),
+                    expected: format!(
+                    "a shard index below {count}: run as an Indexed Job (JOB_COMPLETION_INDEX) or set --shard-index"
+                ),
                 })
             }
             (Some(i), _) => self.parse("shard_index", Some(i), &format!("a whole number below {count}"), |s| {
@@ -325,17 +234,13 @@ impl Validator<'_> {
         Ok(Shard { index, count })
     }
 
-    fn headers(&self, field: &str, values: &[String]) -> Result<HeaderMap, ConfigError> {
+    pub(super) fn headers(&self, field: &str, values: &[String]) -> Result<HeaderMap, ConfigError> {
         let mut map = HeaderMap::new();
         for h in values {
-            let (name, value) =
-                self.parse(field, Some(h), "NAME: VALUE such as \"x-demo: 1\"", |s| {
-                    let (n, v) = s.split_once(':')?;
-                    Some((
-                        HeaderName::from_bytes(n.trim().as_bytes()).ok()?,
-                        HeaderValue::from_str(v.trim()).ok()?,
-                    ))
-                })?;
+            let (name, value) = self.parse(field, Some(h), "NAME: VALUE such as \"x-demo: 1\"", |s| {
+                let (n, v) = s.split_once(':')?;
+                Some((HeaderName::from_bytes(n.trim().as_bytes()).ok()?, HeaderValue::from_str(v.trim()).ok()?))
+            })?;
             map.append(name, value);
         }
         Ok(map)
@@ -360,16 +265,11 @@ fn parse_pin(s: &str) -> Option<Pin> {
     let host = parts.next().filter(|h| !h.is_empty())?.to_string();
     let port = parts.next()?.parse().ok()?;
     let addr = parts.next()?;
-    let addr = addr
-        .strip_prefix('[')
-        .and_then(|a| a.strip_suffix(']'))
-        .unwrap_or(addr)
-        .parse()
-        .ok()?;
+    let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr).parse().ok()?;
     Some(Pin { host, port, addr })
 }
 
-fn load_body(s: &str) -> Option<Bytes> {
+pub(super) fn load_body(s: &str) -> Option<Bytes> {
     match s.strip_prefix('@') {
         Some(path) => std::fs::read(path).ok().map(Bytes::from),
         None => Some(Bytes::copy_from_slice(s.as_bytes())),
@@ -377,9 +277,6 @@ fn load_body(s: &str) -> Option<Bytes> {
 }
 
 fn load_certs(path: &str) -> Option<Vec<CertificateDer<'static>>> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .ok()?
-        .collect::<Result<_, _>>()
-        .ok()?;
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path).ok()?.collect::<Result<_, _>>().ok()?;
     (!certs.is_empty()).then_some(certs)
 }

@@ -34,14 +34,11 @@ pub(super) fn name<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
 fn parse_name(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(format!(
-            "expected 1 to 64 characters of [a-zA-Z0-9_.-], got {s:?}"
-        ))
+        Err(format!("expected 1 to 64 characters of [a-zA-Z0-9_.-], got {s:?}"))
     }
 }
 
@@ -93,10 +90,7 @@ impl Visitor<'_> for Weight {
     }
 
     fn visit_u64<E: Error>(self, v: u64) -> Result<u32, E> {
-        u32::try_from(v)
-            .ok()
-            .filter(|v| *v > 0)
-            .ok_or_else(|| Weight::error(v))
+        u32::try_from(v).ok().filter(|v| *v > 0).ok_or_else(|| Weight::error(v))
     }
 
     fn visit_i64<E: Error>(self, v: i64) -> Result<u32, E> {
@@ -138,17 +132,13 @@ pub(super) fn headers<'de, D: Deserializer<'de>>(d: D) -> Result<HeaderMap, D::E
     let raw = BTreeMap::<String, Value>::deserialize(d)?;
     let mut out = HeaderMap::with_capacity(raw.len());
     for (k, v) in raw {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| D::Error::custom(format!("invalid header name {k:?}")))?;
+        let name =
+            HeaderName::from_bytes(k.as_bytes()).map_err(|_| D::Error::custom(format!("invalid header name {k:?}")))?;
         let text = match v {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),
             Value::Bool(b) => b.to_string(),
-            _ => {
-                return Err(D::Error::custom(format!(
-                    "header {k:?}: expected a text value"
-                )))
-            }
+            _ => return Err(D::Error::custom(format!("header {k:?}: expected a text value"))),
         };
         let value = HeaderValue::from_str(&text)
             .map_err(|_| D::Error::custom(format!("header {k:?}: invalid value {text:?}")))?;

@@ -18,15 +18,7 @@ fn parses_the_bookinfo_example() {
     assert_eq!(login.url.path(), "/login");
     assert!(login.referer.is_some());
     let names: Vec<_> = s.routes.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(
-        names,
-        [
-            "productpage",
-            "api-product",
-            "api-reviews",
-            "productpage-jason"
-        ]
-    );
+    assert_eq!(names, ["productpage", "api-product", "api-reviews", "productpage-jason"]);
     assert_eq!(s.weights(), [8, 1, 1, 1]);
     let pp = &s.routes[0];
     assert_eq!(pp.method, Method::GET);
@@ -64,26 +56,17 @@ fn file_bodies_are_read_relative_to_the_scenario() {
     let parsed = parse(yaml, "s.yaml").unwrap();
     assert_eq!(parsed.routes[0].body, Body::File("payload.json".into()));
     let loaded = load(&dir.join("s.yaml")).unwrap();
-    assert_eq!(
-        loaded.routes[0].body,
-        Body::Inline(Bytes::from_static(b"{\"a\":1}"))
-    );
+    assert_eq!(loaded.routes[0].body, Body::Inline(Bytes::from_static(b"{\"a\":1}")));
     std::fs::write(dir.join("s.yaml"), yaml.replace("payload", "missing")).unwrap();
     let msg = load(&dir.join("s.yaml")).unwrap_err().to_string();
-    assert!(
-        msg.contains("cannot read") && msg.contains("missing.json"),
-        "{msg}"
-    );
+    assert!(msg.contains("cannot read") && msg.contains("missing.json"), "{msg}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn negative_weight_names_line_and_field() {
     let text = "routes:\n  - name: a\n    url: http://h/\n    weight: -1\n";
-    assert_eq!(
-        err(text),
-        "scenario bad.yaml: line 4: routes[0].weight: expected a positive integer, got -1"
-    );
+    assert_eq!(err(text), "scenario bad.yaml: line 4: routes[0].weight: expected a positive integer, got -1");
 }
 
 #[test]
@@ -91,10 +74,7 @@ fn zero_and_fractional_weights_are_rejected() {
     for w in ["0", "1.5", "\"two\""] {
         let text = format!("routes:\n  - name: a\n    url: http://h/\n    weight: {w}\n");
         let msg = err(&text);
-        assert!(
-            msg.contains("line 4: routes[0].weight: expected a positive integer"),
-            "{msg}"
-        );
+        assert!(msg.contains("line 4: routes[0].weight: expected a positive integer"), "{msg}");
     }
 }
 
@@ -102,10 +82,7 @@ fn zero_and_fractional_weights_are_rejected() {
 fn unknown_field_names_line() {
     let text = "routes:\n  - name: a\n    url: http://h/\n    wieght: 2\n";
     let msg = err(text);
-    assert!(
-        msg.starts_with("scenario bad.yaml: line 4: routes[0]: unknown field `wieght`"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("scenario bad.yaml: line 4: routes[0]: unknown field `wieght`"), "{msg}");
 }
 
 #[test]
@@ -113,29 +90,21 @@ fn bad_urls_are_rejected() {
     for url in ["ftp://h/x", "/relative", "http://", "not a url"] {
         let text = format!("routes:\n  - name: a\n    url: \"{url}\"\n");
         let msg = err(&text);
-        assert!(
-            msg.contains("line 3: routes[0].url: expected an absolute http:// or https:// URL"),
-            "{msg}"
-        );
+        assert!(msg.contains("line 3: routes[0].url: expected an absolute http:// or https:// URL"), "{msg}");
     }
 }
 
 #[test]
 fn duplicate_names_point_at_the_second() {
-    let text = "routes:\n  - name: a\n    url: http://h/\n  - name: b\n    url: http://h/\n  - name: a\n    url: http://h/\n";
-    assert_eq!(
-        err(text),
-        "scenario bad.yaml: line 6: routes[2].name: duplicate route name \"a\""
-    );
+    let text =
+        "routes:\n  - name: a\n    url: http://h/\n  - name: b\n    url: http://h/\n  - name: a\n    url: http://h/\n";
+    assert_eq!(err(text), "scenario bad.yaml: line 6: routes[2].name: duplicate route name \"a\"");
 }
 
 #[test]
 fn bad_route_names_are_rejected() {
     let msg = err("routes:\n  - name: \"has space\"\n    url: http://h/\n");
-    assert!(
-        msg.contains("line 2: routes[0].name: expected 1 to 64 characters"),
-        "{msg}"
-    );
+    assert!(msg.contains("line 2: routes[0].name: expected 1 to 64 characters"), "{msg}");
 }
 
 #[test]
@@ -147,24 +116,15 @@ fn bad_yaml_names_line() {
 #[test]
 fn login_route_needs_login_section() {
     let msg = err("routes:\n  - name: a\n    url: http://h/\n    login: true\n");
-    assert_eq!(
-        msg,
-        "scenario bad.yaml: line 2: routes[0].login: true, but the scenario has no login section"
-    );
+    assert_eq!(msg, "scenario bad.yaml: line 2: routes[0].login: true, but the scenario has no login section");
 }
 
 #[test]
 fn bad_classification_names_line() {
     let msg = err("routes:\n  - name: a\n    url: http://h/\n    classify: nope\n");
-    assert!(
-        msg.contains("line 4: routes[0].classify: invalid classify \"nope\""),
-        "{msg}"
-    );
+    assert!(msg.contains("line 4: routes[0].classify: invalid classify \"nope\""), "{msg}");
     let msg = err("routes:\n  - name: a\n    url: http://h/\n    classify:\n      - {name: x, regex: \"(\"}\n");
-    assert!(
-        msg.contains("routes[0].classify: invalid classify \"(\""),
-        "{msg}"
-    );
+    assert!(msg.contains("routes[0].classify: invalid classify \"(\""), "{msg}");
 }
 
 #[test]

@@ -10,11 +10,7 @@ use crate::support::{bin, closed_port, external, http_get, target};
 fn output(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("binary runs");
     let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        text(out.stdout),
-        text(out.stderr),
-    )
+    (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
 }
 
 fn quiet(cmd: &mut Command) -> &mut Command {
@@ -26,23 +22,11 @@ async fn config_errors_exit_2_before_sending() {
     let (addr, hits) = target().await;
     let url = format!("http://{addr}/ok");
     for (args, env, needle) in [
-        (
-            vec!["--rate", "abc", url.as_str()],
-            None,
-            "invalid --rate=\"abc\"",
-        ),
+        (vec!["--rate", "abc", url.as_str()], None, "invalid --rate=\"abc\""),
         (vec!["--bogus", url.as_str()], None, "--bogus"),
         (vec![], None, "no target URL"),
-        (
-            vec![url.as_str()],
-            Some(("TRAFFICGEN_DURATION", "soon")),
-            "invalid TRAFFICGEN_DURATION=\"soon\"",
-        ),
-        (
-            vec!["--threshold", "p99<", url.as_str()],
-            None,
-            "invalid --threshold=\"p99<\"",
-        ),
+        (vec![url.as_str()], Some(("TRAFFICGEN_DURATION", "soon")), "invalid TRAFFICGEN_DURATION=\"soon\""),
+        (vec!["--threshold", "p99<", url.as_str()], None, "invalid --threshold=\"p99<\""),
     ] {
         let mut cmd = bin();
         cmd.args(&args);
@@ -53,26 +37,15 @@ async fn config_errors_exit_2_before_sending() {
         assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
-    assert_eq!(
-        hits.total.load(Ordering::Relaxed),
-        0,
-        "nothing may be sent on a config error"
-    );
+    assert_eq!(hits.total.load(Ordering::Relaxed), 0, "nothing may be sent on a config error");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_and_json_summary() {
     let (addr, _) = target().await;
     let ok = format!("http://{addr}/ok");
-    let (code, stdout, _) = output(quiet(&mut bin()).args([
-        "--rate",
-        "100",
-        "--requests",
-        "10",
-        "--output",
-        "json",
-        &ok,
-    ]));
+    let (code, stdout, _) =
+        output(quiet(&mut bin()).args(["--rate", "100", "--requests", "10", "--output", "json", &ok]));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
     for key in [
@@ -94,21 +67,13 @@ async fn exit_codes_and_json_summary() {
     }
     assert_eq!(v["requests"], 10);
     let bad = format!("http://{addr}/status/500");
-    let (code, stdout, _) = output(quiet(&mut bin()).args([
-        "--rate",
-        "100",
-        "--requests",
-        "5",
-        "--threshold",
-        "error_rate<1%",
-        &bad,
-    ]));
+    let (code, stdout, _) =
+        output(quiet(&mut bin()).args(["--rate", "100", "--requests", "5", "--threshold", "error_rate<1%", &bad]));
     assert_eq!(code, 3, "{stdout}");
     assert!(stdout.contains("FAILED (error_rate<1%)"), "{stdout}");
     // A failing target alone is not a crash: no thresholds, exit 0.
     let refused = format!("http://127.0.0.1:{}/", closed_port());
-    let (code, stdout, _) =
-        output(quiet(&mut bin()).args(["--rate", "100", "--requests", "5", &refused]));
+    let (code, stdout, _) = output(quiet(&mut bin()).args(["--rate", "100", "--requests", "5", &refused]));
     assert_eq!(code, 0, "{stdout}");
     assert!(stdout.contains("connect=5"), "{stdout}");
     // Metrics port taken: runtime failure.
@@ -134,10 +99,7 @@ async fn metrics_are_served_while_running_and_pass_promtool() {
             "--metrics-addr",
             &metrics.to_string(),
         ])
-        .args([
-            format!("http://{addr}/ok"),
-            format!("http://{addr}/status/503"),
-        ])
+        .args([format!("http://{addr}/ok"), format!("http://{addr}/status/503")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -190,40 +152,21 @@ async fn metrics_are_served_while_running_and_pass_promtool() {
 async fn sigterm_drains_and_reports() {
     let (addr, hits) = target().await;
     let mut child = quiet(&mut bin())
-        .args([
-            "--rate",
-            "40",
-            "--drain-timeout",
-            "5s",
-            "--output",
-            "json",
-            &format!("http://{addr}/sleep/300"),
-        ])
+        .args(["--rate", "40", "--drain-timeout", "5s", "--output", "json", &format!("http://{addr}/sleep/300")])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(1500));
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let code = child.wait().unwrap().code();
     let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     assert_eq!(code, Some(0), "{stdout}");
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("summary after SIGTERM");
     assert_eq!(v["interrupted"], true);
     // Every request that was sent was drained to completion, none cancelled.
     assert_eq!(v["requests"], v["ok"], "{stdout}");
-    assert_eq!(
-        v["requests"].as_u64().unwrap(),
-        hits.total.load(Ordering::Relaxed)
-    );
+    assert_eq!(v["requests"].as_u64().unwrap(), hits.total.load(Ordering::Relaxed));
 }

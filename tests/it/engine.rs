@@ -9,21 +9,11 @@ use trafficgen::report::Summary;
 use crate::support::{closed_port, target};
 
 async fn run(args: &[&str]) -> Summary {
-    let argv = [
-        "trafficgen",
-        "--metrics-addr",
-        "off",
-        "--progress-interval",
-        "0s",
-        "--output",
-        "json",
-    ]
-    .into_iter()
-    .chain(args.iter().copied());
+    let argv = ["trafficgen", "--metrics-addr", "off", "--progress-interval", "0s", "--output", "json"]
+        .into_iter()
+        .chain(args.iter().copied());
     let plan = plan_from(argv, Vec::new()).expect("valid test config");
-    trafficgen::run(plan, pending())
-        .await
-        .expect("run completes")
+    trafficgen::run(plan, pending()).await.expect("run completes")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -34,16 +24,7 @@ async fn sends_exactly_the_requested_count() {
     assert_eq!(s.requests, 137);
     assert_eq!(s.ok, 137);
     assert_eq!(hits.total.load(Ordering::Relaxed), 137);
-    let s = run(&[
-        "--rate",
-        "max",
-        "--concurrency",
-        "7",
-        "--requests",
-        "101",
-        &url,
-    ])
-    .await;
+    let s = run(&["--rate", "max", "--concurrency", "7", "--requests", "101", &url]).await;
     assert_eq!((s.requests, s.target_rps), (101, None));
     assert_eq!(hits.total.load(Ordering::Relaxed), 238);
 }
@@ -52,40 +33,17 @@ async fn sends_exactly_the_requested_count() {
 async fn counts_statuses_and_error_types() {
     let (addr, _) = target().await;
     let refused = format!("http://127.0.0.1:{}/", closed_port());
-    let s = run(&[
-        "--rate",
-        "200",
-        "--requests",
-        "10",
-        &format!("http://{addr}/status/503"),
-        &refused,
-    ])
-    .await;
+    let s = run(&["--rate", "200", "--requests", "10", &format!("http://{addr}/status/503"), &refused]).await;
     assert_eq!(s.requests, 10);
     assert_eq!(s.status_codes["503"], 5);
     assert_eq!(s.error_types["http_5xx"], 5);
     assert_eq!(s.error_types["connect"], 5);
     assert_eq!(s.errors, 10);
-    let s = run(&[
-        "--rate",
-        "100",
-        "--requests",
-        "4",
-        "--timeout",
-        "100ms",
-        &format!("http://{addr}/sleep/2000"),
-    ])
-    .await;
+    let s =
+        run(&["--rate", "100", "--requests", "4", "--timeout", "100ms", &format!("http://{addr}/sleep/2000")]).await;
     assert_eq!(s.error_types["timeout"], 4);
     assert!(s.status_codes.is_empty());
-    let s = run(&[
-        "--rate",
-        "100",
-        "--requests",
-        "3",
-        &format!("http://{addr}/status/404"),
-    ])
-    .await;
+    let s = run(&["--rate", "100", "--requests", "3", &format!("http://{addr}/status/404")]).await;
     assert_eq!(s.error_types["http_4xx"], 3);
 }
 
@@ -96,19 +54,7 @@ async fn resolve_pins_a_name_and_h2_is_spoken() {
     let url = format!("http://productpage:{}/ok", addr.port());
     let s = run(&["--rate", "200", "--requests", "20", "--resolve", &pin, &url]).await;
     assert_eq!(s.ok, 20, "{s:?}");
-    let s = run(&[
-        "--rate",
-        "200",
-        "--requests",
-        "20",
-        "--http2",
-        "--connections",
-        "2",
-        "--resolve",
-        &pin,
-        &url,
-    ])
-    .await;
+    let s = run(&["--rate", "200", "--requests", "20", "--http2", "--connections", "2", "--resolve", &pin, &url]).await;
     assert_eq!(s.ok, 20, "{s:?}");
     assert_eq!(hits.h2.load(Ordering::Relaxed), 20);
 }
@@ -117,29 +63,10 @@ async fn resolve_pins_a_name_and_h2_is_spoken() {
 async fn thresholds_decide_the_verdict() {
     let (addr, _) = target().await;
     let url = format!("http://{addr}/ok");
-    let s = run(&[
-        "--rate",
-        "200",
-        "--requests",
-        "20",
-        "--threshold",
-        "error_rate<1%",
-        "--threshold",
-        "p99<5s",
-        &url,
-    ])
-    .await;
+    let s = run(&["--rate", "200", "--requests", "20", "--threshold", "error_rate<1%", "--threshold", "p99<5s", &url])
+        .await;
     assert!(s.passed, "{s:?}");
-    let s = run(&[
-        "--rate",
-        "200",
-        "--requests",
-        "20",
-        "--threshold",
-        "p50<0.001ms",
-        &url,
-    ])
-    .await;
+    let s = run(&["--rate", "200", "--requests", "20", "--threshold", "p50<0.001ms", &url]).await;
     assert!(!s.passed);
     assert!(!s.thresholds[0].passed);
 }
@@ -148,16 +75,7 @@ async fn thresholds_decide_the_verdict() {
 async fn max_in_flight_drops_instead_of_queueing() {
     let (addr, _) = target().await;
     let url = format!("http://{addr}/sleep/300");
-    let s = run(&[
-        "--rate",
-        "100",
-        "--duration",
-        "500ms",
-        "--max-in-flight",
-        "2",
-        &url,
-    ])
-    .await;
+    let s = run(&["--rate", "100", "--duration", "500ms", "--max-in-flight", "2", &url]).await;
     assert!(s.dropped > 0, "{s:?}");
     assert!(s.requests <= 4, "{s:?}");
 }

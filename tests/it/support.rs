@@ -25,10 +25,7 @@ pub(crate) async fn target() -> (SocketAddr, Arc<Hits>) {
     let hits = Arc::new(Hits::default());
     let app = Router::new()
         .route("/ok", get(|| async { "ok" }))
-        .route(
-            "/status/{code}",
-            get(|Path(code): Path<u16>| async move { StatusCode::from_u16(code).unwrap() }),
-        )
+        .route("/status/{code}", get(|Path(code): Path<u16>| async move { StatusCode::from_u16(code).unwrap() }))
         .route(
             "/sleep/{ms}",
             get(|Path(ms): Path<u64>| async move {
@@ -45,16 +42,14 @@ pub(crate) async fn target() -> (SocketAddr, Arc<Hits>) {
         )
         .route(
             "/ready-after/{n}",
-            get(
-                |State(hits): State<Arc<Hits>>, Path(n): Path<u64>| async move {
-                    let seen = hits.probes.fetch_add(1, Ordering::Relaxed) + 1;
-                    if seen > n {
-                        StatusCode::OK
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    }
-                },
-            ),
+            get(|State(hits): State<Arc<Hits>>, Path(n): Path<u64>| async move {
+                let seen = hits.probes.fetch_add(1, Ordering::Relaxed) + 1;
+                if seen > n {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+            }),
         )
         .layer(axum::middleware::from_fn_with_state(hits.clone(), count))
         .with_state(hits.clone());
@@ -78,11 +73,7 @@ async fn count(
 
 /// A loopback port nothing listens on (bound, then released).
 pub(crate) fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// GET `path` on `addr` with HTTP/1.0 and return the body (small responses only).
@@ -106,15 +97,10 @@ pub(crate) fn bin() -> std::process::Command {
 /// Path to an external tool, or `None` after a loud skip message; panics when
 /// `TRAFFICGEN_REQUIRE_EXTERNAL=1` so CI cannot pass by skipping.
 pub(crate) fn external(tool: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(tool))
-        .find(|p| p.is_file());
+    let found =
+        std::env::var_os("PATH").iter().flat_map(std::env::split_paths).map(|dir| dir.join(tool)).find(|p| p.is_file());
     if found.is_none() {
-        let msg = format!(
-            "SKIPPED: `{tool}` is not installed; install it (see .ci/run) to run this test"
-        );
+        let msg = format!("SKIPPED: `{tool}` is not installed; install it (see .ci/run) to run this test");
         if std::env::var("TRAFFICGEN_REQUIRE_EXTERNAL").as_deref() == Ok("1") {
             panic!("{msg} (TRAFFICGEN_REQUIRE_EXTERNAL=1)");
         }

@@ -1,0 +1,126 @@
+//! What to send: URL arguments or a scenario file, turned into routes with their classifiers.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, REFERER};
+use http::{HeaderValue, Method};
+
+use super::build::{load_body, Validator};
+use super::{parse_url, ConfigError, Route};
+use crate::classify::Classifier;
+use crate::cli::RawConfig;
+use crate::scenario::{self, Body, Login};
+
+/// The routes and the index of the login route, if the scenario has one.
+pub(super) fn routes(v: &Validator<'_>, r: &RawConfig) -> Result<(Vec<Route>, Option<usize>), ConfigError> {
+    let global = classifier(v, r)?;
+    let Some(path) = &r.scenario else {
+        return Ok((url_routes(v, r, global)?, None));
+    };
+    if !r.url.is_empty() {
+        return Err(v.invalid("scenario", path, "either a scenario file or URL arguments, not both"));
+    }
+    let file = scenario::load(Path::new(path)).map_err(|e| ConfigError::Usage(e.to_string()))?;
+    let mut routes: Vec<Route> = file
+        .routes
+        .into_iter()
+        .map(|f| Route {
+            name: f.name,
+            method: f.method,
+            uri: f.url,
+            headers: f.headers,
+            body: match f.body {
+                Body::Inline(bytes) => bytes,
+                Body::Empty | Body::File(_) => Bytes::new(),
+            },
+            weight: f.weight,
+            classifier: f.classify.map(Arc::new).or_else(|| global.clone()),
+            login: f.login,
+        })
+        .collect();
+    let login = file.login.map(|l| {
+        routes.push(login_route(l));
+        routes.len() - 1
+    });
+    Ok((routes, login))
+}
+
+fn url_routes(
+    v: &Validator<'_>,
+    r: &RawConfig,
+    classifier: Option<Arc<Classifier>>,
+) -> Result<Vec<Route>, ConfigError> {
+    let body = match r.body.as_deref() {
+        Some(b) => v.parse("body", Some(b), "literal text or @FILE naming a readable file", load_body)?,
+        None => Bytes::new(),
+    };
+    let headers = v.headers("header", &r.header)?;
+    let method = v.parse("method", r.method.as_deref(), "an HTTP method such as GET or POST", |s| {
+        Method::from_bytes(s.as_bytes()).ok()
+    })?;
+    if r.url.is_empty() {
+        return Err(ConfigError::NoUrl);
+    }
+    r.url
+        .iter()
+        .map(|u| {
+            let uri = v.parse("url", Some(u), "an absolute http:// or https:// URL with a host", parse_url)?;
+            Ok(Route {
+                name: uri.path().to_string(),
+                method: method.clone(),
+                uri,
+                headers: headers.clone(),
+                body: body.clone(),
+                weight: 1,
+                classifier: classifier.clone(),
+                login: false,
+            })
+        })
+        .collect()
+}
+
+/// The classifier of `--classify`, `--classify-header` or `--classify-preset`, if any is set.
+fn classifier(v: &Validator<'_>, r: &RawConfig) -> Result<Option<Arc<Classifier>>, ConfigError> {
+    if r.classify.is_empty() && r.classify_header.is_none() && r.classify_preset.is_none() {
+        return Ok(None);
+    }
+    Classifier::from_flags(&r.classify, r.classify_header.as_deref(), r.classify_preset.as_deref())
+        .map(|c| Some(Arc::new(c)))
+        .map_err(|e| {
+            // The classifier names flags; name the env var instead where the value came from one.
+            let mut message = e.to_string();
+            for field in ["classify_header", "classify_preset", "classify"] {
+                let flag = format!("--{}", field.replace('_', "-"));
+                let name = v.name(field);
+                if name != flag && message.contains(&flag) {
+                    message = message.replacen(&flag, &name, 1);
+                    break;
+                }
+            }
+            ConfigError::Usage(message)
+        })
+}
+
+/// The login step as a route of weight 0: the schedule never picks it; each worker sends it once.
+fn login_route(l: Login) -> Route {
+    let form = serde_urlencoded::to_string([("username", l.username.as_str()), ("passwd", l.password.as_str())])
+        .expect("strings always encode");
+    let mut headers = http::HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+    let referer = l.referer.as_ref().unwrap_or(&l.url).to_string();
+    if let Ok(value) = HeaderValue::from_str(&referer) {
+        headers.insert(REFERER, value);
+    }
+    Route {
+        name: "login".into(),
+        method: Method::POST,
+        uri: l.url,
+        headers,
+        body: Bytes::from(form),
+        weight: 0,
+        classifier: None,
+        login: false,
+    }
+}
