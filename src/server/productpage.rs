@@ -249,3 +249,42 @@ async fn api_ratings(
     });
     api_answer(result, data::RATINGS_API_UNAVAILABLE)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwards_tracing_headers_and_the_session_user() {
+        let mut incoming = HeaderMap::new();
+        for (k, v) in [
+            ("x-request-id", "r1"),
+            ("x-b3-traceid", "t1"),
+            ("traceparent", "00-abc-def-01"),
+            ("tracestate", "k=v"),
+            ("end-user", "mallory"),
+            ("cookie", "session=x"),
+            ("accept", "text/html"),
+        ] {
+            incoming.insert(k, HeaderValue::from_static(v));
+        }
+        let out = outgoing(&incoming, Some("jason"));
+        assert_eq!(out["x-request-id"], "r1");
+        assert_eq!(out["x-b3-traceid"], "t1");
+        assert_eq!(out["traceparent"], "00-abc-def-01");
+        assert_eq!(out["tracestate"], "k=v");
+        assert_eq!(
+            out["end-user"], "jason",
+            "end-user comes from the session, not the client"
+        );
+        assert!(out.get("cookie").is_none() && out.get("accept").is_none());
+        assert!(outgoing(&incoming, None).get("end-user").is_none());
+    }
+
+    #[test]
+    fn jason_always_gets_v2() {
+        assert!((0..50).all(|_| pick_reviews(Some("jason")) == Workload::ReviewsV2));
+        let picks: std::collections::BTreeSet<_> = (0..200).map(|_| pick_reviews(None)).collect();
+        assert_eq!(picks.len(), 3);
+    }
+}
