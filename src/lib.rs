@@ -31,6 +31,7 @@ pub mod recorder;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod server;
 pub mod shutdown;
 pub mod threshold;
 pub mod tls;

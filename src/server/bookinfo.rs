@@ -1,0 +1,134 @@
+//! The Bookinfo simulation: six services in one process, each on its own listener, calling each other
+//! over real HTTP on loopback, with Istio-standard metrics on a shared registry.
+
+use super::istio::{IstioMetrics, ServiceStats};
+use super::services::{details_router, ratings_router, reviews_router, Sim};
+use super::target::encode;
+use super::workload::{Behaviour, Fault, Workload};
+use super::{bind, productpage, ServeError};
+use axum::routing::get;
+use axum::Router;
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How long [`Bookinfo::shutdown`] lets in-flight requests finish before aborting.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Settings of the simulation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookinfoOptions {
+    /// Multiplier for every service's own latency (0 = as fast as possible).
+    pub latency_scale: f64,
+    /// Injected errors and delays.
+    pub faults: Vec<Fault>,
+    /// Host for productpage and the metrics listener; the backends always stay on 127.0.0.1.
+    pub listen_host: IpAddr,
+    /// productpage's port (0 = ephemeral).
+    pub productpage_port: u16,
+}
+
+impl Default for BookinfoOptions {
+    fn default() -> BookinfoOptions {
+        BookinfoOptions {
+            latency_scale: 1.0,
+            faults: Vec::new(),
+            listen_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            productpage_port: 0,
+        }
+    }
+}
+
+/// A running simulation; it owns its serving tasks — call [`Bookinfo::shutdown`] to stop them gracefully.
+#[derive(Debug)]
+pub struct Bookinfo {
+    addrs: [SocketAddr; 6],
+    metrics_addr: SocketAddr,
+    metrics: Arc<IstioMetrics>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<std::io::Result<()>>,
+}
+
+impl Bookinfo {
+    /// Binds every listener, then starts serving.
+    pub async fn start(opts: BookinfoOptions) -> Result<Bookinfo, ServeError> {
+        let metrics = Arc::new(IstioMetrics::new()?);
+        let mut listeners = Vec::with_capacity(Workload::ALL.len());
+        for w in Workload::ALL {
+            let addr = match w {
+                Workload::Productpage => SocketAddr::new(opts.listen_host, opts.productpage_port),
+                _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            };
+            listeners.push(bind(addr).await?);
+        }
+        let metrics_listener = bind(SocketAddr::new(opts.listen_host, 0)).await?;
+        let mut addrs = [SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0); 6];
+        for (slot, l) in addrs.iter_mut().zip(&listeners) {
+            *slot = l.local_addr()?;
+        }
+        let metrics_addr = metrics_listener.local_addr()?;
+        let behaviours = Workload::ALL.map(|w| Behaviour::new(w, opts.latency_scale, &opts.faults));
+        let sim = Arc::new(Sim::new(metrics.clone(), addrs, behaviours));
+
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for (w, listener) in Workload::ALL.into_iter().zip(listeners) {
+            let router = match w {
+                Workload::Productpage => productpage::router(&sim),
+                Workload::Details => details_router(&sim),
+                Workload::Ratings => ratings_router(&sim),
+                reviews => reviews_router(&sim, reviews),
+            };
+            tasks.spawn(serve(listener, router, stopped.clone()));
+        }
+        let registry = metrics.clone();
+        let metrics_router = Router::new().route("/metrics", get(move || async move { encode(&registry.registry) }));
+        tasks.spawn(serve(metrics_listener, metrics_router, stopped));
+        Ok(Bookinfo { addrs, metrics_addr, metrics, stop, tasks })
+    }
+
+    /// Where productpage listens.
+    pub fn productpage_addr(&self) -> SocketAddr {
+        self.addr(Workload::Productpage)
+    }
+
+    /// Where the shared `/metrics` listens (also served on productpage's port).
+    pub fn metrics_addr(&self) -> SocketAddr {
+        self.metrics_addr
+    }
+
+    /// Where one workload listens.
+    pub fn addr(&self, w: Workload) -> SocketAddr {
+        self.addrs[w as usize]
+    }
+
+    /// Requests, 5xx errors and p50/p95/p99 per workload, from the Istio metrics.
+    pub fn service_stats(&self) -> BTreeMap<String, ServiceStats> {
+        self.metrics.stats()
+    }
+
+    /// Stops accepting, lets in-flight requests finish for up to 5 s, then aborts what is left.
+    pub async fn shutdown(mut self) {
+        // Ignore send errors: they only mean every server already stopped.
+        let _ = self.stop.send(true);
+        let drained =
+            tokio::time::timeout(DRAIN_TIMEOUT, async { while self.tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, router: Router, mut stopped: watch::Receiver<bool>) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            // A dropped sender also means stop.
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await
+}

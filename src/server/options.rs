@@ -1,0 +1,242 @@
+//! `trafficgen serve` flags and their validation into typed options.
+
+use super::workload::Fault;
+use super::{BookinfoOptions, ServeError};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Flags of `trafficgen serve` (plain flags only: a test target is configured on its command line).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (productpage's address with --bookinfo; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Base delay before each response of the plain target.
+    #[arg(long, value_name = "DURATION", default_value = "0ms")]
+    pub delay: String,
+    /// Uniform jitter added to --delay, in [-jitter, +jitter] (never below zero).
+    #[arg(long, value_name = "DURATION", default_value = "0ms")]
+    pub jitter: String,
+    /// Share of requests answered with --status: a percentage like 2% or a fraction like 0.02.
+    #[arg(long, value_name = "RATE", default_value = "0")]
+    pub error_rate: String,
+    /// Status of injected errors.
+    #[arg(long, value_name = "CODE", default_value = "500")]
+    pub status: String,
+    /// Response body size in bytes (0 answers a short text).
+    #[arg(long, value_name = "BYTES", default_value = "0")]
+    pub response_size: String,
+    /// Run the Bookinfo simulation (six services, Istio metrics) instead of the plain target.
+    #[arg(long)]
+    pub bookinfo: bool,
+    /// Multiplier for the simulated services' latencies (0 disables them).
+    #[arg(long, value_name = "F", default_value = "1.0")]
+    pub latency_scale: String,
+    /// Inject a fault: SERVICE:error=10% or SERVICE:delay=200ms (repeatable).
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+}
+
+/// Largest body the plain target will generate, to keep a typo from exhausting memory.
+pub const MAX_RESPONSE_SIZE: usize = 64 << 20;
+
+/// Validated options of the plain target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetOptions {
+    /// Base response delay.
+    pub delay: Duration,
+    /// Uniform jitter around `delay`.
+    pub jitter: Duration,
+    /// Fraction of requests answered with `error_status`.
+    pub error_rate: f64,
+    /// Status used for injected errors.
+    pub error_status: http::StatusCode,
+    /// Body size in bytes; 0 answers `ok\n`.
+    pub response_size: usize,
+}
+
+impl Default for TargetOptions {
+    fn default() -> TargetOptions {
+        TargetOptions {
+            delay: Duration::ZERO,
+            jitter: Duration::ZERO,
+            error_rate: 0.0,
+            error_status: http::StatusCode::INTERNAL_SERVER_ERROR,
+            response_size: 0,
+        }
+    }
+}
+
+/// Everything `serve` needs, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct ServePlan {
+    pub(crate) listen: SocketAddr,
+    pub(crate) target: TargetOptions,
+    pub(crate) bookinfo: Option<BookinfoOptions>,
+}
+
+impl ServeArgs {
+    /// Validates every flag; the error names the flag, the value and what was expected.
+    pub(crate) fn plan(&self) -> Result<ServePlan, ServeError> {
+        let listen: SocketAddr = self.listen.parse().map_err(|_| ServeError::Invalid {
+            setting: "--listen",
+            value: self.listen.clone(),
+            expected: "an IP address and port like 127.0.0.1:8080",
+        })?;
+        let target = TargetOptions {
+            delay: parse_duration("--delay", &self.delay)?,
+            jitter: parse_duration("--jitter", &self.jitter)?,
+            error_rate: parse_fraction("--error-rate", &self.error_rate)?,
+            error_status: parse_status("--status", &self.status)?,
+            response_size: parse_size("--response-size", &self.response_size)?,
+        };
+        let bookinfo = self
+            .bookinfo
+            .then(|| -> Result<BookinfoOptions, ServeError> {
+                Ok(BookinfoOptions {
+                    latency_scale: parse_scale(&self.latency_scale)?,
+                    faults: self.faults.iter().map(|f| f.parse::<Fault>()).collect::<Result<_, _>>()?,
+                    listen_host: listen.ip(),
+                    productpage_port: listen.port(),
+                })
+            })
+            .transpose()?;
+        Ok(ServePlan { listen, target, bookinfo })
+    }
+}
+
+/// `2%` or `0.02`, within 0..=1.
+pub(crate) fn parse_fraction(setting: &'static str, value: &str) -> Result<f64, ServeError> {
+    let v = value.trim();
+    let parsed = match v.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+        None => v.parse::<f64>(),
+    };
+    parsed.ok().filter(|f| (0.0..=1.0).contains(f)).ok_or_else(|| ServeError::Invalid {
+        setting,
+        value: value.to_owned(),
+        expected: "a percentage like 2% or a fraction like 0.02",
+    })
+}
+
+/// A humantime duration (`20ms`, `1s`), or a bare `0`.
+pub(crate) fn parse_duration(setting: &'static str, value: &str) -> Result<Duration, ServeError> {
+    let v = value.trim();
+    if v == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(v).map_err(|_| ServeError::Invalid {
+        setting,
+        value: value.to_owned(),
+        expected: "a duration like 20ms or 1s",
+    })
+}
+
+/// An HTTP status code, 100..=599.
+pub(crate) fn parse_status(setting: &'static str, value: &str) -> Result<http::StatusCode, ServeError> {
+    value
+        .trim()
+        .parse::<u16>()
+        .ok()
+        .and_then(|c| http::StatusCode::from_u16(c).ok())
+        .filter(|c| (100..600).contains(&c.as_u16()))
+        .ok_or_else(|| ServeError::Invalid {
+            setting,
+            value: value.to_owned(),
+            expected: "an HTTP status code between 100 and 599",
+        })
+}
+
+/// A body size in bytes up to [`MAX_RESPONSE_SIZE`].
+pub(crate) fn parse_size(setting: &'static str, value: &str) -> Result<usize, ServeError> {
+    value.trim().parse::<usize>().ok().filter(|s| *s <= MAX_RESPONSE_SIZE).ok_or_else(|| ServeError::Invalid {
+        setting,
+        value: value.to_owned(),
+        expected: "a number of bytes up to 67108864",
+    })
+}
+
+fn parse_scale(value: &str) -> Result<f64, ServeError> {
+    value.trim().parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).ok_or_else(|| ServeError::Invalid {
+        setting: "--latency-scale",
+        value: value.to_owned(),
+        expected: "a non-negative number like 1.0 or 0.1",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn args(list: &[&str]) -> ServeArgs {
+        Cli::parse_from(std::iter::once("serve").chain(list.iter().copied())).serve
+    }
+
+    #[test]
+    fn defaults_are_a_fast_healthy_target() {
+        let plan = args(&[]).plan().unwrap();
+        assert_eq!(plan.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(plan.target, TargetOptions::default());
+        assert!(plan.bookinfo.is_none());
+    }
+
+    #[test]
+    fn parses_every_flag() {
+        let a = args(&[
+            "--listen=0.0.0.0:9080",
+            "--delay=20ms",
+            "--jitter=5ms",
+            "--error-rate=2%",
+            "--status=503",
+            "--response-size=1000",
+            "--bookinfo",
+            "--latency-scale=0.5",
+            "--fault=ratings:error=10%",
+            "--fault=reviews-v3:delay=200ms",
+        ]);
+        let plan = a.plan().unwrap();
+        assert_eq!(plan.target.delay, Duration::from_millis(20));
+        assert_eq!(plan.target.jitter, Duration::from_millis(5));
+        assert!((plan.target.error_rate - 0.02).abs() < 1e-12);
+        assert_eq!(plan.target.error_status, 503);
+        assert_eq!(plan.target.response_size, 1000);
+        let b = plan.bookinfo.unwrap();
+        assert_eq!(b.latency_scale, 0.5);
+        assert_eq!(b.faults.len(), 2);
+        assert_eq!(b.productpage_port, 9080);
+    }
+
+    #[test]
+    fn fraction_accepts_both_forms() {
+        assert_eq!(parse_fraction("--error-rate", "0.02").unwrap(), 0.02);
+        assert_eq!(parse_fraction("--error-rate", "50%").unwrap(), 0.5);
+        assert!(parse_fraction("--error-rate", "101%").is_err());
+    }
+
+    #[test]
+    fn errors_name_setting_value_and_expectation() {
+        let cases = [
+            (
+                vec!["--error-rate=abc"],
+                r#"invalid --error-rate "abc": expected a percentage like 2% or a fraction like 0.02"#,
+            ),
+            (vec!["--delay=soon"], r#"invalid --delay "soon": expected a duration like 20ms or 1s"#),
+            (vec!["--status=99"], r#"invalid --status "99": expected an HTTP status code between 100 and 599"#),
+            (vec!["--listen=localhost"], r#"invalid --listen "localhost": expected an IP address"#),
+            (vec!["--response-size=-1"], r#"invalid --response-size "-1": expected a number of bytes"#),
+            (vec!["--bookinfo", "--latency-scale=-2"], r#"invalid --latency-scale "-2": expected"#),
+            (vec!["--bookinfo", "--fault=x"], r#"invalid --fault "x": expected"#),
+        ];
+        for (flags, want) in cases {
+            let msg = args(&flags).plan().unwrap_err().to_string();
+            assert!(msg.starts_with(want), "{msg}");
+        }
+    }
+}

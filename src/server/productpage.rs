@@ -1,0 +1,219 @@
+//! productpage: the HTML page, login/logout, the JSON API, and its calls to details and reviews.
+//!
+//! Two deliberate departures from the Python original, both documented here:
+//! - details and reviews are called concurrently: the target environment's averages (productpage 150 ms
+//!   while details 50 + reviews ~108 already exceed it) are only consistent with overlapping calls.
+//! - The user `jason` always gets reviews v2. In a mesh that is Istio's `reviews-test-v2` route acting on
+//!   the forwarded `end-user` header; there is no mesh here, so the simulation applies the rule itself.
+
+use super::data::{self, Details, RatingsDoc, ReviewsDoc};
+use super::pages;
+use super::services::{forward_headers, service_router, CallFailure, Sim};
+use super::target::encode;
+use super::workload::Workload;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// productpage's timeout for each call to details and reviews.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+const PP: Workload = Workload::Productpage;
+
+/// All productpage routes, plus the shared `/metrics` (not recorded as traffic).
+pub(crate) fn router(sim: &Arc<Sim>) -> Router {
+    let routes = Router::new()
+        .route("/", get(index))
+        .route("/index.html", get(index))
+        .route("/productpage", get(product_page))
+        .route("/login", post(login))
+        .route("/logout", get(logout))
+        .route("/api/v1/products", get(products))
+        .route("/api/v1/products/{id}", get(api_details))
+        .route("/api/v1/products/{id}/reviews", get(api_reviews))
+        .route("/api/v1/products/{id}/ratings", get(api_ratings));
+    let metrics = sim.metrics.clone();
+    service_router(sim, PP, routes, "Product page is healthy")
+        .route("/metrics", get(move || async move { encode(&metrics.registry) }))
+}
+
+async fn index(State(sim): State<Arc<Sim>>) -> Response {
+    if let Some(r) = sim.abort(PP) {
+        return r;
+    }
+    Html(pages::index_page()).into_response()
+}
+
+/// Headers for productpage's calls: the forwarded set, plus `end-user` when someone is logged in.
+fn outgoing(headers: &HeaderMap, user: Option<&str>) -> HeaderMap {
+    let mut out = forward_headers(headers);
+    out.remove("end-user");
+    if let Some(v) = user.and_then(|u| HeaderValue::from_str(u).ok()) {
+        out.insert("end-user", v);
+    }
+    out
+}
+
+async fn product_page(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
+    if let Some(r) = sim.abort(PP) {
+        return r;
+    }
+    let user = sim.sessions.user(&headers);
+    let out = outgoing(&headers, user.as_deref());
+    let (details, reviews) = tokio::join!(fetch_details(&sim, &out, 0), fetch_reviews(&sim, &out, user.as_deref(), 0));
+    let details: Option<Details> = details.ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let reviews: Option<ReviewsDoc> = reviews.ok().and_then(|b| serde_json::from_slice(&b).ok());
+    sim.work(PP).await;
+    Html(pages::product_page(user.as_deref(), details.as_ref().ok_or(()), reviews.as_ref().ok_or(()))).into_response()
+}
+
+async fn fetch_details(sim: &Sim, out: &HeaderMap, id: i64) -> Result<Bytes, CallFailure> {
+    sim.call(PP, Workload::Details, &format!("/details/{id}"), out, CALL_TIMEOUT).await
+}
+
+/// Calls one reviews version (picked like kube-proxy would, or v2 for jason), retrying once as productpage does.
+async fn fetch_reviews(sim: &Sim, out: &HeaderMap, user: Option<&str>, id: i64) -> Result<Bytes, CallFailure> {
+    let path = format!("/reviews/{id}");
+    let mut last = Err(None);
+    for _ in 0..2 {
+        last = sim.call(PP, pick_reviews(user), &path, out, CALL_TIMEOUT).await;
+        if last.is_ok() {
+            break;
+        }
+    }
+    last
+}
+
+fn pick_reviews(user: Option<&str>) -> Workload {
+    if user == Some("jason") {
+        return Workload::ReviewsV2;
+    }
+    [Workload::ReviewsV1, Workload::ReviewsV2, Workload::ReviewsV3][fastrand::usize(..3)]
+}
+
+/// The sign-in form; `passwd` is accepted and ignored, as productpage ignores passwords.
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+}
+
+/// Redirects like Flask's `redirect(request.referrer)`: to the Referer, or literally `None` without one.
+fn back(headers: &HeaderMap, cookie: &str) -> Response {
+    let location = headers.get(header::REFERER).cloned().unwrap_or(HeaderValue::from_static("None"));
+    let cookie = HeaderValue::from_str(cookie).unwrap_or(HeaderValue::from_static("session="));
+    (StatusCode::FOUND, [(header::LOCATION, location), (header::SET_COOKIE, cookie)]).into_response()
+}
+
+async fn login(State(sim): State<Arc<Sim>>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    if let Some(r) = sim.abort(PP) {
+        return r;
+    }
+    back(&headers, &sim.sessions.set_cookie(&form.username))
+}
+
+async fn logout(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
+    if let Some(r) = sim.abort(PP) {
+        return r;
+    }
+    back(&headers, super::session::Sessions::clear_cookie())
+}
+
+async fn products(State(sim): State<Arc<Sim>>) -> Response {
+    if let Some(r) = sim.abort(PP) {
+        return r;
+    }
+    json(StatusCode::OK, Bytes::from(data::products_json()))
+}
+
+fn json(status: StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The API answers the backend's body, or its status (500 without one) with productpage's error text.
+fn api_answer(result: Result<Bytes, CallFailure>, error: &str) -> Response {
+    match result {
+        Ok(body) => json(StatusCode::OK, body),
+        Err(status) => {
+            let body = serde_json::json!({ "error": error }).to_string();
+            json(status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Bytes::from(body))
+        }
+    }
+}
+
+async fn api_details(State(sim): State<Arc<Sim>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+    if let Some(r) = sim.abort(PP) {
+        return r;
+    }
+    let user = sim.sessions.user(&headers);
+    let result = fetch_details(&sim, &outgoing(&headers, user.as_deref()), id).await;
+    sim.work(PP).await;
+    api_answer(result, data::DETAILS_UNAVAILABLE)
+}
+
+async fn api_reviews(State(sim): State<Arc<Sim>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+    if let Some(r) = sim.abort(PP) {
+        return r;
+    }
+    let user = sim.sessions.user(&headers);
+    let result = fetch_reviews(&sim, &outgoing(&headers, user.as_deref()), user.as_deref(), id).await;
+    sim.work(PP).await;
+    api_answer(result, data::REVIEWS_UNAVAILABLE)
+}
+
+async fn api_ratings(State(sim): State<Arc<Sim>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+    if let Some(r) = sim.abort(PP) {
+        return r;
+    }
+    let user = sim.sessions.user(&headers);
+    let out = outgoing(&headers, user.as_deref());
+    let result = sim.call(PP, Workload::Ratings, &format!("/ratings/{id}"), &out, CALL_TIMEOUT).await;
+    sim.work(PP).await;
+    // Re-encode so a garbled backend body cannot pass through as valid JSON.
+    let result = result.and_then(|b| {
+        let doc: RatingsDoc = serde_json::from_slice(&b).map_err(|_| None)?;
+        Ok(Bytes::from(serde_json::to_vec(&doc).unwrap_or_default()))
+    });
+    api_answer(result, data::RATINGS_API_UNAVAILABLE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwards_tracing_headers_and_the_session_user() {
+        let mut incoming = HeaderMap::new();
+        for (k, v) in [
+            ("x-request-id", "r1"),
+            ("x-b3-traceid", "t1"),
+            ("traceparent", "00-abc-def-01"),
+            ("tracestate", "k=v"),
+            ("end-user", "mallory"),
+            ("cookie", "session=x"),
+            ("accept", "text/html"),
+        ] {
+            incoming.insert(k, HeaderValue::from_static(v));
+        }
+        let out = outgoing(&incoming, Some("jason"));
+        assert_eq!(out["x-request-id"], "r1");
+        assert_eq!(out["x-b3-traceid"], "t1");
+        assert_eq!(out["traceparent"], "00-abc-def-01");
+        assert_eq!(out["tracestate"], "k=v");
+        assert_eq!(out["end-user"], "jason", "end-user comes from the session, not the client");
+        assert!(out.get("cookie").is_none() && out.get("accept").is_none());
+        assert!(outgoing(&incoming, None).get("end-user").is_none());
+    }
+
+    #[test]
+    fn jason_always_gets_v2() {
+        assert!((0..50).all(|_| pick_reviews(Some("jason")) == Workload::ReviewsV2));
+        let picks: std::collections::BTreeSet<_> = (0..200).map(|_| pick_reviews(None)).collect();
+        assert_eq!(picks.len(), 3);
+    }
+}
