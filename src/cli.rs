@@ -26,6 +26,10 @@ pub struct Cli {
 pub enum Command {
     /// Send HTTP load at a precise rate (the default).
     Run(RawConfig),
+    /// Serve a test target: a plain endpoint with tunable latency and errors, or the Bookinfo simulation.
+    Serve(crate::server::ServeArgs),
+    /// Start the Bookinfo simulation on loopback and drive it at 150 req/s for 30 s.
+    Demo(crate::demo::DemoArgs),
 }
 
 /// Raw, unvalidated run settings: every value is text exactly as the user gave it.
@@ -77,7 +81,7 @@ pub struct RawConfig {
     /// Extra CA certificates (PEM file) to trust
     #[arg(long)]
     pub cacert: Option<String>,
-    /// Pin `host:port:addr` like curl's --resolve (repeatable)
+    /// Pin `host:port:addr` like curl's --resolve, or `host:port:addr:port` to move the port too (repeatable)
     #[arg(long)]
     pub resolve: Vec<String>,
     /// Where to serve /metrics and /healthz, or `off`
@@ -225,7 +229,7 @@ pub fn command() -> clap::Command {
     fn annotate(cmd: clap::Command) -> clap::Command {
         cmd.allow_negative_numbers(true).mut_args(|arg| {
             let id = arg.get_id().as_str().to_string();
-            if id == "help" || id == "version" {
+            if matches!(id.as_str(), "help" | "version" | "latency_scale" | "faults") {
                 return arg;
             }
             let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
@@ -233,7 +237,7 @@ pub fn command() -> clap::Command {
         })
     }
     let cmd = annotate(Cli::command());
-    cmd.mut_subcommand("run", annotate)
+    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", annotate)
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).

@@ -1,7 +1,7 @@
 //! Validation: raw text settings -> a [`Plan`] whose fields already have the right types.
 //! Nothing after this module parses a string the user gave.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,15 +51,15 @@ pub struct Route {
     pub login: bool,
 }
 
-/// `--resolve host:port:addr`.
+/// `--resolve host:port:addr[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
     /// Host name as written in the URL.
     pub host: String,
     /// Port.
     pub port: u16,
-    /// Address to connect to instead of asking DNS.
-    pub addr: IpAddr,
+    /// Address to connect to instead of asking DNS (same port unless the pin names another).
+    pub addr: SocketAddr,
 }
 
 /// Summary and progress format.

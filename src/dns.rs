@@ -28,7 +28,7 @@ impl Resolver {
     /// One address for `host:port`; successive calls rotate over all addresses of the name.
     pub async fn resolve(&self, host: &str, port: u16) -> Option<SocketAddr> {
         if let Some(pin) = self.pins.iter().find(|p| p.port == port && p.host.eq_ignore_ascii_case(host)) {
-            return Some(SocketAddr::new(pin.addr, port));
+            return Some(pin.addr);
         }
         let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
         if let Ok(ip) = bare.parse::<IpAddr>() {
@@ -57,7 +57,11 @@ mod tests {
 
     #[tokio::test]
     async fn pins_and_literals_skip_dns() {
-        let r = Resolver::new(vec![Pin { host: "productpage".into(), port: 9080, addr: "127.0.0.9".parse().unwrap() }]);
+        let r = Resolver::new(vec![Pin {
+            host: "productpage".into(),
+            port: 9080,
+            addr: "127.0.0.9:9080".parse().unwrap(),
+        }]);
         assert_eq!(r.resolve("ProductPage", 9080).await, Some("127.0.0.9:9080".parse().unwrap()));
         assert_eq!(r.resolve("127.0.0.2", 80).await, Some("127.0.0.2:80".parse().unwrap()));
         assert_eq!(r.resolve("[::1]", 81).await, Some("[::1]:81".parse().unwrap()));

@@ -16,6 +16,8 @@
 //! - [`worker`]: the send loop, driven by a [`pacer`] (open loop: absolute deadlines; closed loop: now).
 //! - [`client`]: connections per target ([`dns`], [`tls`]), one request, one [`recorder::ErrorType`].
 //! - [`recorder`]: per-worker histograms and counters; [`metrics`] is their Prometheus view.
+//! - [`server`]: the `serve` target and the Bookinfo simulation; [`demo`] drives the latter.
+//! - [`classify`]: response classes (e.g. the reviews version); [`scenario`]: routes from a file.
 //! - [`cluster`]: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
 //! - [`report`]: progress lines, the summary and its verdict; [`threshold`] decides pass/fail.
 
@@ -24,6 +26,7 @@ pub mod cli;
 pub mod client;
 pub mod cluster;
 pub mod config;
+pub mod demo;
 pub mod dns;
 pub mod metrics;
 pub mod pacer;

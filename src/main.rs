@@ -2,7 +2,11 @@
 
 use std::process::ExitCode;
 
-use trafficgen::config::{self, ConfigError, Format};
+use trafficgen::config::{self, ConfigError, Format, Plan};
+use trafficgen::demo::{self, DemoError};
+use trafficgen::report::Summary;
+use trafficgen::server::ServeError;
+use trafficgen::{cli, cluster, shutdown};
 
 /// Thresholds held.
 const EXIT_OK: u8 = 0;
@@ -14,29 +18,60 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_THRESHOLDS: u8 = 3;
 
 fn main() -> ExitCode {
-    let matches = trafficgen::cli::command().get_matches();
-    let Some(run) = trafficgen::cli::run_matches(&matches) else { unreachable!("every subcommand is handled above") };
-    let layered = trafficgen::cli::layer(run, std::env::vars()).map_err(|e| ConfigError::Usage(e.to_string()));
+    let matches = cli::command().get_matches();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let plan = match layered.as_ref().map_err(Clone::clone).and_then(config::Plan::from_layered) {
-        Ok(plan) => plan,
-        Err(e) => {
-            eprintln!("trafficgen: {e}");
-            // Even a bad config must not leave a sidecar keeping the Job's pod alive.
-            let mesh = layered.ok().and_then(|l| l.raw.mesh_shutdown).and_then(|m| config::parse_mesh(&m));
-            runtime.block_on(trafficgen::cluster::quit_sidecar(&mesh.unwrap_or(config::Mesh::Auto)));
-            return ExitCode::from(EXIT_CONFIG);
+    match matches.subcommand() {
+        Some(("serve", m)) => {
+            let args =
+                <trafficgen::server::ServeArgs as clap::FromArgMatches>::from_arg_matches(m).expect("clap validated");
+            init_logging(Format::Text);
+            match runtime.block_on(trafficgen::server::run_serve(args, shutdown::signals())) {
+                Ok(()) => ExitCode::from(EXIT_OK),
+                Err(e @ ServeError::Invalid { .. }) => fail(EXIT_CONFIG, &e),
+                Err(e) => fail(EXIT_FAILURE, &e),
+            }
         }
-    };
-    init_logging(plan.log_format);
-    match runtime.block_on(trafficgen::run(plan, trafficgen::shutdown::signals())) {
-        Ok(summary) if summary.passed => ExitCode::from(EXIT_OK),
-        Ok(_) => ExitCode::from(EXIT_THRESHOLDS),
-        Err(e) => {
-            eprintln!("trafficgen: {e}");
-            ExitCode::from(EXIT_FAILURE)
+        Some(("demo", m)) => {
+            let args = <demo::DemoArgs as clap::FromArgMatches>::from_arg_matches(m).expect("clap validated");
+            let plan = match demo::plan(m, std::env::vars()) {
+                Ok(plan) => plan,
+                Err(e) => return fail(EXIT_CONFIG, &e),
+            };
+            init_logging(plan.log_format);
+            match runtime.block_on(demo::run(&args, plan, shutdown::signals())) {
+                Ok(summary) => verdict(&summary),
+                Err(DemoError::Serve(e @ ServeError::Invalid { .. })) => fail(EXIT_CONFIG, &e),
+                Err(e) => fail(EXIT_FAILURE, &e),
+            }
+        }
+        _ => {
+            let run = cli::run_matches(&matches).expect("run is the only other command");
+            let layered = cli::layer(run, std::env::vars()).map_err(|e| ConfigError::Usage(e.to_string()));
+            let plan = match layered.as_ref().map_err(Clone::clone).and_then(Plan::from_layered) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    // Even a bad config must not leave a sidecar keeping the Job's pod alive.
+                    let mesh = layered.ok().and_then(|l| l.raw.mesh_shutdown).and_then(|m| config::parse_mesh(&m));
+                    runtime.block_on(cluster::quit_sidecar(&mesh.unwrap_or(config::Mesh::Auto)));
+                    return fail(EXIT_CONFIG, &e);
+                }
+            };
+            init_logging(plan.log_format);
+            match runtime.block_on(trafficgen::run(plan, shutdown::signals())) {
+                Ok(summary) => verdict(&summary),
+                Err(e) => fail(EXIT_FAILURE, &e),
+            }
         }
     }
+}
+
+fn verdict(summary: &Summary) -> ExitCode {
+    ExitCode::from(if summary.passed { EXIT_OK } else { EXIT_THRESHOLDS })
+}
+
+fn fail(code: u8, e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("trafficgen: {e}");
+    ExitCode::from(code)
 }
 
 fn init_logging(format: Format) {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::classify::{chi_square, FAIL_BELOW_P};
 use crate::config::{Format, Route, Shard};
-use crate::recorder::{Counts, Stats};
+use crate::recorder::Stats;
 use crate::threshold::{Figures, Stat, Verdict};
 
 /// Latency statistics in milliseconds.
@@ -94,6 +94,9 @@ pub struct Summary {
     pub passed: bool,
     /// Whether a signal ended the run early.
     pub interrupted: bool,
+    /// Per-service figures as the services saw them (the demo's simulation).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, ServiceFigures>,
     /// The `--expect-split` test, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub split: Option<Split>,
@@ -119,10 +122,11 @@ impl Summary {
             error_types: c.error_types.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
             latency_ms: Percentiles::of(&stats.latency),
             service_time_ms: Percentiles::of(&stats.service_time),
-            classes: classes(c, routes),
+            classes: classes(&c.classes, routes),
             thresholds: Vec::new(),
             passed: true,
             interrupted: false,
+            services: BTreeMap::new(),
             split: None,
             shard: None,
         }
@@ -176,6 +180,31 @@ impl Summary {
                 p.p50, p.p90, p.p95, p.p99, p.p999, p.max, p.mean
             );
         }
+        if !self.services.is_empty() {
+            let _ = writeln!(
+                s,
+                "  {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+                "service", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"
+            );
+            for (name, f) in &self.services {
+                let _ = writeln!(
+                    s,
+                    "  {name:<14}{:>9}{:>9.1}{:>9.1}{:>9.1}{:>9.1}{:>9}",
+                    f.requests, f.rps, f.p50_ms, f.p95_ms, f.p99_ms, f.errors
+                );
+            }
+        }
+        if let Some(split) = &self.split {
+            let _ = writeln!(
+                s,
+                "  split         expected {}: chi-square {:.2}, df {}, p = {:.4} ({})",
+                split.expected,
+                split.chi_square,
+                split.df,
+                split.p_value,
+                if split.passed { "consistent" } else { "NOT consistent" }
+            );
+        }
         for t in &self.thresholds {
             let _ = writeln!(
                 s,
@@ -205,19 +234,36 @@ impl Summary {
 }
 
 /// Class counts by name over all routes, with every known class present (0 when unseen).
-fn classes(c: &Counts, routes: &[Route]) -> BTreeMap<String, u64> {
+pub fn classes(counts: &BTreeMap<(usize, u16), u64>, routes: &[Route]) -> BTreeMap<String, u64> {
     let mut out: BTreeMap<String, u64> = routes
         .iter()
         .filter(|r| r.weight > 0)
         .flat_map(|r| r.classifier.iter().flat_map(|c| c.classes()))
         .map(|name| (name.clone(), 0))
         .collect();
-    for ((route, class), n) in &c.classes {
+    for ((route, class), n) in counts {
         if let Some(classifier) = routes.get(*route).and_then(|r| r.classifier.as_ref()) {
             *out.entry(classifier.class_name(*class)).or_default() += n;
         }
     }
     out
+}
+
+/// One service's view of the traffic, from its server-side metrics.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceFigures {
+    /// Requests it served.
+    pub requests: u64,
+    /// Requests per second over the run's window.
+    pub rps: f64,
+    /// Median server-side latency.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+    /// 5xx answers.
+    pub errors: u64,
 }
 
 /// `--expect-split`: observed class counts against expected shares.
@@ -297,34 +343,52 @@ impl Figures for Summary {
     }
 }
 
-/// One progress line for a window of `window` stats.
-pub fn progress(
-    format: Format,
-    elapsed: Duration,
-    total_sent: u64,
-    window: &Stats,
-    span: Duration,
-    target: Option<f64>,
-    in_flight: i64,
-) -> String {
-    let rps = window.counts.requests as f64 / span.as_secs_f64().max(1e-9);
-    let p = Percentiles::of(&window.latency);
-    let target = target.map_or("max".to_string(), |t| format!("{t}"));
-    match format {
-        Format::Json => serde_json::json!({
-            "msg": "progress", "elapsed_s": round(elapsed.as_secs_f64()), "sent": total_sent,
-            "rps": round(rps), "target_rps": target, "p50_ms": p.p50, "p99_ms": p.p99,
-            "errors": window.counts.errors, "dropped": window.counts.dropped, "in_flight": in_flight,
-        })
-        .to_string(),
-        Format::Text => format!(
-            "[{:>6.1}s] sent={total_sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={} dropped={} in_flight={in_flight}",
-            elapsed.as_secs_f64(),
-            p.p50,
-            p.p99,
-            window.counts.errors,
-            window.counts.dropped
-        ),
+/// The running figures a progress line shows besides the window's own stats.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    /// Time since start.
+    pub elapsed: Duration,
+    /// Length of this window.
+    pub span: Duration,
+    /// Requests completed so far.
+    pub sent: u64,
+    /// Configured rate, `None` for closed loop.
+    pub target: Option<f64>,
+    /// Requests in flight now.
+    pub in_flight: i64,
+    /// Response classes so far (e.g. the reviews split).
+    pub classes: BTreeMap<String, u64>,
+}
+
+impl Progress {
+    /// One line for a window of `window` stats.
+    pub fn line(&self, window: &Stats, format: Format) -> String {
+        let rps = window.counts.requests as f64 / self.span.as_secs_f64().max(1e-9);
+        let p = Percentiles::of(&window.latency);
+        let target = self.target.map_or("max".to_string(), |t| format!("{t}"));
+        let (errors, dropped, in_flight, sent) =
+            (window.counts.errors, window.counts.dropped, self.in_flight, self.sent);
+        match format {
+            Format::Json => serde_json::json!({
+                "msg": "progress", "elapsed_s": round(self.elapsed.as_secs_f64()), "sent": sent,
+                "rps": round(rps), "target_rps": target, "p50_ms": p.p50, "p99_ms": p.p99,
+                "errors": errors, "dropped": dropped, "in_flight": in_flight, "classes": self.classes,
+            })
+            .to_string(),
+            Format::Text => {
+                let mut line = format!(
+                    "[{:>6.1}s] sent={sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={errors} dropped={dropped} in_flight={in_flight}",
+                    self.elapsed.as_secs_f64(),
+                    p.p50,
+                    p.p99,
+                );
+                let total = self.classes.values().sum::<u64>().max(1) as f64;
+                for (name, n) in &self.classes {
+                    let _ = write!(line, " {name}={:.0}%", *n as f64 * 100.0 / total);
+                }
+                line
+            }
+        }
     }
 }
 

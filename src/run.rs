@@ -1,7 +1,7 @@
 //! One run, start to end: bind /metrics, start the workers, stop them on time or on a signal,
 //! then report.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use crate::config::{Format, Load, Plan};
 use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
 use crate::recorder::Recorder;
-use crate::report::{self, Split, Summary};
+use crate::report::{self, Progress, Split, Summary};
 use crate::worker::{self, Shared, Stop};
 
 /// A failure that is not the target's fault: exit 1.
@@ -52,12 +52,25 @@ pub enum RunError {
 /// Run `plan` until its schedule ends or `shutdown` resolves; print and return the summary.
 /// Whatever the outcome, the mesh sidecar is told to quit at the end.
 pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
-    let result = run_inner(&plan, shutdown).await;
+    run_with(plan, shutdown, |_| {}).await
+}
+
+/// [`run`], letting `finish` add figures and verdicts to the summary before it is judged and printed.
+pub async fn run_with(
+    plan: Plan,
+    shutdown: impl Future<Output = ()>,
+    finish: impl FnOnce(&mut Summary),
+) -> Result<Summary, RunError> {
+    let result = run_inner(&plan, shutdown, finish).await;
     cluster::quit_sidecar(&plan.mesh).await;
     result
 }
 
-async fn run_inner(plan: &Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
+async fn run_inner(
+    plan: &Plan,
+    shutdown: impl Future<Output = ()>,
+    finish: impl FnOnce(&mut Summary),
+) -> Result<Summary, RunError> {
     tokio::pin!(shutdown);
     let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
     let metrics = Metrics::new(&plan.routes, labels);
@@ -122,6 +135,7 @@ async fn run_inner(plan: &Plan, shutdown: impl Future<Output = ()>) -> Result<Su
         summary.thresholds.push(split.verdict());
         summary.split = Some(split);
     }
+    finish(&mut summary);
     summary.passed = summary.thresholds.iter().all(|t| t.passed);
     print!("{}", summary.render(plan.output));
     report::write_termination_log(&summary.verdict());
@@ -183,17 +197,23 @@ async fn supervise(
     (end - start, interrupted)
 }
 
-async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, format: Format, rate: Option<f64>) {
+async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, format: Format, target: Option<f64>) {
     let mut ticker = interval_at(start + every, every);
-    let mut sent = 0;
+    let mut state = Progress { target, ..Progress::default() };
+    let mut classes = BTreeMap::new();
     let mut last = start;
     loop {
         let now = ticker.tick().await;
         let window = shared.recorder.take_window();
-        sent += window.counts.requests;
-        let line =
-            report::progress(format, now - start, sent, &window, now - last, rate, shared.metrics.in_flight.get());
-        eprintln!("{line}");
+        for (key, n) in &window.counts.classes {
+            *classes.entry(*key).or_insert(0) += n;
+        }
+        state.sent += window.counts.requests;
+        state.elapsed = now - start;
+        state.span = now - last;
+        state.in_flight = shared.metrics.in_flight.get();
+        state.classes = report::classes(&classes, &shared.routes);
+        eprintln!("{}", state.line(&window, format));
         last = now;
     }
 }

@@ -46,7 +46,9 @@ impl Plan {
             pins: r
                 .resolve
                 .iter()
-                .map(|p| v.parse("resolve", Some(p), "HOST:PORT:ADDR such as productpage:9080:127.0.0.1", parse_pin))
+                .map(|p| {
+                    v.parse("resolve", Some(p), "HOST:PORT:ADDR[:PORT] such as productpage:9080:127.0.0.1", parse_pin)
+                })
                 .collect::<Result<_, _>>()?,
             metrics_addr: v.parse(
                 "metrics_addr",
@@ -265,7 +267,14 @@ fn parse_pin(s: &str) -> Option<Pin> {
     let host = parts.next().filter(|h| !h.is_empty())?.to_string();
     let port = parts.next()?.parse().ok()?;
     let addr = parts.next()?;
-    let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr).parse().ok()?;
+    // `addr` is an IP (same port), or `IP:PORT` / `[IPv6]:PORT` to also move the port.
+    let addr = match addr.parse::<SocketAddr>() {
+        Ok(sa) => sa,
+        Err(_) => {
+            let ip = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
+            SocketAddr::new(ip.parse().ok()?, port)
+        }
+    };
     Some(Pin { host, port, addr })
 }
 

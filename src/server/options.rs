@@ -240,3 +240,12 @@ mod tests {
         }
     }
 }
+
+impl Default for ServeArgs {
+    /// The flag defaults, taken from the clap attributes so they live in one place.
+    fn default() -> ServeArgs {
+        use clap::{Args, FromArgMatches};
+        let cmd = ServeArgs::augment_args(clap::Command::new("serve"));
+        ServeArgs::from_arg_matches(&cmd.get_matches_from(["serve"])).expect("defaults parse")
+    }
+}
