@@ -164,6 +164,15 @@ fn parse_scale(value: &str) -> Result<f64, ServeError> {
     })
 }
 
+impl Default for ServeArgs {
+    /// The flag defaults, taken from the clap attributes so they live in one place.
+    fn default() -> ServeArgs {
+        use clap::{Args, FromArgMatches};
+        let cmd = ServeArgs::augment_args(clap::Command::new("serve"));
+        ServeArgs::from_arg_matches(&cmd.get_matches_from(["serve"])).expect("defaults parse")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,14 +247,5 @@ mod tests {
             let msg = args(&flags).plan().unwrap_err().to_string();
             assert!(msg.starts_with(want), "{msg}");
         }
-    }
-}
-
-impl Default for ServeArgs {
-    /// The flag defaults, taken from the clap attributes so they live in one place.
-    fn default() -> ServeArgs {
-        use clap::{Args, FromArgMatches};
-        let cmd = ServeArgs::augment_args(clap::Command::new("serve"));
-        ServeArgs::from_arg_matches(&cmd.get_matches_from(["serve"])).expect("defaults parse")
     }
 }
