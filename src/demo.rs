@@ -67,6 +67,10 @@ pub enum DemoError {
 pub fn plan(matches: &ArgMatches, env: impl IntoIterator<Item = (String, String)>) -> Result<Plan, ConfigError> {
     let mut layered = cli::layer(matches, env).map_err(|e| ConfigError::Usage(e.to_string()))?;
     for (field, value) in DEFAULTS {
+        // A scenario mixes routes (e.g. a logged-in user who always sees v2): no 1/3 split to expect.
+        if field == "expect_split" && layered.raw.scenario.is_some() {
+            continue;
+        }
         set_default(&mut layered, field, value);
     }
     if layered.raw.url.is_empty() && layered.raw.scenario.is_none() {

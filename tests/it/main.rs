@@ -1,6 +1,7 @@
 //! Integration tests: one binary, shared helpers, real servers on 127.0.0.1:0.
 
 mod binary;
+mod bookinfo;
 mod cluster;
 mod engine;
 mod support;
