@@ -4,10 +4,11 @@
 //! The path of a request, module by module:
 //!
 //! ```text
-//! cli ──> config ──> run ──> worker (the one send loop) ──> client ──> recorder ──> report
-//!  flags    Plan      |        pacer: when to send          dns, tls     |  histograms   summary,
-//!  + env              |                                                  └> metrics      progress
-//!                     └ shutdown: signals end the run                       /metrics
+//! cli ──> config ──> run ──> worker ─────────> client ──> recorder ──> report
+//! flags,   Plan       │      the one send loop  dns, tls    │            summary, verdict,
+//! env      ▲          │      pacer: when        classify:   └> metrics   progress lines
+//!          scenario   │                         what came back   /metrics
+//!                     └─ shutdown (signals), cluster (wait-for, push, sidecar quit)
 //! ```
 //!
 //! - [`cli`]: flags and `TRAFFICGEN_*` env vars layered into a raw config that remembers sources.
