@@ -60,6 +60,23 @@ fn round(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
+/// The summary's JSON keys that tools may rely on: a contract, kept by tests.
+pub const JSON_KEYS: [&str; 13] = [
+    "target_rps",
+    "achieved_rps",
+    "duration_s",
+    "requests",
+    "ok",
+    "errors",
+    "dropped",
+    "status_codes",
+    "error_types",
+    "latency_ms",
+    "service_time_ms",
+    "thresholds",
+    "passed",
+];
+
 /// The end-of-run summary. Its JSON keys are a contract that tools parse.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -422,21 +439,7 @@ mod tests {
         let mut sum = Summary::new(&stats(), Some(10.0), Duration::from_secs(10), &[]);
         sum.thresholds.push(Threshold::parse("p99<300ms").unwrap().check(&sum));
         let v: serde_json::Value = serde_json::from_str(&sum.render(Format::Json)).unwrap();
-        for key in [
-            "target_rps",
-            "achieved_rps",
-            "duration_s",
-            "requests",
-            "ok",
-            "errors",
-            "dropped",
-            "status_codes",
-            "error_types",
-            "latency_ms",
-            "service_time_ms",
-            "thresholds",
-            "passed",
-        ] {
+        for key in JSON_KEYS {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         for key in ["p50", "p90", "p95", "p99", "p999", "max", "mean"] {

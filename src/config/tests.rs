@@ -100,11 +100,11 @@ fn pins_and_bodies() {
             .unwrap();
     assert_eq!(p.pins[0], Pin { host: "productpage".into(), port: 9080, addr: "127.0.0.1:9080".parse().unwrap() });
     assert_eq!(p.pins[1].addr, "[::1]:443".parse().unwrap());
+    assert_eq!(p.routes[0].body, Bytes::from_static(b"hi"));
     let p =
         plan(&["--resolve", "productpage:9080:127.0.0.1:34567", "--resolve", "h:1:[::1]:2", "http://a"], &[]).unwrap();
     assert_eq!(p.pins[0].addr, "127.0.0.1:34567".parse().unwrap());
     assert_eq!(p.pins[1].addr, "[::1]:2".parse().unwrap());
-    assert_eq!(p.routes[0].body, Bytes::from_static(b"hi"));
 }
 
 #[test]

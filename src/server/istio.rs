@@ -22,7 +22,7 @@ const BUCKETS_MS: [f64; 18] = [
     600000.0, 1800000.0, 3600000.0,
 ];
 
-const LABELS: [&str; 8] = [
+pub(super) const LABELS: [&str; 8] = [
     "reporter",
     "source_workload",
     "destination_service_name",

@@ -135,16 +135,7 @@ async fn metrics_have_istio_labels() {
     product_pages(&sim, 10, &[("x-source-workload", "trafficgen")]).await;
     get(sim.productpage_addr(), "/productpage", &[]).await;
     let samples = scrape(&sim).await;
-    let keys = [
-        "reporter",
-        "source_workload",
-        "destination_service_name",
-        "destination_workload",
-        "destination_version",
-        "destination_app",
-        "response_code",
-        "request_protocol",
-    ];
+    let keys = super::istio::LABELS;
     let istio: Vec<_> = samples.iter().filter(|s| s.name.starts_with("istio_")).collect();
     assert!(!istio.is_empty());
     for s in &istio {
