@@ -82,8 +82,8 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
     echo "Measured by \`bash bench/run.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, against one local nginx"
     echo "(\`return 200\`, 1 worker) on loopback; ${secs} s per run, one run after another. CPU = user + system seconds,"
     echo "RSS = peak resident set (GNU time). Ratios are the other tool divided by trafficgen."
-    echo "trafficgen's p99 is coordinated-omission corrected (measured from the intended send time, so it includes"
-    echo "timer lateness of up to ~1 ms); the others report service time."
+    echo "trafficgen's p99 is coordinated-omission corrected (measured from the intended send time, so the few hundred"
+    echo "microseconds by which tokio's 1 ms timer wakes a send late count against it); the others report service time."
     echo
     echo "## Fixed rate: $rate req/s"
     echo

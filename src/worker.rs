@@ -102,9 +102,15 @@ pub async fn work(shared: Arc<Shared>, id: usize, mut pacer: Pacer, cap: usize, 
     }
 }
 
+/// Tokio's timer fires on the first 1 ms tick at or after a deadline, so sleeping until `due`
+/// would make every send up to 1 ms late and charge that to the target. Sleeping until one tick
+/// before it sends within the millisecond before `due` instead: the rate is unchanged, and the
+/// latency of an early send counts from the actual send (see [`send`]).
+const TIMER_SLACK: Duration = Duration::from_millis(1);
+
 async fn due(tick: Tick) {
     if let Some(at) = tick.due {
-        sleep_until(at).await;
+        sleep_until(at.checked_sub(TIMER_SLACK).unwrap_or(at)).await;
     }
 }
 
@@ -131,8 +137,9 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>) -> Outcom
         route,
         status,
         error,
-        latency: end.saturating_duration_since(intended),
-        service_time: end.saturating_duration_since(started),
+        // From the intended time when sent late (coordinated omission), from the send when early.
+        latency: end.saturating_duration_since(intended).max(end - started),
+        service_time: end - started,
         class,
     }
 }
