@@ -205,14 +205,6 @@ impl Classifier {
         &self.classes
     }
 
-    /// Most class ids this classifier can return: `classes().len()`, plus learnt header values.
-    pub fn max_classes(&self) -> usize {
-        match self.kind {
-            Kind::Header { .. } => self.classes.len() + MAX_HEADER_VALUES,
-            _ => self.classes.len(),
-        }
-    }
-
     /// Name of any class id, including header values learnt at run time.
     pub fn class_name(&self, id: ClassId) -> String {
         let id = usize::from(id);
@@ -227,11 +219,6 @@ impl Classifier {
             _ => None,
         }
         .unwrap_or_else(|| UNCLASSIFIED.to_owned())
-    }
-
-    /// The id of `unclassified`.
-    pub fn unclassified(&self) -> ClassId {
-        self.unclassified
     }
 
     /// Whether [`Classifier::classify`] looks at the body; when false the caller need not buffer it.
@@ -281,39 +268,5 @@ impl Classifier {
         }
         list.push(value.to_owned());
         (base + list.len() - 1) as ClassId
-    }
-}
-
-/// The first [`BODY_CAP`] bytes of a response body, in a buffer reused across responses.
-#[derive(Debug, Default)]
-pub struct BodyPrefix {
-    buf: Vec<u8>,
-}
-
-impl BodyPrefix {
-    /// An empty prefix buffer; it allocates on first use, at most [`BODY_CAP`] bytes.
-    pub fn new() -> BodyPrefix {
-        BodyPrefix::default()
-    }
-
-    /// Forgets the previous body but keeps the allocation.
-    pub fn clear(&mut self) {
-        self.buf.clear();
-    }
-
-    /// Appends a body chunk, copying only what still fits under [`BODY_CAP`].
-    pub fn push(&mut self, chunk: &[u8]) {
-        let room = BODY_CAP - self.buf.len();
-        self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    }
-
-    /// True once [`BODY_CAP`] bytes are held; later chunks can be dropped without copying.
-    pub fn is_full(&self) -> bool {
-        self.buf.len() >= BODY_CAP
-    }
-
-    /// The bytes kept so far.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf
     }
 }

@@ -71,11 +71,6 @@ impl Pacer {
     pub fn advance(&mut self) {
         self.next += self.stride;
     }
-
-    /// End of the sending window, if any.
-    pub fn end(&self) -> Option<Instant> {
-        self.end
-    }
 }
 
 /// The slice of `total` that part `index` of `parts` gets, spreading the remainder over the first parts.

@@ -171,20 +171,6 @@ impl Scenario {
         }
         Ok(())
     }
-
-    /// Route weights in order, for [`split_rate`].
-    pub fn weights(&self) -> Vec<u32> {
-        self.routes.iter().map(|r| r.weight).collect()
-    }
-}
-
-/// Splits a total request rate across routes in proportion to their weights.
-pub fn split_rate(total: f64, weights: &[u32]) -> Vec<f64> {
-    let sum: u64 = weights.iter().map(|w| u64::from(*w)).sum();
-    if sum == 0 {
-        return vec![0.0; weights.len()];
-    }
-    weights.iter().map(|w| total * f64::from(*w) / sum as f64).collect()
 }
 
 /// Turns a serde_yaml_ng error into "line N: path: reason", without the library's trailing position.
