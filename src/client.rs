@@ -127,33 +127,31 @@ impl Client {
     ) -> Result<Answer, ErrorType> {
         let r = &self.routes[route];
         let target = &self.targets[r.target];
-        let request = r.request(extra);
         if self.http2 {
             let mut sender = self.shared(target).await?;
             sender.ready().await.map_err(classify)?;
-            let response = sender.send_request(request).await.map_err(classify)?;
+            let response = sender.send_request(r.request(extra)).await.map_err(classify)?;
             return read(response, keep, body).await;
         }
         let _slot = target.slots.acquire().await.expect("semaphore is never closed");
-        let pooled = pop_idle(target);
-        let reused = pooled.is_some();
-        let mut sender = match pooled {
-            Some(s) => s,
-            None => self.open_h1(target).await?,
-        };
-        let result = match sender.ready().await {
-            Ok(()) => sender.send_request(request).await,
-            Err(e) => Err(e),
-        };
-        let response = match result {
-            Ok(r) => r,
-            // A pooled connection the server closed while idle never carried the request: retry once.
-            Err(e) if reused && e.is_canceled() => {
-                sender = self.open_h1(target).await?;
-                sender.ready().await.map_err(classify)?;
-                sender.send_request(r.request(extra)).await.map_err(classify)?
+        let mut pooled = pop_idle(target);
+        let (sender, response) = loop {
+            let retryable = pooled.is_some();
+            let mut sender = match pooled.take() {
+                Some(s) => s,
+                None => self.open_h1(target).await?,
+            };
+            let sent = match sender.ready().await {
+                Ok(()) => sender.send_request(r.request(extra)).await,
+                Err(e) => Err(e),
+            };
+            match sent {
+                Ok(response) => break (sender, response),
+                // A pooled connection the server closed while idle never carried the request:
+                // retry once on a new connection.
+                Err(e) if retryable && (e.is_canceled() || e.is_closed()) => continue,
+                Err(e) => return Err(classify(e)),
             }
-            Err(e) => return Err(classify(e)),
         };
         let answer = read(response, keep, body).await?;
         target.idle.lock().unwrap_or_else(|p| p.into_inner()).push(sender);

@@ -8,10 +8,15 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::classify::{chi_square, FAIL_BELOW_P};
 use crate::config::{Format, Route, Shard};
 use crate::recorder::Stats;
 use crate::threshold::{Figures, Stat, Verdict};
+
+mod progress;
+mod split;
+
+pub use progress::Progress;
+pub use split::{classes, Split};
 
 /// Latency statistics in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -250,22 +255,6 @@ impl Summary {
     }
 }
 
-/// Class counts by name over all routes, with every known class present (0 when unseen).
-pub fn classes(counts: &BTreeMap<(usize, u16), u64>, routes: &[Route]) -> BTreeMap<String, u64> {
-    let mut out: BTreeMap<String, u64> = routes
-        .iter()
-        .filter(|r| r.weight > 0)
-        .flat_map(|r| r.classifier.iter().flat_map(|c| c.classes()))
-        .map(|name| (name.clone(), 0))
-        .collect();
-    for ((route, class), n) in counts {
-        if let Some(classifier) = routes.get(*route).and_then(|r| r.classifier.as_ref()) {
-            *out.entry(classifier.class_name(*class)).or_default() += n;
-        }
-    }
-    out
-}
-
 /// One service's view of the traffic, from its server-side metrics.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServiceFigures {
@@ -281,49 +270,6 @@ pub struct ServiceFigures {
     pub p99_ms: f64,
     /// 5xx answers.
     pub errors: u64,
-}
-
-/// `--expect-split`: observed class counts against expected shares.
-#[derive(Debug, Clone, Serialize)]
-pub struct Split {
-    /// The expectation as given, e.g. `v1=1,v2=1,v3=1`.
-    pub expected: String,
-    /// Observed count per expected class.
-    pub observed: BTreeMap<String, u64>,
-    /// Chi-square statistic.
-    pub chi_square: f64,
-    /// Degrees of freedom.
-    pub df: u32,
-    /// Goodness-of-fit p-value.
-    pub p_value: f64,
-    /// Whether p >= 0.001.
-    pub passed: bool,
-}
-
-impl Split {
-    /// Test the summary's classes against `expected` weights.
-    pub fn test(text: &str, expected: &[(String, f64)], classes: &BTreeMap<String, u64>) -> Self {
-        let observed: Vec<u64> = expected.iter().map(|(name, _)| classes.get(name).copied().unwrap_or(0)).collect();
-        let weights: Vec<f64> = expected.iter().map(|(_, w)| *w).collect();
-        let fit = chi_square(&observed, &weights);
-        Split {
-            expected: text.to_string(),
-            observed: expected.iter().map(|(n, _)| n.clone()).zip(observed).collect(),
-            chi_square: round(fit.statistic),
-            df: fit.df,
-            p_value: fit.p_value,
-            passed: fit.passes(),
-        }
-    }
-
-    /// The split as a threshold verdict, so it decides the exit code like any threshold.
-    pub fn verdict(&self) -> Verdict {
-        Verdict {
-            expr: format!("split {} (chi-square p >= {FAIL_BELOW_P})", self.expected),
-            value: self.p_value,
-            passed: self.passed,
-        }
-    }
 }
 
 fn pairs(map: &BTreeMap<String, u64>) -> String {
@@ -357,55 +303,6 @@ impl Figures for Summary {
 
     fn achieved_rps(&self) -> f64 {
         self.achieved_rps
-    }
-}
-
-/// The running figures a progress line shows besides the window's own stats.
-#[derive(Debug, Clone, Default)]
-pub struct Progress {
-    /// Time since start.
-    pub elapsed: Duration,
-    /// Length of this window.
-    pub span: Duration,
-    /// Requests completed so far.
-    pub sent: u64,
-    /// Configured rate, `None` for closed loop.
-    pub target: Option<f64>,
-    /// Requests in flight now.
-    pub in_flight: i64,
-    /// Response classes so far (e.g. the reviews split).
-    pub classes: BTreeMap<String, u64>,
-}
-
-impl Progress {
-    /// One line for a window of `window` stats.
-    pub fn line(&self, window: &Stats, format: Format) -> String {
-        let rps = window.counts.requests as f64 / self.span.as_secs_f64().max(1e-9);
-        let p = Percentiles::of(&window.latency);
-        let target = self.target.map_or("max".to_string(), |t| format!("{t}"));
-        let (errors, dropped, in_flight, sent) =
-            (window.counts.errors, window.counts.dropped, self.in_flight, self.sent);
-        match format {
-            Format::Json => serde_json::json!({
-                "msg": "progress", "elapsed_s": round(self.elapsed.as_secs_f64()), "sent": sent,
-                "rps": round(rps), "target_rps": target, "p50_ms": p.p50, "p99_ms": p.p99,
-                "errors": errors, "dropped": dropped, "in_flight": in_flight, "classes": self.classes,
-            })
-            .to_string(),
-            Format::Text => {
-                let mut line = format!(
-                    "[{:>6.1}s] sent={sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={errors} dropped={dropped} in_flight={in_flight}",
-                    self.elapsed.as_secs_f64(),
-                    p.p50,
-                    p.p99,
-                );
-                let total = self.classes.values().sum::<u64>().max(1) as f64;
-                for (name, n) in &self.classes {
-                    let _ = write!(line, " {name}={:.0}%", *n as f64 * 100.0 / total);
-                }
-                line
-            }
-        }
     }
 }
 

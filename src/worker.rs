@@ -23,7 +23,7 @@ use crate::recorder::{ErrorType, Outcome, Recorder};
 pub enum Stop {
     /// Keep going.
     Running,
-    /// The sending window is over: let in-flight requests finish (each is bounded by `--timeout`).
+    /// The sending window is over: closed loop stops; in-flight requests finish (each bounded by `--timeout`).
     Done,
     /// A signal: drain in-flight requests for at most `--drain-timeout`.
     Signal,
@@ -64,12 +64,15 @@ pub async fn work(shared: Arc<Shared>, id: usize, mut pacer: Pacer, cap: usize, 
         shared.recorder.record(id, &o);
         observer.observe(&o);
     };
+    // An open-loop schedule ends by itself at the window's end, and every tick due before then is
+    // sent, however late; only closed loop needs `Done`.
+    let open = pacer.is_open();
     while let Some(tick) = pacer.peek() {
         tokio::select! {
             biased;
-            _ = stop.wait_for(|s| *s != Stop::Running) => break,
+            _ = stop.wait_for(|s| *s == Stop::Signal || (*s == Stop::Done && !open)) => break,
             Some(o) = in_flight.next() => finish(o, &mut observer),
-            _ = due(tick), if pacer.is_open() || in_flight.len() < cap => {
+            _ = due(tick), if open || in_flight.len() < cap => {
                 pacer.advance();
                 if in_flight.len() >= cap {
                     shared.recorder.drop_send(id);
