@@ -156,3 +156,24 @@ async fn sigterm_drains_and_reports() {
     assert_eq!(v["requests"], v["ok"], "{stdout}");
     assert_eq!(v["requests"].as_u64().unwrap(), hits.total.load(Ordering::Relaxed));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once() {
+    let (addr, _) = target().await;
+    let mut child = quiet(&mut bin())
+        .args(["--rate", "20", "--drain-timeout", "60s", &format!("http://{addr}/sleep/30000")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = child.id().to_string();
+    let started = Instant::now();
+    for _ in 0..2 {
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(1));
+    assert!(started.elapsed() < Duration::from_secs(30), "the second signal did not cut the 60 s drain short");
+}
