@@ -237,7 +237,12 @@ pub fn command() -> clap::Command {
         })
     }
     let cmd = annotate(Cli::command());
-    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", annotate)
+    let demo = |cmd: clap::Command| {
+        crate::demo::DEFAULTS
+            .iter()
+            .fold(annotate(cmd), |cmd, (field, value)| cmd.mut_arg(*field, |a| a.default_value(*value)))
+    };
+    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", demo)
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).

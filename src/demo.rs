@@ -7,7 +7,7 @@ use std::future::Future;
 
 use clap::ArgMatches;
 
-use crate::cli::{self, Layered, Source};
+use crate::cli::{self, Source};
 use crate::config::{ConfigError, Load, Pin, Plan};
 use crate::report::{ServiceFigures, Summary};
 use crate::run::{run_with, RunError};
@@ -17,8 +17,8 @@ use crate::threshold::{Threshold, Verdict};
 /// The URL a cluster user types.
 pub const URL: &str = "http://productpage:9080/productpage";
 
-/// Demo values for settings left at their defaults; flags and `TRAFFICGEN_*` env vars still win.
-const DEFAULTS: [(&str, &str); 6] = [
+/// The demo's own defaults (shown by `demo --help`); flags and `TRAFFICGEN_*` env vars still win.
+pub const DEFAULTS: [(&str, &str); 6] = [
     ("rate", "150"),
     ("duration", "30s"),
     ("classify_preset", "bookinfo-reviews"),
@@ -66,12 +66,9 @@ pub enum DemoError {
 /// The demo's validated run plan: run options with the demo's defaults.
 pub fn plan(matches: &ArgMatches, env: impl IntoIterator<Item = (String, String)>) -> Result<Plan, ConfigError> {
     let mut layered = cli::layer(matches, env).map_err(|e| ConfigError::Usage(e.to_string()))?;
-    for (field, value) in DEFAULTS {
-        // A scenario mixes routes (e.g. a logged-in user who always sees v2): no 1/3 split to expect.
-        if field == "expect_split" && layered.raw.scenario.is_some() {
-            continue;
-        }
-        set_default(&mut layered, field, value);
+    // A scenario mixes routes (e.g. a logged-in user who always sees v2): no 1/3 split to expect.
+    if layered.raw.scenario.is_some() && layered.sources.get("expect_split") == Some(&Source::Default) {
+        layered.raw.expect_split = None;
     }
     if layered.raw.url.is_empty() && layered.raw.scenario.is_none() {
         layered.raw.url.push(URL.to_string());
@@ -83,16 +80,6 @@ pub fn plan(matches: &ArgMatches, env: impl IntoIterator<Item = (String, String)
         plan.thresholds.push(Threshold::parse(&format!("achieved_rps>={floor}")).expect("valid threshold"));
     }
     Ok(plan)
-}
-
-fn set_default(layered: &mut Layered, field: &str, value: &str) {
-    if matches!(layered.sources.get(field), Some(Source::Flag | Source::Env)) {
-        return;
-    }
-    let mut raw = serde_json::to_value(&layered.raw).expect("raw config serializes");
-    raw[field] = serde_json::Value::String(value.to_string());
-    layered.raw = serde_json::from_value(raw).expect("a string fits every single-valued setting");
-    layered.sources.insert(field.to_string(), Source::Default);
 }
 
 /// Start the simulation, drive it with `plan`, and judge the result.
