@@ -30,6 +30,16 @@ pub enum Load {
     },
 }
 
+impl Load {
+    /// The open-loop rate; `None` for closed loop.
+    pub fn rate(&self) -> Option<f64> {
+        match self {
+            Load::Open { rate } => Some(*rate),
+            Load::Closed { .. } => None,
+        }
+    }
+}
+
 /// One kind of request to send, with its share of the rate.
 #[derive(Debug, Clone)]
 pub struct Route {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{interval_at, sleep_until, Instant};
 
 use crate::client::Client;
@@ -16,7 +16,7 @@ use crate::cluster;
 use crate::config::{Format, Load, Plan};
 use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
-use crate::recorder::Recorder;
+use crate::recorder::{Recorder, Stats};
 use crate::report::{self, Progress, Split, Summary};
 use crate::worker::{self, Shared, Stop};
 
@@ -75,26 +75,76 @@ async fn run_inner(
     let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
     let metrics = Metrics::new(&plan.routes, labels);
     metrics.run_info(&plan.run_id);
-    let (server_stop, server) = match plan.metrics_addr {
-        Some(addr) => {
-            let listener = metrics::bind(addr).await.map_err(|source| RunError::MetricsBind { addr, source })?;
-            tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "serving /metrics");
-            let (tx, rx) = oneshot::channel::<()>();
-            let task = tokio::spawn(metrics::serve(listener, metrics::router(metrics.clone()), async move {
-                let _ = rx.await;
-            }));
-            (Some(tx), Some(task))
-        }
-        None => (None, None),
+    let server = match plan.metrics_addr {
+        Some(addr) => Some(MetricsServer::start(addr, &metrics).await?),
+        None => None,
     };
     if !cluster::wait_for(plan).await {
+        MetricsServer::stop(server).await;
         let url = plan.wait_for.as_ref().map(ToString::to_string).unwrap_or_default();
         return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
     }
-    let rate = match plan.load {
-        Load::Open { rate } => Some(rate),
-        Load::Closed { .. } => None,
+    let (stats, window, interrupted) = send_all(plan, &metrics, shutdown.as_mut()).await;
+    let mut summary = Summary::new(&stats, plan.load.rate(), window, &plan.routes);
+    summary.interrupted = interrupted;
+    summary.shard = (plan.shard.count > 1).then_some(plan.shard);
+    summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
+    if let Some((text, expected)) = &plan.expect_split {
+        let split = Split::test(text, expected, &summary.classes);
+        summary.thresholds.push(split.verdict());
+        summary.split = Some(split);
+    }
+    finish(&mut summary);
+    summary.passed = summary.thresholds.iter().all(|t| t.passed);
+    print!("{}", summary.render(plan.output));
+    report::write_termination_log(&summary.verdict());
+    let written = match &plan.summary_file {
+        Some(path) => std::fs::write(path, summary.render(Format::Json))
+            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
+        None => Ok(()),
     };
+    cluster::push(plan, metrics.render()).await;
+    if server.is_some() && !interrupted && !plan.linger.is_zero() {
+        tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
+        tokio::select! {
+            _ = tokio::time::sleep(plan.linger) => {}
+            _ = shutdown => {}
+        }
+    }
+    MetricsServer::stop(server).await;
+    written.map(|()| summary)
+}
+
+/// The /metrics endpoint of one run, stopped by the run.
+struct MetricsServer {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl MetricsServer {
+    /// Bind before any request is sent, so a taken port fails the run up front.
+    async fn start(addr: SocketAddr, metrics: &Metrics) -> Result<Self, RunError> {
+        let listener = metrics::bind(addr).await.map_err(|source| RunError::MetricsBind { addr, source })?;
+        tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "serving /metrics");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(metrics::serve(listener, metrics::router(metrics.clone()), async move {
+            let _ = stopped.await;
+        }));
+        Ok(MetricsServer { stop, task })
+    }
+
+    async fn stop(server: Option<Self>) {
+        if let Some(s) = server {
+            let _ = s.stop.send(());
+            let _ = s.task.await;
+        }
+    }
+}
+
+/// Start one worker per core on the plan's schedule and wait for them; returns the merged stats,
+/// the sending window and whether a signal ended it.
+async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> (Stats, Duration, bool) {
+    let rate = plan.load.rate();
     metrics.target_rps.set(rate.unwrap_or(0.0));
     let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
     let slots = match plan.load {
@@ -122,43 +172,11 @@ async fn run_inner(
     }
     let progress =
         plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, plan.log_format, rate)));
-    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan.duration, shutdown.as_mut()).await;
+    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan.duration, shutdown).await;
     if let Some(p) = progress {
         p.abort();
     }
-    let mut summary = Summary::new(&shared.recorder.total(), rate, window, &plan.routes);
-    summary.interrupted = interrupted;
-    summary.shard = (plan.shard.count > 1).then_some(plan.shard);
-    summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
-    if let Some((text, expected)) = &plan.expect_split {
-        let split = Split::test(text, expected, &summary.classes);
-        summary.thresholds.push(split.verdict());
-        summary.split = Some(split);
-    }
-    finish(&mut summary);
-    summary.passed = summary.thresholds.iter().all(|t| t.passed);
-    print!("{}", summary.render(plan.output));
-    report::write_termination_log(&summary.verdict());
-    if let Some(path) = &plan.summary_file {
-        std::fs::write(path, summary.render(Format::Json))
-            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source })?;
-    }
-    if plan.shard.count > 1 {
-        tracing::info!(shard = plan.shard.index, shards = plan.shard.count, "this was one shard of the run");
-    }
-    cluster::push(plan, metrics.render()).await;
-    if server.is_some() && !interrupted && !plan.linger.is_zero() {
-        tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
-        tokio::select! {
-            _ = tokio::time::sleep(plan.linger) => {}
-            _ = shutdown => {}
-        }
-    }
-    if let (Some(tx), Some(task)) = (server_stop, server) {
-        let _ = tx.send(());
-        let _ = task.await;
-    }
-    Ok(summary)
+    (shared.recorder.total(), window, interrupted)
 }
 
 /// Wait for the workers, ending the window at the deadline or on `shutdown`.
