@@ -190,6 +190,33 @@ impl Summary {
                 self.classes.iter().map(|(k, v)| format!("{k}={v} ({:.1}%)", *v as f64 * 100.0 / total)).collect();
             let _ = writeln!(s, "  classes       {}", classes.join(" "));
         }
+        self.tables(&mut s);
+        if let Some(split) = &self.split {
+            let _ = writeln!(
+                s,
+                "  split         expected {}: chi-square {:.2}, df {}, p = {:.4} ({})",
+                split.expected,
+                split.chi_square,
+                split.df,
+                split.p_value,
+                if split.passed { "consistent" } else { "NOT consistent" }
+            );
+        }
+        for t in &self.thresholds {
+            let _ = writeln!(
+                s,
+                "  threshold     {} {} (measured {:.3})",
+                if t.passed { "PASS" } else { "FAIL" },
+                t.expr,
+                t.value
+            );
+        }
+        let _ = writeln!(s, "  verdict       {}", self.verdict());
+        s
+    }
+
+    /// The latency table and, when present, the services table.
+    fn tables(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "  {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
@@ -216,28 +243,6 @@ impl Summary {
                 );
             }
         }
-        if let Some(split) = &self.split {
-            let _ = writeln!(
-                s,
-                "  split         expected {}: chi-square {:.2}, df {}, p = {:.4} ({})",
-                split.expected,
-                split.chi_square,
-                split.df,
-                split.p_value,
-                if split.passed { "consistent" } else { "NOT consistent" }
-            );
-        }
-        for t in &self.thresholds {
-            let _ = writeln!(
-                s,
-                "  threshold     {} {} (measured {:.3})",
-                if t.passed { "PASS" } else { "FAIL" },
-                t.expr,
-                t.value
-            );
-        }
-        let _ = writeln!(s, "  verdict       {}", self.verdict());
-        s
     }
 
     /// One line: PASSED/FAILED and the headline figures.
