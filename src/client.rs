@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use rustls::ClientConfig;
 
 use bytes::Bytes;
-use http::header::{HOST, USER_AGENT};
+use http::header::{COOKIE, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};
@@ -290,8 +290,7 @@ fn classify(e: hyper::Error) -> ErrorType {
 /// Host, port and whether TLS is used.
 fn endpoint(uri: &Uri) -> (String, u16, bool) {
     let https = uri.scheme_str() == Some("https");
-    let host = uri.host().unwrap_or_default();
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = crate::config::bare_host(uri.host().unwrap_or_default());
     (host.to_string(), uri.port_u16().unwrap_or(if https { 443 } else { 80 }), https)
 }
 
@@ -320,8 +319,16 @@ impl Prepared {
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
-        if let Some(extra) = extra {
-            request.headers_mut().extend(extra.clone());
+        for (name, value) in extra.into_iter().flatten() {
+            let headers = request.headers_mut();
+            // A session cookie joins the route's own cookies instead of replacing them.
+            let joined = match headers.get(name) {
+                Some(own) if name == COOKIE => {
+                    HeaderValue::from_bytes(&[own.as_bytes(), b"; ", value.as_bytes()].concat()).ok()
+                }
+                _ => None,
+            };
+            headers.insert(name, joined.unwrap_or_else(|| value.clone()));
         }
         request
     }

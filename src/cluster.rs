@@ -22,23 +22,28 @@ const ISTIO: (SocketAddr, &str) =
 const LINKERD: (SocketAddr, &str) =
     (SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4191), "/shutdown");
 
-/// Send one request with the run's client settings (TLS, pins) and return its status.
-async fn call(plan: &Plan, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Result<u16, ErrorType> {
+/// A client for one request with the run's TLS and pin settings, speaking HTTP/1.1 whatever the
+/// target gets: sidecars and the Pushgateway need not speak h2.
+fn client(plan: &Plan, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Client {
     let route = Route { name: String::new(), method, uri, headers, body, weight: 1, classifier: None, login: false };
-    let client = Client::new(&Plan { routes: vec![route], ..plan.clone() });
+    Client::new(&Plan { routes: vec![route], http2: false, ..plan.clone() })
+}
+
+/// Send the client's one request and return its status.
+async fn call(plan: &Plan, client: &Client) -> Result<u16, ErrorType> {
     let answer =
         timeout(plan.timeout, client.send(0, None, 0, &mut Vec::new())).await.map_err(|_| ErrorType::Timeout)??;
     Ok(answer.status)
 }
 
-/// Retry GET `--wait-for` every half second until it answers 2xx; `false` when `--wait-timeout` passed first.
+/// Retry GET `--wait-for` every half second until it answers 2xx; `false` once `--wait-timeout`
+/// has passed (an attempt under way may overrun it by up to `--timeout`).
 pub async fn wait_for(plan: &Plan) -> bool {
-    let Some(uri) = &plan.wait_for else {
-        return true;
-    };
+    let Some(uri) = &plan.wait_for else { return true };
+    let client = client(plan, Method::GET, uri.clone(), HeaderMap::new(), Bytes::new());
     let deadline = Instant::now() + plan.wait_timeout;
     loop {
-        let outcome = call(plan, Method::GET, uri.clone(), HeaderMap::new(), Bytes::new()).await;
+        let outcome = call(plan, &client).await;
         if matches!(outcome, Ok(200..=299)) {
             tracing::info!(url = %uri, "--wait-for answered; starting");
             return true;
@@ -71,7 +76,8 @@ pub async fn push(plan: &Plan, metrics_text: String) {
     };
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
-    match call(plan, Method::PUT, uri.clone(), headers, Bytes::from(metrics_text)).await {
+    let client = client(plan, Method::PUT, uri.clone(), headers, Bytes::from(metrics_text));
+    match call(plan, &client).await {
         Ok(200..=299) => tracing::info!(url = %uri, "pushed final metrics"),
         outcome => tracing::error!(url = %uri, outcome = ?outcome, "pushing final metrics failed"),
     }

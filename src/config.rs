@@ -198,7 +198,7 @@ pub fn plan_from(
 
 mod build;
 mod routes;
-pub use build::{parse_mesh, parse_url};
+pub use build::{bare_host, parse_mesh, parse_url};
 
 #[cfg(test)]
 mod tests;

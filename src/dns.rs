@@ -25,13 +25,12 @@ impl Resolver {
         Resolver { pins, system: OnceCell::new(), turn: AtomicUsize::new(0) }
     }
 
-    /// One address for `host:port`; successive calls rotate over all addresses of the name.
+    /// One address for `host:port` (an IPv6 literal without brackets); successive calls rotate over all addresses of the name.
     pub async fn resolve(&self, host: &str, port: u16) -> Option<SocketAddr> {
         if let Some(pin) = self.pins.iter().find(|p| p.port == port && p.host.eq_ignore_ascii_case(host)) {
             return Some(pin.addr);
         }
-        let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-        if let Ok(ip) = bare.parse::<IpAddr>() {
+        if let Ok(ip) = host.parse::<IpAddr>() {
             return Some(SocketAddr::new(ip, port));
         }
         let resolver = self.system.get_or_init(|| async { system_resolver() }).await.as_ref()?;
@@ -64,7 +63,7 @@ mod tests {
         }]);
         assert_eq!(r.resolve("ProductPage", 9080).await, Some("127.0.0.9:9080".parse().unwrap()));
         assert_eq!(r.resolve("127.0.0.2", 80).await, Some("127.0.0.2:80".parse().unwrap()));
-        assert_eq!(r.resolve("[::1]", 81).await, Some("[::1]:81".parse().unwrap()));
+        assert_eq!(r.resolve("::1", 81).await, Some("[::1]:81".parse().unwrap()));
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@
 //!
 //! - [`cli`]: flags and `TRAFFICGEN_*` env vars layered into a raw config that remembers sources.
 //! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
-//! - [`run`]: binds /metrics, starts one [`worker`] per core, stops them, reports.
+//! - [`run`]: binds /metrics, starts up to one [`worker`] per core, stops them, reports.
 //! - [`worker`]: the send loop, driven by a [`pacer`] (open loop: absolute deadlines; closed loop: now).
 //! - [`client`]: connections per target ([`dns`], [`tls`]), one request, one [`recorder::ErrorType`].
 //! - [`recorder`]: per-worker histograms and counters; [`metrics`] is their Prometheus view.

@@ -218,21 +218,6 @@ impl Recorder {
         s.window.counts.dropped += 1;
     }
 
-    /// Count `n` requests abandoned at the drain timeout as `cancelled` errors.
-    pub fn cancel(&self, worker: usize, n: u64) {
-        if n == 0 {
-            return;
-        }
-        let mut s = self.shard(worker);
-        let s = &mut *s;
-        for stats in [&mut s.total, &mut s.window] {
-            let c = &mut stats.counts;
-            c.requests += n;
-            c.errors += n;
-            *c.error_types.entry(ErrorType::Cancelled).or_default() += n;
-        }
-    }
-
     /// Everything recorded so far, merged.
     pub fn total(&self) -> Stats {
         let mut all = Stats::default();

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{interval_at, sleep_until, Instant};
@@ -71,7 +72,8 @@ async fn run_inner(
     shutdown: impl Future<Output = ()>,
     finish: impl FnOnce(&mut Summary),
 ) -> Result<Summary, RunError> {
-    tokio::pin!(shutdown);
+    // Shared, so the gate, the send window and the linger can each wait on the same signal.
+    let shutdown = shutdown.shared();
     let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
     let metrics = Metrics::new(&plan.routes, labels);
     metrics.run_info(&plan.run_id);
@@ -79,12 +81,20 @@ async fn run_inner(
         Some(addr) => Some(MetricsServer::start(addr, &metrics).await?),
         None => None,
     };
-    if !cluster::wait_for(plan).await {
-        MetricsServer::stop(server).await;
-        let url = plan.wait_for.as_ref().map(ToString::to_string).unwrap_or_default();
-        return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
-    }
-    let (stats, window, interrupted) = send_all(plan, &metrics, shutdown.as_mut()).await;
+    let ready = tokio::select! {
+        ready = cluster::wait_for(plan) => Some(ready),
+        _ = shutdown.clone() => None,
+    };
+    let (stats, window, interrupted) = match ready {
+        Some(true) => send_all(plan, &metrics, shutdown.clone()).await,
+        Some(false) => {
+            MetricsServer::stop(server).await;
+            let url = plan.wait_for.as_ref().map(ToString::to_string).unwrap_or_default();
+            return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
+        }
+        // A signal while waiting: nothing was sent; report that and end.
+        None => (Stats::default(), Duration::ZERO, true),
+    };
     let mut summary = Summary::new(&stats, plan.load.rate(), window, &plan.routes);
     summary.interrupted = interrupted;
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
@@ -160,7 +170,6 @@ async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output =
         login: plan.login,
         wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
         timeout: plan.timeout,
-        drain_timeout: plan.drain_timeout,
     });
     let (stop, stopped) = watch::channel(Stop::Running);
     let start = Instant::now();
@@ -172,26 +181,27 @@ async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output =
     }
     let progress =
         plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, plan.log_format, rate)));
-    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan.duration, shutdown).await;
+    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
     if let Some(p) = progress {
         p.abort();
     }
     (shared.recorder.total(), window, interrupted)
 }
 
-/// Wait for the workers, ending the window at the deadline or on `shutdown`.
+/// Wait for the workers, ending the window at the deadline or on `shutdown`; after a signal,
+/// abort what is still in flight once `--drain-timeout` has passed.
 /// Returns the sending window and whether a signal cut it short.
 async fn supervise(
     tasks: &mut JoinSet<()>,
     stop: &watch::Sender<Stop>,
     start: Instant,
-    duration: Option<Duration>,
+    plan: &Plan,
     shutdown: impl Future<Output = ()>,
 ) -> (Duration, bool) {
     tokio::pin!(shutdown);
-    let deadline = duration.map(|d| start + d);
+    let deadline = plan.duration.map(|d| start + d);
     let mut ended: Option<Instant> = None;
-    let mut interrupted = false;
+    let mut abort_at: Option<Instant> = None;
     loop {
         tokio::select! {
             joined = tasks.join_next() => match joined {
@@ -203,16 +213,20 @@ async fn supervise(
                 ended = deadline;
                 let _ = stop.send(Stop::Done);
             }
-            _ = &mut shutdown, if !interrupted => {
-                interrupted = true;
-                ended.get_or_insert_with(Instant::now);
-                tracing::info!("signal received: stopping, draining in-flight requests");
+            _ = &mut shutdown, if abort_at.is_none() => {
+                let now = Instant::now();
+                ended.get_or_insert(now);
+                abort_at = Some(now + plan.drain_timeout);
+                tracing::info!(drain_timeout = ?plan.drain_timeout, "signal received: stopping, draining in-flight requests");
                 let _ = stop.send(Stop::Signal);
+            }
+            _ = sleep_until(abort_at.unwrap_or(start)), if abort_at.is_some_and(|_| *stop.borrow() == Stop::Signal) => {
+                let _ = stop.send(Stop::Abort);
             }
         }
     }
     let end = ended.unwrap_or_else(Instant::now);
-    (end - start, interrupted)
+    (end - start, abort_at.is_some())
 }
 
 async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, format: Format, target: Option<f64>) {

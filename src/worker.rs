@@ -9,7 +9,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use tokio::sync::watch;
-use tokio::time::{sleep, sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::classify::{Classifier, BODY_CAP};
 use crate::client::Client;
@@ -25,8 +25,10 @@ pub enum Stop {
     Running,
     /// The sending window is over: closed loop stops; in-flight requests finish (each bounded by `--timeout`).
     Done,
-    /// A signal: drain in-flight requests for at most `--drain-timeout`.
+    /// A signal: stop sending and drain in-flight requests.
     Signal,
+    /// The drain timeout after a signal passed: in-flight requests end as `cancelled`.
+    Abort,
 }
 
 /// What all workers share.
@@ -46,8 +48,6 @@ pub struct Shared {
     pub wheel: Vec<usize>,
     /// Per-request timeout.
     pub timeout: Duration,
-    /// Drain bound after a signal.
-    pub drain_timeout: Duration,
 }
 
 /// Run worker `id`: send the pacer's ticks with at most `cap` in flight until the schedule ends
@@ -67,10 +67,11 @@ pub async fn work(shared: Arc<Shared>, id: usize, mut pacer: Pacer, cap: usize, 
     // An open-loop schedule ends by itself at the window's end, and every tick due before then is
     // sent, however late; only closed loop needs `Done`.
     let open = pacer.is_open();
+    let abort = stop.clone();
     while let Some(tick) = pacer.peek() {
         tokio::select! {
             biased;
-            _ = stop.wait_for(|s| *s == Stop::Signal || (*s == Stop::Done && !open)) => break,
+            _ = stop.wait_for(|s| matches!(s, Stop::Signal | Stop::Abort) || (*s == Stop::Done && !open)) => break,
             Some(o) = in_flight.next() => finish(o, &mut observer),
             _ = due(tick), if open || in_flight.len() < cap => {
                 pacer.advance();
@@ -80,28 +81,13 @@ pub async fn work(shared: Arc<Shared>, id: usize, mut pacer: Pacer, cap: usize, 
                     continue;
                 }
                 shared.metrics.in_flight.inc();
-                in_flight.push(send(&shared, tick, cookie.as_ref()));
+                in_flight.push(send(&shared, tick, cookie.as_ref(), abort.clone()));
             }
         }
     }
-    let signalled = async {
-        let _ = stop.wait_for(|s| *s == Stop::Signal).await;
-        sleep(shared.drain_timeout).await;
-    };
-    tokio::pin!(signalled);
-    loop {
-        tokio::select! {
-            o = in_flight.next() => match o {
-                Some(o) => finish(o, &mut observer),
-                None => break,
-            },
-            _ = &mut signalled => {
-                let left = in_flight.len();
-                shared.recorder.cancel(id, left as u64);
-                shared.metrics.in_flight.sub(left as i64);
-                break;
-            }
-        }
+    // Each request ends by itself (response, error, timeout) or as `cancelled` at `Stop::Abort`.
+    while let Some(o) = in_flight.next().await {
+        finish(o, &mut observer);
     }
 }
 
@@ -117,7 +103,7 @@ async fn due(tick: Tick) {
     }
 }
 
-async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>) -> Outcome {
+async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop: watch::Receiver<Stop>) -> Outcome {
     let started = Instant::now();
     let intended = tick.due.unwrap_or(started);
     let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
@@ -125,12 +111,14 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>) -> Outcom
     let keep = if classifier.is_some_and(Classifier::needs_body) { BODY_CAP } else { 0 };
     let extra = if shared.routes[route].login { cookie } else { None };
     let mut body = Vec::new();
-    let result = timeout(shared.timeout, shared.client.send(route, extra, keep, &mut body)).await;
+    let result = tokio::select! {
+        r = timeout(shared.timeout, shared.client.send(route, extra, keep, &mut body)) => r.unwrap_or(Err(ErrorType::Timeout)),
+        _ = stop.wait_for(|s| *s == Stop::Abort) => Err(ErrorType::Cancelled),
+    };
     let end = Instant::now();
     let (status, error, class) = match result {
-        Err(_) => (None, Some(ErrorType::Timeout), None),
-        Ok(Err(e)) => (None, Some(e), None),
-        Ok(Ok(answer)) => (
+        Err(e) => (None, Some(e), None),
+        Ok(answer) => (
             Some(answer.status),
             ErrorType::from_status(answer.status),
             classifier.map(|c| c.classify(answer.status, &answer.headers, &body)),

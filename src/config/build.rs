@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, ServerName};
 
 use super::{routes, ConfigError, Format, Load, Mesh, Pin, Plan, Shard};
 use crate::cli::{self, Layered};
@@ -22,8 +22,8 @@ impl Plan {
         let load = match r.rate.as_deref() {
             Some("max") => Load::Closed { concurrency: v.nonzero("concurrency", &r.concurrency)? },
             rate => Load::Open {
-                rate: v.parse("rate", rate, "a positive number of requests per second, or max", |s| {
-                    s.parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0 && *r <= 1e7)
+                rate: v.parse("rate", rate, "a positive number of requests per second (0.001 to 10000000), or max", |s| {
+                    s.parse::<f64>().ok().filter(|r| r.is_finite() && (1e-3..=1e7).contains(r))
                 })?,
             },
         };
@@ -69,7 +69,7 @@ impl Plan {
                     "progress_interval",
                     r.progress_interval.as_deref(),
                     "a duration such as 5s, or 0s for none",
-                    |s| humantime::parse_duration(s).ok(),
+                    duration,
                 )
                 .map(|d| Some(d).filter(|d| !d.is_zero()))?,
             log_format: v.format("log_format", &r.log_format)?,
@@ -78,12 +78,8 @@ impl Plan {
                 .iter()
                 .map(|t| Threshold::parse(t).map_err(|e| v.invalid("threshold", t, &e.to_string())))
                 .collect::<Result<_, _>>()?,
-            drain_timeout: v.parse("drain_timeout", r.drain_timeout.as_deref(), "a duration such as 5s", |s| {
-                humantime::parse_duration(s).ok()
-            })?,
-            linger: v.parse("linger", r.linger.as_deref(), "a duration such as 60s, or 0s", |s| {
-                humantime::parse_duration(s).ok()
-            })?,
+            drain_timeout: v.parse("drain_timeout", r.drain_timeout.as_deref(), "a duration such as 5s", duration)?,
+            linger: v.parse("linger", r.linger.as_deref(), "a duration such as 60s, or 0s", duration)?,
             mesh: v.parse(
                 "mesh_shutdown",
                 r.mesh_shutdown.as_deref(),
@@ -149,7 +145,7 @@ pub fn parse_mesh(s: &str) -> Option<Mesh> {
         "none" => Mesh::None,
         url => {
             let uri = parse_url(url).filter(|u| u.scheme_str() == Some("http"))?;
-            let ip: IpAddr = uri.host()?.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+            let ip: IpAddr = bare_host(uri.host()?).parse().ok()?;
             let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
             Mesh::Url(SocketAddr::new(ip, uri.port_u16().unwrap_or(80)), path)
         }
@@ -249,17 +245,30 @@ impl Validator<'_> {
     }
 }
 
+/// Longest duration any setting takes: a year, far past any Job and safe to add to an `Instant`.
+const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
 fn positive_duration(s: &str) -> Option<Duration> {
-    humantime::parse_duration(s).ok().filter(|d| !d.is_zero())
+    duration(s).filter(|d| !d.is_zero())
 }
 
-/// An absolute http(s) URL with a host; an empty path becomes `/`.
+fn duration(s: &str) -> Option<Duration> {
+    humantime::parse_duration(s).ok().filter(|d| *d <= MAX_DURATION)
+}
+
+/// An absolute http(s) URL with a host, no user info (it would leak into `Host`), and for https a
+/// host TLS can name.
 pub fn parse_url(s: &str) -> Option<Uri> {
     let uri: Uri = s.parse().ok()?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none_or(str::is_empty) {
-        return None;
-    }
-    Some(uri)
+    let host = bare_host(uri.host().filter(|h| !h.is_empty())?);
+    let tls_ok = uri.scheme_str() != Some("https") || ServerName::try_from(host).is_ok();
+    let ok = matches!(uri.scheme_str(), Some("http" | "https")) && !uri.authority()?.as_str().contains('@') && tls_ok;
+    ok.then_some(uri)
+}
+
+/// A host without the brackets of an IPv6 literal.
+pub fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
 fn parse_pin(s: &str) -> Option<Pin> {
@@ -270,10 +279,7 @@ fn parse_pin(s: &str) -> Option<Pin> {
     // `addr` is an IP (same port), or `IP:PORT` / `[IPv6]:PORT` to also move the port.
     let addr = match addr.parse::<SocketAddr>() {
         Ok(sa) => sa,
-        Err(_) => {
-            let ip = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
-            SocketAddr::new(ip.parse().ok()?, port)
-        }
+        Err(_) => SocketAddr::new(bare_host(addr).parse().ok()?, port),
     };
     Some(Pin { host, port, addr })
 }

@@ -33,7 +33,8 @@ pub(super) fn routes(v: &Validator<'_>, r: &RawConfig) -> Result<(Vec<Route>, Op
             headers: f.headers,
             body: match f.body {
                 Body::Inline(bytes) => bytes,
-                Body::Empty | Body::File(_) => Bytes::new(),
+                Body::Empty => Bytes::new(),
+                Body::File(_) => unreachable!("scenario::load reads every @file body"),
             },
             weight: f.weight,
             classifier: f.classify.map(Arc::new).or_else(|| global.clone()),

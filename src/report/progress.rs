@@ -35,14 +35,14 @@ impl Progress {
             (window.counts.errors, window.counts.dropped, self.in_flight, self.sent);
         match format {
             Format::Json => serde_json::json!({
-                "msg": "progress", "elapsed_s": round(self.elapsed.as_secs_f64()), "sent": sent,
+                "msg": "progress", "elapsed_s": round(self.elapsed.as_secs_f64()), "done": sent,
                 "rps": round(rps), "target_rps": target, "p50_ms": p.p50, "p99_ms": p.p99,
                 "errors": errors, "dropped": dropped, "in_flight": in_flight, "classes": self.classes,
             })
             .to_string(),
             Format::Text => {
                 let mut line = format!(
-                    "[{:>6.1}s] sent={sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={errors} dropped={dropped} in_flight={in_flight}",
+                    "[{:>6.1}s] done={sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={errors} dropped={dropped} in_flight={in_flight}",
                     self.elapsed.as_secs_f64(),
                     p.p50,
                     p.p99,

@@ -62,23 +62,18 @@ pub(super) fn opt_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Uri>, D:
 }
 
 fn parse_url(s: &str) -> Result<Uri, String> {
-    let expected = || format!("expected an absolute http:// or https:// URL, got {s:?}");
-    let uri: Uri = s.parse().map_err(|_| expected())?;
-    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
-    let host_ok = uri.host().is_some_and(|h| !h.is_empty());
-    if scheme_ok && host_ok {
-        Ok(uri)
-    } else {
-        Err(expected())
-    }
+    crate::config::parse_url(s).ok_or_else(|| format!("expected an absolute http:// or https:// URL, got {s:?}"))
 }
 
 /// Accepts only positive integers; zero, negative, fractional and text weights are reported as such.
 struct Weight;
 
 impl Weight {
+    /// Weights become a round-robin table of their sum; this keeps it small.
+    const MAX: u32 = 1000;
+
     fn error<E: Error>(got: impl fmt::Display) -> E {
-        E::custom(format!("expected a positive integer, got {got}"))
+        E::custom(format!("expected a positive integer up to {}, got {got}", Weight::MAX))
     }
 }
 
@@ -90,7 +85,7 @@ impl Visitor<'_> for Weight {
     }
 
     fn visit_u64<E: Error>(self, v: u64) -> Result<u32, E> {
-        u32::try_from(v).ok().filter(|v| *v > 0).ok_or_else(|| Weight::error(v))
+        u32::try_from(v).ok().filter(|v| (1..=Weight::MAX).contains(v)).ok_or_else(|| Weight::error(v))
     }
 
     fn visit_i64<E: Error>(self, v: i64) -> Result<u32, E> {

@@ -66,12 +66,15 @@ fn file_bodies_are_read_relative_to_the_scenario() {
 #[test]
 fn negative_weight_names_line_and_field() {
     let text = "routes:\n  - name: a\n    url: http://h/\n    weight: -1\n";
-    assert_eq!(err(text), "scenario bad.yaml: line 4: routes[0].weight: expected a positive integer, got -1");
+    assert_eq!(
+        err(text),
+        "scenario bad.yaml: line 4: routes[0].weight: expected a positive integer up to 1000, got -1"
+    );
 }
 
 #[test]
 fn zero_and_fractional_weights_are_rejected() {
-    for w in ["0", "1.5", "\"two\""] {
+    for w in ["0", "1.5", "\"two\"", "4000000000"] {
         let text = format!("routes:\n  - name: a\n    url: http://h/\n    weight: {w}\n");
         let msg = err(&text);
         assert!(msg.contains("line 4: routes[0].weight: expected a positive integer"), "{msg}");

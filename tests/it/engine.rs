@@ -79,3 +79,25 @@ async fn max_in_flight_drops_instead_of_queueing() {
     assert!(s.dropped > 0, "{s:?}");
     assert!(s.requests <= 4, "{s:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_timeout_cancels_what_is_left() {
+    let (addr, _) = target().await;
+    let argv = [
+        "trafficgen",
+        "--metrics-addr",
+        "off",
+        "--progress-interval",
+        "0s",
+        "--rate",
+        "50",
+        "--drain-timeout",
+        "300ms",
+    ];
+    let url = format!("http://{addr}/sleep/5000");
+    let plan = plan_from(argv.into_iter().chain([url.as_str()]), Vec::new()).unwrap();
+    let s = trafficgen::run(plan, tokio::time::sleep(std::time::Duration::from_millis(500))).await.unwrap();
+    assert!(s.interrupted);
+    assert!(s.requests > 0, "{s:?}");
+    assert_eq!(s.error_types["cancelled"], s.requests, "{s:?}");
+}
