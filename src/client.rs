@@ -48,11 +48,10 @@ struct Target {
     idle: Mutex<Vec<H1>>,
     /// HTTP/1.1: one permit per connection in use, so never more than `--connections`.
     slots: Semaphore,
-    /// h2: up to `--connections` shared connections, used in turn.
-    shared: tokio::sync::Mutex<Vec<H2>>,
+    /// h2: `--connections` slots of shared connections, used in turn; each slot is locked only
+    /// while its own connection is (re)opened.
+    shared: Vec<tokio::sync::Mutex<Option<H2>>>,
     turn: AtomicUsize,
-    /// `--connections`.
-    limit: usize,
 }
 
 /// A route with everything that does not change per request built once.
@@ -96,9 +95,8 @@ impl Client {
                                 port,
                                 idle: Mutex::default(),
                                 slots: Semaphore::new(plan.connections.get()),
-                                shared: tokio::sync::Mutex::default(),
+                                shared: (0..plan.connections.get()).map(|_| tokio::sync::Mutex::default()).collect(),
                                 turn: AtomicUsize::new(0),
-                                limit: plan.connections.get(),
                             });
                             targets.len() - 1
                         }
@@ -167,20 +165,16 @@ impl Client {
 
     /// The next shared h2 connection of `target`, opening it when missing or closed.
     async fn shared(&self, target: &Target) -> Result<H2, ErrorType> {
-        let mut conns = target.shared.lock().await;
-        let i = target.turn.fetch_add(1, Ordering::Relaxed) % target.limit;
-        if let Some(s) = conns.get(i).filter(|s| !s.is_closed()) {
+        let i = target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len();
+        let mut slot = target.shared[i].lock().await;
+        if let Some(s) = slot.as_ref().filter(|s| !s.is_closed()) {
             return Ok(s.clone());
         }
         let sender = match self.dial(target).await? {
             Io::Plain(tcp) => self.handshake2(tcp).await?,
             Io::Tls(tls) => self.handshake2(*tls).await?,
         };
-        if i < conns.len() {
-            conns[i] = sender.clone();
-        } else {
-            conns.push(sender.clone());
-        }
+        *slot = Some(sender.clone());
         Ok(sender)
     }
 

@@ -181,7 +181,8 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
-/// One worker's figures: the whole run, and the current progress window.
+/// One worker's figures: outcomes land in the current window, which is folded into the total
+/// when a progress line takes it; the run's figures are total + window.
 #[derive(Debug, Default)]
 struct Shard {
     total: Stats,
@@ -206,23 +207,21 @@ impl Recorder {
 
     /// Record an outcome on worker `worker`'s shard.
     pub fn record(&self, worker: usize, o: &Outcome) {
-        let mut s = self.shard(worker);
-        s.total.record(o);
-        s.window.record(o);
+        self.shard(worker).window.record(o);
     }
 
     /// Count a dropped send on worker `worker`'s shard.
     pub fn drop_send(&self, worker: usize) {
-        let mut s = self.shard(worker);
-        s.total.counts.dropped += 1;
-        s.window.counts.dropped += 1;
+        self.shard(worker).window.counts.dropped += 1;
     }
 
     /// Everything recorded so far, merged.
     pub fn total(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
-            all.merge(&self.shard(w).total);
+            let s = self.shard(w);
+            all.merge(&s.total);
+            all.merge(&s.window);
         }
         all
     }
@@ -231,7 +230,10 @@ impl Recorder {
     pub fn take_window(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
-            all.merge(&std::mem::take(&mut self.shard(w).window));
+            let mut s = self.shard(w);
+            let window = std::mem::take(&mut s.window);
+            s.total.merge(&window);
+            all.merge(&window);
         }
         all
     }

@@ -22,9 +22,12 @@ impl Plan {
         let load = match r.rate.as_deref() {
             Some("max") => Load::Closed { concurrency: v.nonzero("concurrency", &r.concurrency)? },
             rate => Load::Open {
-                rate: v.parse("rate", rate, "a positive number of requests per second (0.001 to 10000000), or max", |s| {
-                    s.parse::<f64>().ok().filter(|r| r.is_finite() && (1e-3..=1e7).contains(r))
-                })?,
+                rate: v.parse(
+                    "rate",
+                    rate,
+                    "a positive number of requests per second (0.001 to 10000000), or max",
+                    |s| s.parse::<f64>().ok().filter(|r| r.is_finite() && (1e-3..=1e7).contains(r)),
+                )?,
             },
         };
         let (routes, login) = routes::routes(&v, r)?;
