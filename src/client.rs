@@ -1,11 +1,13 @@
 //! How to send: hyper 1 connections with keep-alive, at most `--connections` per target,
 //! HTTP/1.1 or h2, TLS via rustls, names via [`crate::dns`]. Bodies are streamed and discarded,
-//! keeping at most the prefix a classifier asked for.
+//! keeping at most the prefix a classifier asked for. Connections are re-dialled after
+//! [`MAX_CONNECTION_AGE`], so DNS changes and kube-proxy's per-connection balancing reach the load.
 
 use std::error::Error as _;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rustls::ClientConfig;
 
@@ -29,6 +31,29 @@ use crate::recorder::ErrorType;
 type H1 = http1::SendRequest<Full<Bytes>>;
 type H2 = http2::SendRequest<Full<Bytes>>;
 
+/// How long a keep-alive connection is reused before a new one is dialled (after a fresh DNS
+/// answer). Without it, a scaled Deployment behind a ClusterIP (kube-proxy balances per
+/// connection) or a headless Service's new pods would never see this run's load. 30 s is
+/// CoreDNS's default TTL for cluster names.
+pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30);
+
+/// A connection's sender and when it was opened.
+#[derive(Debug)]
+struct Conn<S> {
+    sender: S,
+    opened: Instant,
+}
+
+impl<S> Conn<S> {
+    fn new(sender: S) -> Self {
+        Conn { sender, opened: Instant::now() }
+    }
+
+    fn fresh(&self, max_age: Duration) -> bool {
+        self.opened.elapsed() < max_age
+    }
+}
+
 /// Status and headers of a response whose body has been read to the end.
 #[derive(Debug)]
 pub struct Answer {
@@ -45,12 +70,12 @@ struct Target {
     port: u16,
     tls: Option<ServerName<'static>>,
     /// Idle HTTP/1.1 connections; a request takes one exclusively.
-    idle: Mutex<Vec<H1>>,
+    idle: Mutex<Vec<Conn<H1>>>,
     /// HTTP/1.1: one permit per connection in use, so never more than `--connections`.
     slots: Semaphore,
     /// h2: `--connections` slots of shared connections, used in turn; each slot is locked only
     /// while its own connection is (re)opened.
-    shared: Vec<tokio::sync::Mutex<Option<H2>>>,
+    shared: Vec<tokio::sync::Mutex<Option<Conn<H2>>>>,
     turn: AtomicUsize,
 }
 
@@ -72,6 +97,8 @@ pub struct Client {
     resolver: Resolver,
     tls: Arc<ClientConfig>,
     http2: bool,
+    /// Connections older than this are not reused: [`MAX_CONNECTION_AGE`] (shorter in tests).
+    max_age: Duration,
     /// Connection driver tasks, owned here so none outlives the client.
     drivers: Mutex<JoinSet<()>>,
 }
@@ -110,6 +137,7 @@ impl Client {
             resolver: Resolver::new(plan.pins.clone()),
             tls: crate::tls::client_config(&plan.cacerts, plan.insecure, plan.http2),
             http2: plan.http2,
+            max_age: MAX_CONNECTION_AGE,
             drivers: Mutex::default(),
         }
     }
@@ -132,19 +160,19 @@ impl Client {
             return read(response, keep, body).await;
         }
         let _slot = target.slots.acquire().await.expect("semaphore is never closed");
-        let mut pooled = pop_idle(target);
-        let (sender, response) = loop {
+        let mut pooled = self.pop_idle(target);
+        let (conn, response) = loop {
             let retryable = pooled.is_some();
-            let mut sender = match pooled.take() {
-                Some(s) => s,
-                None => self.open_h1(target).await?,
+            let mut conn = match pooled.take() {
+                Some(c) => c,
+                None => Conn::new(self.open_h1(target).await?),
             };
-            let sent = match sender.ready().await {
-                Ok(()) => sender.send_request(r.request(extra)).await,
+            let sent = match conn.sender.ready().await {
+                Ok(()) => conn.sender.send_request(r.request(extra)).await,
                 Err(e) => Err(e),
             };
             match sent {
-                Ok(response) => break (sender, response),
+                Ok(response) => break (conn, response),
                 // A pooled connection the server closed while idle never carried the request:
                 // retry once on a new connection.
                 Err(e) if retryable && (e.is_canceled() || e.is_closed()) => continue,
@@ -152,7 +180,7 @@ impl Client {
             }
         };
         let answer = read(response, keep, body).await?;
-        target.idle.lock().unwrap_or_else(|p| p.into_inner()).push(sender);
+        target.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
         Ok(answer)
     }
 
@@ -163,19 +191,31 @@ impl Client {
         }
     }
 
-    /// The next shared h2 connection of `target`, opening it when missing or closed.
+    /// The next shared h2 connection of `target`, opening it when missing, closed or too old.
+    /// Requests still running on a replaced connection finish on it.
     async fn shared(&self, target: &Target) -> Result<H2, ErrorType> {
         let i = target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len();
         let mut slot = target.shared[i].lock().await;
-        if let Some(s) = slot.as_ref().filter(|s| !s.is_closed()) {
-            return Ok(s.clone());
+        if let Some(c) = slot.as_ref().filter(|c| !c.sender.is_closed() && c.fresh(self.max_age)) {
+            return Ok(c.sender.clone());
         }
         let sender = match self.dial(target).await? {
             Io::Plain(tcp) => self.handshake2(tcp).await?,
             Io::Tls(tls) => self.handshake2(*tls).await?,
         };
-        *slot = Some(sender.clone());
+        *slot = Some(Conn::new(sender.clone()));
         Ok(sender)
+    }
+
+    /// The newest idle HTTP/1.1 connection still worth using; closed and old ones are dropped.
+    fn pop_idle(&self, target: &Target) -> Option<Conn<H1>> {
+        let mut idle = target.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(c) = idle.pop() {
+            if !c.sender.is_closed() && c.fresh(self.max_age) {
+                return Some(c);
+            }
+        }
+        None
     }
 
     async fn handshake1<T: Stream>(&self, io: T) -> Result<H1, ErrorType> {
@@ -232,16 +272,6 @@ enum Io {
 /// A byte stream a connection can run on.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
-
-fn pop_idle(target: &Target) -> Option<H1> {
-    let mut idle = target.idle.lock().unwrap_or_else(|p| p.into_inner());
-    while let Some(s) = idle.pop() {
-        if !s.is_closed() {
-            return Some(s);
-        }
-    }
-    None
-}
 
 async fn read(
     response: http::Response<hyper::body::Incoming>,
@@ -325,5 +355,62 @@ impl Prepared {
             headers.insert(name, joined.unwrap_or_else(|| value.clone()));
         }
         request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU64;
+
+    use hyper::server::conn::{http1 as server1, http2 as server2};
+    use hyper::service::service_fn;
+
+    use super::*;
+
+    /// A loopback server that answers every request with 200 and counts the connections it accepts.
+    async fn counting_server(h2: bool) -> (std::net::SocketAddr, Arc<AtomicU64>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::Relaxed);
+                let ok = service_fn(|_| async { Ok::<_, hyper::Error>(http::Response::new(Full::new(Bytes::new()))) });
+                let io = TokioIo::new(tcp);
+                tokio::spawn(async move {
+                    if h2 {
+                        let _ = server2::Builder::new(TokioExecutor::new()).serve_connection(io, ok).await;
+                    } else {
+                        let _ = server1::Builder::new().serve_connection(io, ok).await;
+                    }
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    async fn connections_for_two_requests(h2: bool, max_age: Duration) -> u64 {
+        let (addr, accepted) = counting_server(h2).await;
+        let mut argv = vec!["trafficgen".to_string(), "--connections=1".into(), format!("http://{addr}/")];
+        if h2 {
+            argv.push("--http2".into());
+        }
+        let plan = crate::config::plan_from(argv, Vec::new()).expect("valid test config");
+        let mut client = Client::new(&plan);
+        client.max_age = max_age;
+        for _ in 0..2 {
+            let answer = client.send(0, None, 0, &mut Vec::new()).await.expect("loopback answers");
+            assert_eq!(answer.status, 200);
+        }
+        accepted.load(Ordering::Relaxed)
+    }
+
+    #[tokio::test]
+    async fn connections_are_reused_until_too_old() {
+        for h2 in [false, true] {
+            assert_eq!(connections_for_two_requests(h2, MAX_CONNECTION_AGE).await, 1, "h2={h2}");
+            assert_eq!(connections_for_two_requests(h2, Duration::ZERO).await, 2, "h2={h2}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Name resolution without libc: `--resolve` pins first, then hickory-resolver configured from
 //! /etc/resolv.conf (nameservers, search domains, ndots) and /etc/hosts, so `productpage` resolves
-//! inside a pod as curl would. Answers are cached for their TTL and then asked again, so changes
-//! to Services and pods are followed.
+//! inside a pod as curl would. Answers are cached for their TTL and then asked again; together
+//! with the client's maximum connection age, changes to Services and pods are followed.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
