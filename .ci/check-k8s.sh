@@ -5,8 +5,11 @@
 #   - every object in k8s/ and every object rendered by `kubectl kustomize` (base, each overlay,
 #     overlays combined with the mesh components) and by `helm template` (each ci/*-values.yaml):
 #     Kubernetes kinds with kubernetes-validate --strict for Kubernetes $KUBE_VERSION, PodMonitors
-#     with check-jsonschema against k8s/schemas/podmonitor-v1.json, plus the house rules of
+#     and PrometheusRules with check-jsonschema against k8s/schemas/, plus the house rules of
 #     `policy` below (restricted pod security, podFailurePolicy, deadlines, labels, ...);
+#   - the chart's rule file with `promtool check rules` and its dashboard as Grafana JSON whose
+#     every query names a metric trafficgen or Istio exports (the tests evaluate them in a real
+#     Prometheus);
 #   - `helm lint --strict` of the chart with each ci/*-values.yaml;
 #   - the chart's schema rejects k8s/helm/bad-values.yaml and a few single mistakes.
 # Tools: bash .ci/k8s-tools.sh
@@ -20,6 +23,7 @@ unset PYTHONOPTIMIZE
 KUBE_VERSION=1.30.0
 CHART=k8s/helm/trafficgen
 PODMONITOR_SCHEMA=k8s/schemas/podmonitor-v1.json
+PROMETHEUSRULE_SCHEMA=k8s/schemas/prometheusrule-v1.json
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -29,7 +33,7 @@ step() { printf '\n== %s\n' "$*"; }
 ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$*"; }
 fail() { printf 'FAIL  %s\n' "$*" >&2; exit 1; }
 
-for tool in helm kubectl kubernetes-validate check-jsonschema hadolint python3; do
+for tool in helm kubectl kubernetes-validate check-jsonschema hadolint promtool python3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed: run bash .ci/k8s-tools.sh"
 done
 
@@ -129,6 +133,14 @@ def policy(path, expected):
         assert annotations.get("config.linkerd.io/proxy-admin-shutdown") == "enabled", \
             "linkerd proxy: proxy-admin-shutdown enabled"
     assert mesh in ("auto", "istio", "linkerd"), "mesh-shutdown auto unless a mesh is chosen"
+    for cm in (d for d in docs if d["kind"] == "ConfigMap" and "grafana_dashboard" in d["metadata"]["labels"]):
+        assert cm["metadata"]["labels"]["grafana_dashboard"] == "1", "dashboard ConfigMap: grafana_dashboard: \"1\""
+        import json
+        (board,) = cm["data"].values()
+        assert json.loads(board)["uid"] == "trafficgen", "dashboard ConfigMap holds the trafficgen dashboard"
+    for rule in (d for d in docs if d["kind"] == "PrometheusRule"):
+        assert rule["metadata"]["labels"].get("release") == "prometheus", "PrometheusRule release: prometheus"
+        assert rule["spec"]["groups"], "PrometheusRule has rule groups"
     for pm in (d for d in docs if d["kind"] == "PodMonitor"):
         assert pm["metadata"]["labels"].get("release") == "prometheus", "PodMonitor release: prometheus"
         sel = pm["spec"]["selector"]["matchLabels"]
@@ -147,12 +159,13 @@ PY
 # build inputs, checked by building them.
 validate() {
   local name=$1 file=$2 out=$work/split/$1
-  local -a kube=() podmonitors=()
+  local -a kube=() podmonitors=() rules=()
   mkdir -p "$out"
   py split "$file" "$out" >"$out/objects" || fail "$name: not a YAML stream of objects"
   while read -r kind path; do
     case $kind in
       PodMonitor) podmonitors+=("$path") ;;
+      PrometheusRule) rules+=("$path") ;;
       Kustomization | Component) ;;
       *) kube+=("$path") ;;
     esac
@@ -167,7 +180,11 @@ validate() {
     check-jsonschema --schemafile "$PODMONITOR_SCHEMA" "${podmonitors[@]}" >/dev/null ||
       fail "$name: PodMonitor does not match $PODMONITOR_SCHEMA"
   fi
-  ok "$name: $((${#kube[@]} + ${#podmonitors[@]})) object(s) valid for Kubernetes $KUBE_VERSION"
+  if ((${#rules[@]})); then
+    check-jsonschema --schemafile "$PROMETHEUSRULE_SCHEMA" "${rules[@]}" >/dev/null ||
+      fail "$name: PrometheusRule does not match $PROMETHEUSRULE_SCHEMA"
+  fi
+  ok "$name: $((${#kube[@]} + ${#podmonitors[@]} + ${#rules[@]})) object(s) valid for Kubernetes $KUBE_VERSION"
 }
 
 # Validate a rendered stream and apply the policy; $3 is the kinds it must contain.
@@ -215,6 +232,15 @@ retry on failed thresholds|rendered|job["spec"]["podFailurePolicy"]["rules"][0][
 PodMonitor without the release label|rendered|del pm["metadata"]["labels"]["release"]
 MUTANTS
 
+# The PrometheusRule schema, likewise: a misspelt rule field must not pass.
+helm template tg "$CHART" --kube-version "$KUBE_VERSION" --show-only templates/prometheusrule.yaml \
+  --set prometheusRule.enabled=true | sed 's/^\(  *\)for:/\1fro:/' >"$work/mutant.yaml"
+grep -q 'fro:' "$work/mutant.yaml" || fail "the PrometheusRule mutant did not apply"
+if (validate "mutant: misspelt rule field" "$work/mutant.yaml") >/dev/null 2>&1; then
+  fail "a PrometheusRule with a misspelt rule field passed validate"
+fi
+ok "validate rejects a misspelt PrometheusRule field"
+
 step "Dockerfile"
 hadolint --failure-threshold style Dockerfile || fail "hadolint Dockerfile"
 ok "hadolint Dockerfile"
@@ -226,10 +252,30 @@ grep -qx 'target/' .dockerignore || fail ".dockerignore: target/"
 ok "image contract: no ENTRYPOINT, CMD trafficgen demo, USER 65532, /usr/local/bin/trafficgen"
 
 step "JSON schemas"
-for schema in "$PODMONITOR_SCHEMA" "$CHART/values.schema.json"; do
+for schema in "$PODMONITOR_SCHEMA" "$PROMETHEUSRULE_SCHEMA" "$CHART/values.schema.json"; do
   check-jsonschema --check-metaschema "$schema" >/dev/null || fail "$schema is not a valid JSON schema"
   ok "$schema is a valid JSON schema"
 done
+
+step "Rules and dashboard"
+promtool check rules "$CHART/files/rules.yaml" >"$work/rules.txt" 2>&1 ||
+  fail "promtool check rules $CHART/files/rules.yaml: $(cat "$work/rules.txt")"
+ok "promtool check rules $CHART/files/rules.yaml"
+python3 - "$CHART/files/dashboard.json" <<'PY' || fail "$CHART/files/dashboard.json"
+import json, re, sys
+board = json.load(open(sys.argv[1]))
+assert board["uid"] == "trafficgen" and board["panels"], "a dashboard with uid trafficgen and panels"
+known = re.compile(r"\b(http_client_request_duration_seconds_(count|bucket)|trafficgen_[a-z_]+|process_[a-z_]+"
+                   r"|istio_requests_total|istio_request_duration_milliseconds_bucket)\b")
+ids = set()
+for p in board["panels"]:
+    assert p["id"] not in ids, f"panel id {p['id']} is unique"
+    ids.add(p["id"])
+    for t in p.get("targets", []):
+        assert known.search(t["expr"]), f"{p['title']}: {t['expr']} names no exported metric"
+        assert t["datasource"]["uid"] == "${datasource}", f"{p['title']}: uses the datasource variable"
+PY
+ok "$CHART/files/dashboard.json: Grafana JSON, every query on an exported metric"
 
 step "Files in k8s/"
 while IFS= read -r file; do
@@ -269,19 +315,20 @@ done
 
 step "helm ($(helm version --short))"
 declare -A helm_kinds=(
-  [job]="Job PodMonitor"
-  [cronjob]="CronJob PodMonitor"
-  [indexed]="Job PodMonitor"
-  [istio]="Job PodMonitor"
-  [linkerd]="Job PodMonitor"
-  [scenario]="ConfigMap Job PodMonitor"
+  [job]="ConfigMap Job PodMonitor"
+  [cronjob]="ConfigMap CronJob PodMonitor"
+  [indexed]="ConfigMap Job PodMonitor"
+  [istio]="ConfigMap Job PodMonitor"
+  [linkerd]="ConfigMap Job PodMonitor"
+  [scenario]="ConfigMap ConfigMap Job PodMonitor"
+  [monitoring]="Job PodMonitor PrometheusRule"
 )
 helm lint --strict --kube-version "$KUBE_VERSION" "$CHART" >"$work/lint.txt" 2>&1 ||
   fail "helm lint --strict $CHART: $(cat "$work/lint.txt")"
 ok "helm lint --strict (default values)"
 helm template tg "$CHART" -n bookinfo --kube-version "$KUBE_VERSION" >"$work/out.yaml" ||
   fail "helm template (default values)"
-rendered "helm template (default values)" "$work/out.yaml" "Job PodMonitor"
+rendered "helm template (default values)" "$work/out.yaml" "ConfigMap Job PodMonitor"
 for values in "$CHART"/ci/*-values.yaml; do
   mode=$(basename "$values" -values.yaml)
   [[ -n ${helm_kinds[$mode]:-} ]] || fail "$values: add $mode to helm_kinds in $0"
@@ -319,6 +366,8 @@ rate that is not a number|/rate|--set rate=fast
 unknown mode|/mode|--set mode=deployment
 shards without mode indexed|/shards|--set shards=3
 unknown podMonitor key|additional properties 'enable' not allowed|--set podMonitor.enable=true
+unknown prometheusRule key|additional properties 'enable' not allowed|--set prometheusRule.enable=true
+dashboard namespace that is no name|/grafanaDashboard/namespace|--set grafanaDashboard.namespace=Monitoring
 target with a comma|/targets/0|--set-json targets=["http://a/b,c"]
 threshold with a comma|/thresholds/0|--set-json thresholds=["p99<1s,p90<1s"]
 env entry with an unknown field|additional properties 'valu' not allowed|--set-json env=[{"name":"X","valu":"1"}]
