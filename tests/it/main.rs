@@ -4,4 +4,5 @@ mod binary;
 mod bookinfo;
 mod cluster;
 mod engine;
+mod prometheus;
 mod support;
