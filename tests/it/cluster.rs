@@ -4,22 +4,13 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
 
-use crate::support::{bin, closed_port, external, http_get, target};
+use crate::support::{bin, closed_port, eventually, external, http_get, spawn, target};
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = bin().args(["--progress-interval", "0s"]).args(args).output().unwrap();
     let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
     (out.status.code().unwrap_or(-1), text(out.stdout), text(out.stderr))
-}
-
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,13 +124,8 @@ async fn pushgateway_keeps_the_final_samples() {
     };
     let (addr, _) = target().await;
     let pg = SocketAddr::from(([127, 0, 0, 1], closed_port()));
-    let mut server = Command::new(pushgateway)
-        .arg(format!("--web.listen-address={pg}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until("pushgateway", || http_get(pg, "/-/ready").is_some());
+    let _server = spawn(Command::new(pushgateway).arg(format!("--web.listen-address={pg}")));
+    eventually(10, "pushgateway", || http_get(pg, "/-/ready").ok_or("not ready"));
     let (code, out, err) = run(&[
         "--metrics-addr",
         "off",
@@ -152,8 +138,6 @@ async fn pushgateway_keeps_the_final_samples() {
         &format!("http://{addr}/ok"),
     ]);
     let pushed = http_get(pg, "/metrics").unwrap_or_default();
-    let _ = server.kill();
-    let _ = server.wait();
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         pushed.contains(r#"trafficgen_run_info{instance="cron-42",job="trafficgen",run_id="cron-42",shard="0"} 1"#),

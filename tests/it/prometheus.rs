@@ -4,43 +4,16 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{bin, closed_port, external, http_get};
+use crate::support::{bin, closed_port, eventually, external, http_get, spawn};
 
 const CHART_FILES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/k8s/helm/trafficgen/files");
 
-/// A child process killed when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(cmd: &mut Command) -> Killed {
-    Killed(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn"))
-}
-
 fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], closed_port()))
-}
-
-/// Poll `f` until it returns `Ok`, for at most `secs` seconds.
-fn eventually<T, E: std::fmt::Display>(secs: u64, what: &str, mut f: impl FnMut() -> Result<T, E>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        match f() {
-            Ok(v) => return v,
-            Err(e) if Instant::now() > deadline => panic!("timed out waiting for {what}: {e}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
-        }
-    }
 }
 
 /// The `data` of a Prometheus API answer.

@@ -2,9 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Version};
@@ -107,4 +108,30 @@ pub(crate) fn external(tool: &str) -> Option<PathBuf> {
         eprintln!("{msg}");
     }
     found
+}
+
+/// A child process killed when the test ends, however it ends (a failed assertion included).
+pub(crate) struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub(crate) fn spawn(cmd: &mut Command) -> Killed {
+    Killed(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn"))
+}
+
+/// Poll `f` until it returns `Ok`, for at most `secs` seconds.
+pub(crate) fn eventually<T, E: std::fmt::Display>(secs: u64, what: &str, mut f: impl FnMut() -> Result<T, E>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match f() {
+            Ok(v) => return v,
+            Err(e) if Instant::now() > deadline => panic!("timed out waiting for {what}: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
 }
