@@ -51,7 +51,7 @@ fn dashboard_queries() -> Vec<(String, String)> {
     }
     for var in board["templating"]["list"].as_array().unwrap().iter().filter(|v| v["type"] == "query") {
         // label_values(SELECTOR, LABEL) has data when `count by (LABEL) (SELECTOR)` has.
-        let q = var["query"]["query"].as_str().unwrap();
+        let q = var["query"].as_str().unwrap();
         let (selector, label) =
             q.strip_prefix("label_values(").unwrap().trim_end_matches(')').rsplit_once(", ").unwrap();
         out.push((format!("variable {}", var["name"]), format!("count by ({label}) ({selector})")));
