@@ -41,7 +41,11 @@ fn dashboard_queries() -> Vec<(String, String)> {
     let board: Value = serde_json::from_str(&std::fs::read_to_string(format!("{CHART_FILES}/dashboard.json")).unwrap())
         .expect("dashboard.json is JSON");
     let fill = |e: &str| {
-        e.replace("$job", ".+").replace("$service", ".+").replace("$__rate_interval", "10s").replace("$__range", "1m")
+        // "All" of $job is the union of the trafficgen jobs (here one); of $service, `.+`.
+        e.replace("$job", "bookinfo/trafficgen")
+            .replace("$service", ".+")
+            .replace("$__rate_interval", "10s")
+            .replace("$__range", "1m")
     };
     let mut out = Vec::new();
     for panel in board["panels"].as_array().unwrap() {
