@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::support::{bin, closed_port, external, http_get, target};
+use crate::support::{bin, closed_addr, closed_port, external, http_get, target};
 
 fn output(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("binary runs");
@@ -73,7 +73,7 @@ async fn exit_codes_and_json_summary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_while_running_and_pass_promtool() {
     let (addr, _) = target().await;
-    let metrics = std::net::SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let metrics = closed_addr();
     let mut child = bin()
         .args([
             "--rate",

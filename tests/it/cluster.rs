@@ -1,11 +1,10 @@
 //! Around the run in a Job: --wait-for, --linger, --mesh-shutdown, --pushgateway, sharding.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 
-use crate::support::{bin, closed_port, eventually, external, http_get, spawn, target};
+use crate::support::{bin, closed_addr, closed_port, eventually, external, http_get, spawn, target};
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = bin().args(["--progress-interval", "0s"]).args(args).output().unwrap();
@@ -53,7 +52,7 @@ async fn mesh_shutdown_posts_to_the_sidecar_even_on_bad_config() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn linger_keeps_final_metrics_scrapeable() {
     let (addr, _) = target().await;
-    let metrics = SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let metrics = closed_addr();
     let mut child = bin()
         .args([
             "--progress-interval",
@@ -123,7 +122,7 @@ async fn pushgateway_keeps_the_final_samples() {
         return;
     };
     let (addr, _) = target().await;
-    let pg = SocketAddr::from(([127, 0, 0, 1], closed_port()));
+    let pg = closed_addr();
     let _server = spawn(Command::new(pushgateway).arg(format!("--web.listen-address={pg}")));
     eventually(10, "pushgateway", || http_get(pg, "/-/ready").ok_or("not ready"));
     let (code, out, err) = run(&[

@@ -8,13 +8,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{bin, closed_port, eventually, external, http_get, spawn};
+use crate::support::{bin, closed_addr, eventually, external, http_get, spawn};
 
 const CHART_FILES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/k8s/helm/trafficgen/files");
-
-fn loopback() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], closed_port()))
-}
 
 /// The `data` of a Prometheus API answer.
 fn api(prometheus: SocketAddr, path: &str) -> Result<Value, String> {
@@ -69,7 +65,7 @@ fn a_real_prometheus_answers_every_dashboard_query_and_evaluates_the_rules() {
     let Some(prometheus_bin) = external("prometheus") else {
         return;
     };
-    let (bookinfo, generator, prometheus) = (loopback(), loopback(), loopback());
+    let (bookinfo, generator, prometheus) = (closed_addr(), closed_addr(), closed_addr());
     let dir: PathBuf =
         std::env::temp_dir().join(format!("trafficgen-prometheus-{}-{}", std::process::id(), prometheus.port()));
     std::fs::create_dir_all(&dir).unwrap();

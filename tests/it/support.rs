@@ -77,6 +77,11 @@ pub(crate) fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A loopback address nothing listens on, for a server the test starts there.
+pub(crate) fn closed_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], closed_port()))
+}
+
 /// GET `path` on `addr` with HTTP/1.0 and return the body (small responses only).
 pub(crate) fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
     use std::io::{Read, Write};
