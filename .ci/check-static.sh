@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --locked --target "$target"
 bin="target/$target/release/trafficgen"
-if readelf -lW "$bin" | grep -q 'Requesting program interpreter'; then
+# Read whole outputs first: `readelf | grep -q` under pipefail fails on SIGPIPE, not on the match.
+program_headers=$(readelf -lW "$bin")
+dynamic_section=$(readelf -dW "$bin")
+if grep -q 'Requesting program interpreter' <<<"$program_headers"; then
     echo "FAIL: $bin asks for a dynamic loader" >&2; exit 1
 fi
-if readelf -dW "$bin" | grep -q '(NEEDED)'; then
-    echo "FAIL: $bin needs shared libraries:" >&2; readelf -dW "$bin" | grep NEEDED >&2; exit 1
+if grep -q '(NEEDED)' <<<"$dynamic_section"; then
+    echo "FAIL: $bin needs shared libraries:" >&2; grep NEEDED <<<"$dynamic_section" >&2; exit 1
 fi
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT

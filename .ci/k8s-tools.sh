@@ -35,7 +35,7 @@ else
   echo "$LAYER_VERSION" >"$stamp"
 fi
 "$bin/helm" version --short
-"$bin/kubectl" version --client | head -1
+"$bin/kubectl" version --client | sed -n 1p  # sed reads it all: head would SIGPIPE kubectl under pipefail
 
 missing=()
 for pin in "${PIP_PINS[@]}"; do
