@@ -17,7 +17,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 K8S_TOOLS_DIR=${K8S_TOOLS_DIR:-$HOME/.local/share/trafficgen-k8s-tools}
-export PATH=$K8S_TOOLS_DIR/bin:$PATH
+export PATH=$K8S_TOOLS_DIR/bin:$K8S_TOOLS_DIR/venv/bin:$PATH
 # The policy checks are Python asserts.
 unset PYTHONOPTIMIZE
 KUBE_VERSION=1.30.0
@@ -233,8 +233,10 @@ PodMonitor without the release label|rendered|del pm["metadata"]["labels"]["rele
 MUTANTS
 
 # The PrometheusRule schema, likewise: a misspelt rule field must not pass.
+# Render first, then edit: a failing helm at the head of a pipe would end the script without a word.
 helm template tg "$CHART" --kube-version "$KUBE_VERSION" --show-only templates/prometheusrule.yaml \
-  --set prometheusRule.enabled=true | sed 's/^\(  *\)for:/\1fro:/' >"$work/mutant.yaml"
+  --set prometheusRule.enabled=true >"$work/rule.yaml" || fail "helm template --show-only templates/prometheusrule.yaml"
+sed 's/^\(  *\)for:/\1fro:/' "$work/rule.yaml" >"$work/mutant.yaml"
 grep -q 'fro:' "$work/mutant.yaml" || fail "the PrometheusRule mutant did not apply"
 if (validate "mutant: misspelt rule field" "$work/mutant.yaml") >/dev/null 2>&1; then
   fail "a PrometheusRule with a misspelt rule field passed validate"
