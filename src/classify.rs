@@ -9,24 +9,24 @@ mod preset;
 #[cfg(test)]
 mod tests;
 
-pub use fit::{chi_square, parse_expect_split, ChiSquare, FAIL_BELOW_P};
-pub use preset::Preset;
+pub(crate) use fit::{chi_square, parse_expect_split, FAIL_BELOW_P};
+pub(crate) use preset::Preset;
 
 use http::{HeaderMap, HeaderName};
 use regex::bytes::Regex;
 use std::sync::RwLock;
 
 /// Most body bytes a classifier ever looks at; the caller keeps at most this much per response.
-pub const BODY_CAP: usize = 64 * 1024;
+pub(crate) const BODY_CAP: usize = 64 * 1024;
 /// Class of responses no rule matched.
-pub const UNCLASSIFIED: &str = "unclassified";
+pub(crate) const UNCLASSIFIED: &str = "unclassified";
 /// Class of header values beyond the first [`MAX_HEADER_VALUES`].
-pub const OTHER: &str = "other";
+pub(crate) const OTHER: &str = "other";
 /// Distinct header values `--classify-header` turns into classes before the rest become `other`.
-pub const MAX_HEADER_VALUES: usize = 16;
+pub(crate) const MAX_HEADER_VALUES: usize = 16;
 
 /// Index of a class in [`Classifier::classes`] (or a learnt header value, see [`Classifier::class_name`]).
-pub type ClassId = u16;
+pub(crate) type ClassId = u16;
 
 /// A configuration error, naming the setting and the offending value.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 
 use std::error::Error as _;
 use std::io;
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,16 +18,22 @@ use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use rustls::pki_types::ServerName;
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsConnector;
 
-use crate::config::{Plan, Route};
-use crate::dns::Resolver;
-use crate::recorder::ErrorType;
+use crate::outcome::ErrorType;
+use crate::scenario::Route;
+use crate::url::endpoint;
+
+mod dns;
+mod tls;
+
+pub(crate) use dns::Pin;
+use dns::Resolver;
 
 type H1 = http1::SendRequest<Full<Bytes>>;
 type H2 = http2::SendRequest<Full<Bytes>>;
@@ -35,7 +42,7 @@ type H2 = http2::SendRequest<Full<Bytes>>;
 /// answer). Without it, a scaled Deployment behind a ClusterIP (kube-proxy balances per
 /// connection) or a headless Service's new pods would never see this run's load. 30 s is
 /// CoreDNS's default TTL for cluster names.
-pub const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30);
+pub(crate) const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30);
 
 /// A connection's sender and when it was opened.
 #[derive(Debug)]
@@ -56,7 +63,7 @@ impl<S> Conn<S> {
 
 /// Status and headers of a response whose body has been read to the end.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// Status code.
     pub status: u16,
     /// Response headers.
@@ -89,9 +96,24 @@ struct Prepared {
     body: Bytes,
 }
 
+/// How the client connects, validated.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Maximum connections per target.
+    pub connections: NonZeroUsize,
+    /// Speak HTTP/2.
+    pub http2: bool,
+    /// Skip certificate verification.
+    pub insecure: bool,
+    /// Extra trusted CA certificates.
+    pub cacerts: Vec<CertificateDer<'static>>,
+    /// Fixed name -> address mappings (`--resolve`).
+    pub pins: Vec<Pin>,
+}
+
 /// The HTTP client of one run.
 #[derive(Debug)]
-pub struct Client {
+pub(crate) struct Client {
     targets: Vec<Target>,
     routes: Vec<Prepared>,
     resolver: Resolver,
@@ -104,11 +126,10 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for the plan's routes.
-    pub fn new(plan: &Plan) -> Self {
+    /// A client for `routes`.
+    pub(crate) fn new(routes: &[Route], opts: &ClientOptions) -> Self {
         let mut targets: Vec<Target> = Vec::new();
-        let routes = plan
-            .routes
+        let routes = routes
             .iter()
             .map(|route| {
                 let (host, port, https) = endpoint(&route.uri);
@@ -121,22 +142,22 @@ impl Client {
                                 host,
                                 port,
                                 idle: Mutex::default(),
-                                slots: Semaphore::new(plan.connections.get()),
-                                shared: (0..plan.connections.get()).map(|_| tokio::sync::Mutex::default()).collect(),
+                                slots: Semaphore::new(opts.connections.get()),
+                                shared: (0..opts.connections.get()).map(|_| tokio::sync::Mutex::default()).collect(),
                                 turn: AtomicUsize::new(0),
                             });
                             targets.len() - 1
                         }
                     };
-                prepare(route, target, plan.http2)
+                prepare(route, target, opts.http2)
             })
             .collect();
         Client {
             targets,
             routes,
-            resolver: Resolver::new(plan.pins.clone()),
-            tls: crate::tls::client_config(&plan.cacerts, plan.insecure, plan.http2),
-            http2: plan.http2,
+            resolver: Resolver::new(opts.pins.clone()),
+            tls: tls::client_config(&opts.cacerts, opts.insecure, opts.http2),
+            http2: opts.http2,
             max_age: MAX_CONNECTION_AGE,
             drivers: Mutex::default(),
         }
@@ -144,7 +165,7 @@ impl Client {
 
     /// Send one request on `route` (with `extra` headers), read the response to the end and keep
     /// at most `keep` bytes of its body in `body`.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         route: usize,
         extra: Option<&HeaderMap>,
@@ -312,12 +333,6 @@ fn classify(e: hyper::Error) -> ErrorType {
 }
 
 /// Host, port and whether TLS is used.
-fn endpoint(uri: &Uri) -> (String, u16, bool) {
-    let https = uri.scheme_str() == Some("https");
-    let host = crate::config::bare_host(uri.host().unwrap_or_default());
-    (host.to_string(), uri.port_u16().unwrap_or(if https { 443 } else { 80 }), https)
-}
-
 fn prepare(route: &Route, target: usize, http2: bool) -> Prepared {
     let mut headers = route.headers.clone();
     if !headers.contains_key(USER_AGENT) {

@@ -11,9 +11,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
-use crate::client::Client;
-use crate::config::{Mesh, Plan, Route};
-use crate::recorder::ErrorType;
+use crate::client::{Client, ClientOptions};
+use crate::config::{Mesh, Plan};
+use crate::outcome::ErrorType;
+use crate::scenario::Route;
 
 /// Istio's pilot-agent: POST /quitquitquit ends the sidecar.
 const ISTIO: (SocketAddr, &str) =
@@ -26,7 +27,7 @@ const LINKERD: (SocketAddr, &str) =
 /// target gets: sidecars and the Pushgateway need not speak h2.
 fn client(plan: &Plan, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Client {
     let route = Route { name: String::new(), method, uri, headers, body, weight: 1, classifier: None, login: false };
-    Client::new(&Plan { routes: vec![route], http2: false, ..plan.clone() })
+    Client::new(&[route], &ClientOptions { http2: false, ..plan.client.clone() })
 }
 
 /// Send the client's one request and return its status.
@@ -38,7 +39,7 @@ async fn call(plan: &Plan, client: &Client) -> Result<u16, ErrorType> {
 
 /// Retry GET `--wait-for` every half second until it answers 2xx; `false` once `--wait-timeout`
 /// has passed (an attempt under way may overrun it by up to `--timeout`).
-pub async fn wait_for(plan: &Plan) -> bool {
+pub(crate) async fn wait_for(plan: &Plan) -> bool {
     let Some(uri) = &plan.wait_for else { return true };
     let client = client(plan, Method::GET, uri.clone(), HeaderMap::new(), Bytes::new());
     let deadline = Instant::now() + plan.wait_timeout;
@@ -57,7 +58,7 @@ pub async fn wait_for(plan: &Plan) -> bool {
 }
 
 /// PUT the final metrics under job=trafficgen/instance=<run id>[/shard=<n>]; failures are logged, not fatal.
-pub async fn push(plan: &Plan, metrics_text: String) {
+pub(crate) async fn push(plan: &Plan, metrics_text: String) {
     let Some(base) = &plan.pushgateway else {
         return;
     };
@@ -84,8 +85,7 @@ pub async fn push(plan: &Plan, metrics_text: String) {
 }
 
 /// Tell the sidecar to quit. `Auto` acts only inside a pod and only where a sidecar answers.
-pub async fn quit_sidecar(mesh: &Mesh) {
-    let in_pod = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+pub(crate) async fn quit_sidecar(mesh: &Mesh, in_pod: bool) {
     let targets: Vec<(SocketAddr, &str)> = match mesh {
         Mesh::None => vec![],
         Mesh::Auto if !in_pod => vec![],

@@ -4,15 +4,13 @@
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderMap, Method, Uri};
-use rustls_pki_types::CertificateDer;
+use http::Uri;
 
-use crate::classify::Classifier;
-use crate::cli;
+use crate::client::ClientOptions;
+use crate::scenario::Route;
+use crate::settings;
 use crate::threshold::Threshold;
 
 /// How requests are started.
@@ -38,38 +36,6 @@ impl Load {
             Load::Closed { .. } => None,
         }
     }
-}
-
-/// One kind of request to send, with its share of the rate.
-#[derive(Debug, Clone)]
-pub struct Route {
-    /// The `route` metric label: a configured name or the URL path.
-    pub name: String,
-    /// HTTP method.
-    pub method: Method,
-    /// Absolute URL.
-    pub uri: Uri,
-    /// Extra request headers.
-    pub headers: HeaderMap,
-    /// Request body (may be empty).
-    pub body: Bytes,
-    /// Relative weight among routes (0 = never picked by the schedule, e.g. the login step).
-    pub weight: u32,
-    /// How responses are sorted into classes, if at all.
-    pub classifier: Option<Arc<Classifier>>,
-    /// Send with the worker's logged-in session cookie.
-    pub login: bool,
-}
-
-/// `--resolve host:port:addr[:port]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pin {
-    /// Host name as written in the URL.
-    pub host: String,
-    /// Port.
-    pub port: u16,
-    /// Address to connect to instead of asking DNS (same port unless the pin names another).
-    pub addr: SocketAddr,
 }
 
 /// Summary and progress format.
@@ -114,22 +80,14 @@ pub struct Plan {
     pub duration: Option<Duration>,
     /// Stop after this many requests.
     pub requests: Option<u64>,
-    /// Maximum connections per target.
-    pub connections: NonZeroUsize,
+    /// How to connect: connections per target, HTTP/2, TLS, pinned names.
+    pub client: ClientOptions,
     /// Maximum outstanding requests.
     pub max_in_flight: NonZeroUsize,
     /// Per-request timeout.
     pub timeout: Duration,
     /// What to send.
     pub routes: Vec<Route>,
-    /// Speak HTTP/2.
-    pub http2: bool,
-    /// Skip certificate verification.
-    pub insecure: bool,
-    /// Extra trusted CA certificates.
-    pub cacerts: Vec<CertificateDer<'static>>,
-    /// Fixed name -> address mappings.
-    pub pins: Vec<Pin>,
     /// Where to serve /metrics; `None` = off.
     pub metrics_addr: Option<SocketAddr>,
     /// Summary format.
@@ -148,6 +106,8 @@ pub struct Plan {
     pub linger: Duration,
     /// Sidecar to stop at exit.
     pub mesh: Mesh,
+    /// Running inside a Kubernetes pod: `--mesh-shutdown auto` looks for a sidecar only then.
+    pub in_pod: bool,
     /// Start-up gate.
     pub wait_for: Option<Uri>,
     /// Bound of the start-up gate.
@@ -185,20 +145,16 @@ pub enum ConfigError {
     Usage(String),
 }
 
-/// Build a plan from argv and env pairs (the process's or a test's).
-pub fn plan_from(
-    args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
-    env: impl IntoIterator<Item = (String, String)>,
-) -> Result<Plan, ConfigError> {
-    let matches = cli::command().try_get_matches_from(args).map_err(|e| ConfigError::Usage(e.to_string()))?;
-    let run = cli::run_matches(&matches).ok_or_else(|| ConfigError::Usage("not a run".into()))?;
-    let layered = cli::layer(run, env).map_err(|e| ConfigError::Usage(e.to_string()))?;
-    Plan::from_layered(&layered)
+impl From<settings::LayerError> for ConfigError {
+    fn from(e: settings::LayerError) -> ConfigError {
+        ConfigError::Usage(e.to_string())
+    }
 }
 
 mod build;
 mod routes;
-pub use build::{bare_host, parse_mesh, parse_url};
+mod validator;
+pub use build::parse_mesh;
 
 #[cfg(test)]
 mod tests;

@@ -5,14 +5,14 @@
 
 use std::future::Future;
 
-use clap::ArgMatches;
+use sim::{Bookinfo, BookinfoOptions, Fault, ServeError};
 
-use crate::cli::{self, Source};
-use crate::config::{ConfigError, Load, Pin, Plan};
+use crate::client::Pin;
+use crate::config::{ConfigError, Load, Plan};
 use crate::report::{ServiceFigures, Summary};
 use crate::run::{run_with, RunError};
-use crate::server::{Bookinfo, ServeArgs, ServeError};
-use crate::threshold::{Threshold, Verdict};
+use crate::settings::{Layered, RawConfig, Source};
+use crate::threshold::{Metric, Op, Threshold, Verdict};
 
 /// The URL a cluster user types.
 pub const URL: &str = "http://productpage:9080/productpage";
@@ -40,13 +40,13 @@ const SERVICES: [(&str, &[&str]); 4] = [
 pub struct DemoArgs {
     /// Run options (defaults: --rate 150 --duration 30s --classify-preset bookinfo-reviews --expect-split v1=1,v2=1,v3=1)
     #[command(flatten)]
-    pub run: cli::RawConfig,
+    pub run: RawConfig,
     /// Multiplier for the simulated services' latencies
-    #[arg(long, default_value = "1.0")]
-    pub latency_scale: String,
+    #[arg(long, default_value = "1.0", value_parser = sim::parse_scale)]
+    pub latency_scale: f64,
     /// Inject a fault: SERVICE:error=10% or SERVICE:delay=200ms (repeatable)
     #[arg(long = "fault", value_name = "SPEC")]
-    pub faults: Vec<String>,
+    pub faults: Vec<Fault>,
 }
 
 /// Why the demo could not run.
@@ -64,8 +64,8 @@ pub enum DemoError {
 }
 
 /// The demo's validated run plan: run options with the demo's defaults.
-pub fn plan(matches: &ArgMatches, env: impl IntoIterator<Item = (String, String)>) -> Result<Plan, ConfigError> {
-    let mut layered = cli::layer(matches, env).map_err(|e| ConfigError::Usage(e.to_string()))?;
+pub fn plan(layered: &Layered) -> Result<Plan, ConfigError> {
+    let mut layered = layered.clone();
     // A scenario mixes routes (e.g. a logged-in user who always sees v2): no 1/3 split to expect.
     if layered.raw.scenario.is_some() && layered.sources.get("expect_split") == Some(&Source::Default) {
         layered.raw.expect_split = None;
@@ -77,25 +77,23 @@ pub fn plan(matches: &ArgMatches, env: impl IntoIterator<Item = (String, String)
     if let Load::Open { rate } = plan.load {
         // The seed asks for 100 req/s sustained; a slower demo is held to 95% of what it asked for.
         let floor = (rate * 0.95).min(100.0);
-        plan.thresholds.push(Threshold::parse(&format!("achieved_rps>={floor}")).expect("valid threshold"));
+        let expr = format!("achieved_rps>={floor}");
+        plan.thresholds.push(Threshold { expr, metric: Metric::AchievedRps, op: Op::Ge, bound: floor });
     }
     Ok(plan)
 }
 
 /// Start the simulation, drive it with `plan`, and judge the result.
 pub async fn run(args: &DemoArgs, mut plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, DemoError> {
-    let sim_args = ServeArgs {
-        listen: "127.0.0.1:0".into(),
-        bookinfo: true,
-        latency_scale: args.latency_scale.clone(),
+    let options = BookinfoOptions {
+        latency_scale: args.latency_scale,
         faults: args.faults.clone(),
-        ..ServeArgs::default()
+        ..BookinfoOptions::default()
     };
-    let options = sim_args.plan()?.bookinfo.expect("bookinfo was asked for");
     let sim = Bookinfo::start(options).await?;
     let productpage = sim.productpage_addr();
     tracing::info!(%productpage, metrics = %sim.metrics_addr(), "Bookinfo simulation started; its Istio metrics are at /metrics");
-    plan.pins.push(Pin { host: "productpage".into(), port: 9080, addr: productpage });
+    plan.client.pins.push(Pin { host: "productpage".into(), port: 9080, addr: productpage });
     let result = run_with(plan, shutdown, |summary| judge(summary, &sim)).await;
     sim.shutdown().await;
     Ok(result?)

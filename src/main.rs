@@ -2,11 +2,11 @@
 
 use std::process::ExitCode;
 
-use trafficgen::config::{self, ConfigError, Format, Plan};
+use trafficgen::cli::{self, Command, ParseError};
+use trafficgen::config::Format;
 use trafficgen::demo::{self, DemoError};
 use trafficgen::report::Summary;
-use trafficgen::server::ServeError;
-use trafficgen::{cli, cluster, shutdown};
+use trafficgen::shutdown;
 
 /// Thresholds held.
 const EXIT_OK: u8 = 0;
@@ -18,46 +18,32 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_THRESHOLDS: u8 = 3;
 
 fn main() -> ExitCode {
-    let matches = cli::command().get_matches();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    match matches.subcommand() {
-        Some(("serve", m)) => {
-            let args =
-                <trafficgen::server::ServeArgs as clap::FromArgMatches>::from_arg_matches(m).expect("clap validated");
+    let command = match runtime.block_on(cli::parse(std::env::args_os(), std::env::vars())) {
+        Ok(command) => command,
+        Err(ParseError::Clap(e)) => e.exit(),
+        Err(e @ ParseError::Config(_)) => return fail(EXIT_CONFIG, &e),
+    };
+    match command {
+        Command::Serve(args) => {
             init_logging(Format::Text);
-            match runtime.block_on(trafficgen::server::run_serve(args, shutdown::signals())) {
+            match runtime.block_on(sim::run_serve(*args, shutdown::signals())) {
                 Ok(()) => ExitCode::from(EXIT_OK),
-                Err(e @ ServeError::Invalid { .. }) => fail(EXIT_CONFIG, &e),
+                Err(e @ sim::ServeError::Invalid { .. }) => fail(EXIT_CONFIG, &e),
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }
-        Some(("demo", m)) => {
-            let args = <demo::DemoArgs as clap::FromArgMatches>::from_arg_matches(m).expect("clap validated");
-            let plan = match demo::plan(m, std::env::vars()) {
-                Ok(plan) => plan,
-                Err(e) => return fail(EXIT_CONFIG, &e),
-            };
+        Command::Demo(args, plan) => {
             init_logging(plan.log_format);
-            match runtime.block_on(demo::run(&args, plan, shutdown::signals())) {
+            match runtime.block_on(demo::run(&args, *plan, shutdown::signals())) {
                 Ok(summary) => verdict(&summary),
-                Err(DemoError::Serve(e @ ServeError::Invalid { .. })) => fail(EXIT_CONFIG, &e),
+                Err(e @ DemoError::Config(_)) => fail(EXIT_CONFIG, &e),
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }
-        _ => {
-            let run = cli::run_matches(&matches).expect("run is the only other command");
-            let layered = cli::layer(run, std::env::vars()).map_err(|e| ConfigError::Usage(e.to_string()));
-            let plan = match layered.as_ref().map_err(Clone::clone).and_then(Plan::from_layered) {
-                Ok(plan) => plan,
-                Err(e) => {
-                    // Even a bad config must not leave a sidecar keeping the Job's pod alive.
-                    let mesh = layered.ok().and_then(|l| l.raw.mesh_shutdown).and_then(|m| config::parse_mesh(&m));
-                    runtime.block_on(cluster::quit_sidecar(&mesh.unwrap_or(config::Mesh::Auto)));
-                    return fail(EXIT_CONFIG, &e);
-                }
-            };
+        Command::Run(plan) => {
             init_logging(plan.log_format);
-            match runtime.block_on(trafficgen::run(plan, shutdown::signals())) {
+            match runtime.block_on(trafficgen::run(*plan, shutdown::signals())) {
                 Ok(summary) => verdict(&summary),
                 Err(e) => fail(EXIT_FAILURE, &e),
             }

@@ -15,18 +15,18 @@ use prometheus::{
 };
 
 use crate::classify::Classifier;
-use crate::config::Route;
-use crate::recorder::{ErrorType, Outcome};
+use crate::outcome::{ErrorType, Outcome};
+use crate::scenario::Route;
 
 /// OpenTelemetry's recommended buckets for `http.client.request.duration`, in seconds.
-pub const BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
+pub(crate) const BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 
 const DURATION_LABELS: [&str; 5] =
     ["http_request_method", "http_response_status_code", "error_type", "server_address", "route"];
 
 /// Every metric trafficgen exports.
 #[derive(Debug, Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// The registry served on /metrics.
     pub registry: Registry,
     duration: HistogramVec,
@@ -50,7 +50,7 @@ struct RouteLabels {
 
 impl Metrics {
     /// Register everything, with the known label sets of `routes` and `classes` present at 0.
-    pub fn new(routes: &[Route], const_labels: HashMap<String, String>) -> Self {
+    pub(crate) fn new(routes: &[Route], const_labels: HashMap<String, String>) -> Self {
         let registry = Registry::new_custom(None, Some(const_labels)).expect("valid const labels");
         let duration = HistogramVec::new(
             HistogramOpts::new(
@@ -114,7 +114,7 @@ impl Metrics {
     }
 
     /// Register `trafficgen_run_info{run_id}` = 1.
-    pub fn run_info(&self, run_id: &str) {
+    pub(crate) fn run_info(&self, run_id: &str) {
         let info = IntGauge::with_opts(
             Opts::new("trafficgen_run_info", "Identifies this run; always 1.").const_label("run_id", run_id),
         )
@@ -124,12 +124,12 @@ impl Metrics {
     }
 
     /// A per-worker recorder of outcomes into these metrics.
-    pub fn observer(&self) -> Observer {
+    pub(crate) fn observer(&self) -> Observer {
         Observer { metrics: self.clone(), cache: HashMap::new() }
     }
 
     /// The text exposition of the registry.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding cannot fail");
         String::from_utf8(buf).expect("text exposition is UTF-8")
@@ -141,14 +141,14 @@ type OutcomeKey = (usize, Option<u16>, Option<ErrorType>, Option<u16>);
 
 /// Caches label children so the hot path does no label lookups after the first of each kind.
 #[derive(Debug)]
-pub struct Observer {
+pub(crate) struct Observer {
     metrics: Metrics,
     cache: HashMap<OutcomeKey, (Histogram, Option<IntCounter>)>,
 }
 
 impl Observer {
     /// Count one outcome.
-    pub fn observe(&mut self, o: &Outcome) {
+    pub(crate) fn observe(&mut self, o: &Outcome) {
         let m = &self.metrics;
         let (histogram, class) = self.cache.entry((o.route, o.status, o.error, o.class)).or_insert_with(|| {
             let r = &m.routes[o.route];
@@ -167,12 +167,12 @@ impl Observer {
 }
 
 /// Bind the metrics listener; failing here is a runtime error (exit 1), before any request is sent.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr).await
 }
 
 /// `/metrics` and `/healthz` over `metrics`.
-pub fn router(metrics: Metrics) -> Router {
+pub(crate) fn router(metrics: Metrics) -> Router {
     Router::new()
         .route(
             "/metrics",
@@ -185,7 +185,7 @@ pub fn router(metrics: Metrics) -> Router {
 }
 
 /// Serve `router` on `listener` until `shutdown` resolves.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 /// One request slot: its global index and when it is due (`None` = as soon as possible).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tick {
+pub(crate) struct Tick {
     /// Global request index.
     pub index: u64,
     /// Intended send time for open loop.
@@ -18,7 +18,7 @@ pub struct Tick {
 
 /// Yields this worker's ticks in order.
 #[derive(Debug, Clone)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     start: Instant,
     /// Seconds between consecutive global requests; `None` = closed loop.
     period: Option<f64>,
@@ -30,7 +30,7 @@ pub struct Pacer {
 
 impl Pacer {
     /// Worker `worker` of `workers`; `rate` of `None` means closed loop.
-    pub fn new(
+    pub(crate) fn new(
         start: Instant,
         rate: Option<f64>,
         worker: usize,
@@ -49,12 +49,12 @@ impl Pacer {
     }
 
     /// Whether this pacer waits for deadlines (open loop).
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.period.is_some()
     }
 
     /// The next tick, without consuming it; `None` when the schedule is over.
-    pub fn peek(&self) -> Option<Tick> {
+    pub(crate) fn peek(&self) -> Option<Tick> {
         if self.limit.is_some_and(|l| self.next >= l) {
             return None;
         }
@@ -68,13 +68,13 @@ impl Pacer {
     }
 
     /// Consume the tick returned by [`Pacer::peek`].
-    pub fn advance(&mut self) {
+    pub(crate) fn advance(&mut self) {
         self.next += self.stride;
     }
 }
 
 /// The slice of `total` that part `index` of `parts` gets, spreading the remainder over the first parts.
-pub fn share(total: u64, index: usize, parts: usize) -> u64 {
+pub(crate) fn share(total: u64, index: usize, parts: usize) -> u64 {
     let (parts, index) = (parts as u64, index as u64);
     total / parts + u64::from(index < total % parts)
 }

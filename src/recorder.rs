@@ -1,4 +1,4 @@
-//! What happened: per-worker histograms and counters, merged on demand. Knows nothing about HTTP.
+//! What happened: per-worker histograms and counters of [`Outcome`]s, merged on demand.
 //!
 //! Memory is fixed: histograms have fixed bounds, counters are keyed by bounded sets
 //! (status codes, the [`ErrorType`] enum, the configured classes).
@@ -9,84 +9,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-/// Why a request failed. The string is also the `error_type` metric label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ErrorType {
-    /// No complete response within `--timeout`.
-    Timeout,
-    /// The TCP connection could not be made (refused, unreachable).
-    Connect,
-    /// The name did not resolve.
-    Dns,
-    /// The connection was closed or reset mid-request.
-    Reset,
-    /// TLS handshake or certificate failure.
-    Tls,
-    /// The peer spoke malformed HTTP.
-    Protocol,
-    /// The server answered 4xx.
-    Http4xx,
-    /// The server answered 5xx.
-    Http5xx,
-    /// Still in flight when the drain timeout ended the run.
-    Cancelled,
-}
-
-impl ErrorType {
-    /// Every variant, in label order.
-    pub const ALL: [ErrorType; 9] = [
-        ErrorType::Timeout,
-        ErrorType::Connect,
-        ErrorType::Dns,
-        ErrorType::Reset,
-        ErrorType::Tls,
-        ErrorType::Protocol,
-        ErrorType::Http4xx,
-        ErrorType::Http5xx,
-        ErrorType::Cancelled,
-    ];
-
-    /// The label string.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorType::Timeout => "timeout",
-            ErrorType::Connect => "connect",
-            ErrorType::Dns => "dns",
-            ErrorType::Reset => "reset",
-            ErrorType::Tls => "tls",
-            ErrorType::Protocol => "protocol",
-            ErrorType::Http4xx => "http_4xx",
-            ErrorType::Http5xx => "http_5xx",
-            ErrorType::Cancelled => "cancelled",
-        }
-    }
-
-    /// The error a status code counts as, if any.
-    pub fn from_status(status: u16) -> Option<Self> {
-        match status {
-            400..=499 => Some(ErrorType::Http4xx),
-            500..=599 => Some(ErrorType::Http5xx),
-            _ => None,
-        }
-    }
-}
-
-/// The result of one request.
-#[derive(Debug, Clone, Copy)]
-pub struct Outcome {
-    /// Index of the route it was sent on.
-    pub route: usize,
-    /// Response status, if a response arrived.
-    pub status: Option<u16>,
-    /// Failure, if any (a 5xx has both a status and an error).
-    pub error: Option<ErrorType>,
-    /// From the intended send time to the end of the response (coordinated-omission corrected).
-    pub latency: Duration,
-    /// From the actual send to the end of the response.
-    pub service_time: Duration,
-    /// Response class index, when classification is on.
-    pub class: Option<u16>,
-}
+use crate::outcome::{ErrorType, Outcome};
 
 /// Counters of one recorder shard or of a merged view.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -191,13 +114,13 @@ struct Shard {
 
 /// Per-worker shards behind uncontended locks; readers merge them.
 #[derive(Debug, Clone)]
-pub struct Recorder {
+pub(crate) struct Recorder {
     shards: Arc<[Mutex<Shard>]>,
 }
 
 impl Recorder {
     /// A recorder with one shard per worker.
-    pub fn new(workers: usize) -> Self {
+    pub(crate) fn new(workers: usize) -> Self {
         Recorder { shards: (0..workers).map(|_| Mutex::default()).collect() }
     }
 
@@ -206,17 +129,17 @@ impl Recorder {
     }
 
     /// Record an outcome on worker `worker`'s shard.
-    pub fn record(&self, worker: usize, o: &Outcome) {
+    pub(crate) fn record(&self, worker: usize, o: &Outcome) {
         self.shard(worker).window.record(o);
     }
 
     /// Count a dropped send on worker `worker`'s shard.
-    pub fn drop_send(&self, worker: usize) {
+    pub(crate) fn drop_send(&self, worker: usize) {
         self.shard(worker).window.counts.dropped += 1;
     }
 
     /// Everything recorded so far, merged.
-    pub fn total(&self) -> Stats {
+    pub(crate) fn total(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
             let s = self.shard(w);
@@ -227,7 +150,7 @@ impl Recorder {
     }
 
     /// What was recorded since the previous call, merged; starts a new window.
-    pub fn take_window(&self) -> Stats {
+    pub(crate) fn take_window(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
             let mut s = self.shard(w);

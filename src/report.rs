@@ -8,8 +8,9 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::config::{Format, Route, Shard};
+use crate::config::{Format, Shard};
 use crate::recorder::Stats;
+use crate::scenario::Route;
 use crate::threshold::{Figures, Stat, Verdict};
 
 mod progress;
@@ -322,7 +323,7 @@ pub fn write_termination_log(line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recorder::{ErrorType, Outcome};
+    use crate::outcome::{ErrorType, Outcome};
     use crate::threshold::Threshold;
 
     fn stats() -> Stats {

@@ -63,7 +63,7 @@ pub async fn run_with(
     finish: impl FnOnce(&mut Summary),
 ) -> Result<Summary, RunError> {
     let result = run_inner(&plan, shutdown, finish).await;
-    cluster::quit_sidecar(&plan.mesh).await;
+    cluster::quit_sidecar(&plan.mesh, plan.in_pod).await;
     result
 }
 
@@ -163,7 +163,7 @@ async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output =
     };
     let workers = parallelism.min(slots);
     let shared = Arc::new(Shared {
-        client: Client::new(plan),
+        client: Client::new(&plan.routes, &plan.client),
         recorder: Recorder::new(workers),
         metrics: metrics.clone(),
         routes: plan.routes.clone(),

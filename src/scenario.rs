@@ -12,10 +12,32 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Uri};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One kind of request to send, with its share of the rate.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The `route` metric label: a configured name or the URL path.
+    pub name: String,
+    /// HTTP method.
+    pub method: Method,
+    /// Absolute URL.
+    pub uri: Uri,
+    /// Extra request headers.
+    pub headers: HeaderMap,
+    /// Request body (may be empty).
+    pub body: Bytes,
+    /// Relative weight among routes (0 = never picked by the schedule, e.g. the login step).
+    pub weight: u32,
+    /// How responses are sorted into classes, if at all.
+    pub classifier: Option<Arc<Classifier>>,
+    /// Send with the worker's logged-in session cookie.
+    pub login: bool,
+}
 
 /// A validated scenario file.
 #[derive(Debug)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     /// Login performed once per virtual user before its first logged-in request.
     pub login: Option<Login>,
     /// The routes, in file order; at least one.
@@ -25,7 +47,7 @@ pub struct Scenario {
 /// How a virtual user logs in (a form POST whose `Set-Cookie` is kept for that user).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Login {
+pub(crate) struct Login {
     /// Where to POST the form.
     #[serde(deserialize_with = "de::url")]
     pub url: Uri,
@@ -42,7 +64,7 @@ pub struct Login {
 /// One validated route.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RouteFile {
+pub(crate) struct RouteFile {
     /// Unique name, used as the `route` metric label.
     #[serde(deserialize_with = "de::name")]
     pub name: String,
@@ -71,7 +93,7 @@ pub struct RouteFile {
 
 /// A request body: empty, inline text, or `@file` (relative to the scenario file) until [`load`] reads it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Body {
+pub(crate) enum Body {
     /// No body.
     #[default]
     Empty,
@@ -98,7 +120,7 @@ fn one() -> u32 {
 
 /// Why a scenario could not be loaded; Display names the file, line and field.
 #[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
+pub(crate) enum ScenarioError {
     /// The file (or a `@body` file) could not be read.
     #[error("scenario {origin}: cannot read {path}: {source}")]
     Read { origin: String, path: String, source: std::io::Error },
@@ -120,7 +142,7 @@ struct RawScenario {
 }
 
 /// Reads, parses and validates a scenario file, including its `@file` bodies.
-pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+pub(crate) fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let origin = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
         origin: origin.clone(),
@@ -133,7 +155,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 }
 
 /// Parses and validates scenario text; `origin` names it in errors. `@file` bodies stay unread.
-pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
     let raw: RawScenario = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&e, origin))?;
     let invalid = |line, message| ScenarioError::Invalid { origin: origin.to_owned(), line, message };
     if raw.routes.is_empty() {
@@ -157,7 +179,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
 
 impl Scenario {
     /// Replaces every `@file` body by its content, resolving paths against `base` (the scenario's folder).
-    pub fn read_bodies(&mut self, base: &Path, origin: &str) -> Result<(), ScenarioError> {
+    pub(crate) fn read_bodies(&mut self, base: &Path, origin: &str) -> Result<(), ScenarioError> {
         for route in &mut self.routes {
             if let Body::File(rel) = &route.body {
                 let path = base.join(rel);

@@ -167,7 +167,7 @@ fn parse_millis(s: &str) -> Option<f64> {
 }
 
 /// `1%` or `0.01`.
-pub fn parse_fraction(s: &str) -> Option<f64> {
+pub(crate) fn parse_fraction(s: &str) -> Option<f64> {
     let (num, scale) = match s.strip_suffix('%') {
         Some(n) => (n, 0.01),
         None => (s, 1.0),

@@ -13,14 +13,15 @@ use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::classify::{Classifier, BODY_CAP};
 use crate::client::Client;
-use crate::config::Route;
 use crate::metrics::{Metrics, Observer};
+use crate::outcome::{ErrorType, Outcome};
 use crate::pacer::{Pacer, Tick};
-use crate::recorder::{ErrorType, Outcome, Recorder};
+use crate::recorder::Recorder;
+use crate::scenario::Route;
 
 /// Why sending stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// Keep going.
     Running,
     /// The sending window is over: closed loop stops; in-flight requests finish (each bounded by `--timeout`).
@@ -33,7 +34,7 @@ pub enum Stop {
 
 /// What all workers share.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// The HTTP client.
     pub client: Client,
     /// Where outcomes go for the summary.
@@ -52,7 +53,13 @@ pub struct Shared {
 
 /// Run worker `id`: send the pacer's ticks with at most `cap` in flight until the schedule ends
 /// or `stop` says so, then drain.
-pub async fn work(shared: Arc<Shared>, id: usize, mut pacer: Pacer, cap: usize, mut stop: watch::Receiver<Stop>) {
+pub(crate) async fn work(
+    shared: Arc<Shared>,
+    id: usize,
+    mut pacer: Pacer,
+    cap: usize,
+    mut stop: watch::Receiver<Stop>,
+) {
     let mut observer = shared.metrics.observer();
     let cookie = match shared.login {
         Some(route) => log_in(&shared, route).await,
@@ -159,7 +166,7 @@ async fn log_in(shared: &Shared, route: usize) -> Option<HeaderMap> {
 }
 
 /// A smooth weighted round robin over route indices (nginx's algorithm): weights 2,1 give 0,1,0.
-pub fn wheel(weights: &[u32]) -> Vec<usize> {
+pub(crate) fn wheel(weights: &[u32]) -> Vec<usize> {
     let total: i64 = weights.iter().map(|w| i64::from(*w)).sum();
     let mut current = vec![0i64; weights.len()];
     (0..total)

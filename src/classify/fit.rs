@@ -9,11 +9,11 @@ use super::ClassifyError;
 ///
 /// 0.001 keeps false alarms to one run in a thousand when traffic really follows the weights, while a
 /// real skew (a version missing, a 2:1 imbalance) still drives p far below it after a few hundred responses.
-pub const FAIL_BELOW_P: f64 = 0.001;
+pub(crate) const FAIL_BELOW_P: f64 = 0.001;
 
 /// Result of a chi-square goodness-of-fit test.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct ChiSquare {
+pub(crate) struct ChiSquare {
     /// Pearson's statistic, sum of (observed - expected)^2 / expected.
     pub statistic: f64,
     /// Degrees of freedom: categories with a positive weight, minus one.
@@ -24,13 +24,13 @@ pub struct ChiSquare {
 
 impl ChiSquare {
     /// True when the observation is consistent with the weights (p >= [`FAIL_BELOW_P`]).
-    pub fn passes(&self) -> bool {
+    pub(crate) fn passes(&self) -> bool {
         self.p_value >= FAIL_BELOW_P
     }
 }
 
 /// Parses `v1=1,v2=1,v3=2` into class names and positive weights.
-pub fn parse_expect_split(value: &str) -> Result<Vec<(String, f64)>, ClassifyError> {
+pub(crate) fn parse_expect_split(value: &str) -> Result<Vec<(String, f64)>, ClassifyError> {
     let bad = |reason: String| ClassifyError::ExpectSplit { value: value.to_owned(), reason };
     let mut out: Vec<(String, f64)> = Vec::new();
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -59,7 +59,7 @@ pub fn parse_expect_split(value: &str) -> Result<Vec<(String, f64)>, ClassifyErr
 /// Pearson's chi-square goodness-of-fit test of `observed` counts against relative `weights`.
 ///
 /// Categories with a zero weight must have zero observations, else the split is impossible (p = 0).
-pub fn chi_square(observed: &[u64], weights: &[f64]) -> ChiSquare {
+pub(crate) fn chi_square(observed: &[u64], weights: &[f64]) -> ChiSquare {
     assert_eq!(observed.len(), weights.len(), "one weight per category");
     let total: u64 = observed.iter().sum();
     let weight_sum: f64 = weights.iter().filter(|w| **w > 0.0).sum();

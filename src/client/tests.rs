@@ -36,8 +36,8 @@ async fn connections_for_two_requests(h2: bool, max_age: Duration) -> u64 {
     if h2 {
         argv.push("--http2".into());
     }
-    let plan = crate::config::plan_from(argv, Vec::new()).expect("valid test config");
-    let mut client = Client::new(&plan);
+    let plan = crate::cli::plan_from(argv, Vec::new()).expect("valid test config");
+    let mut client = Client::new(&plan.routes, &plan.client);
     client.max_age = max_age;
     for _ in 0..2 {
         let answer = client.send(0, None, 0, &mut Vec::new()).await.expect("loopback answers");

@@ -5,14 +5,15 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, ServerName};
+use rustls_pki_types::CertificateDer;
 
-use super::{routes, ConfigError, Format, Load, Mesh, Pin, Plan, Shard};
-use crate::cli::{self, Layered};
+use super::validator::Validator;
+use super::{routes, ConfigError, Load, Mesh, Plan, Shard};
+use crate::client::{ClientOptions, Pin};
+use crate::settings::Layered;
 use crate::threshold::Threshold;
+use crate::url::{bare_host, parse_url};
 
 impl Plan {
     /// Validate layered settings into a plan.
@@ -37,22 +38,29 @@ impl Plan {
             requests: v.opt("requests", &r.requests, "a positive whole number", |s| {
                 s.parse::<u64>().ok().filter(|n| *n > 0)
             })?,
-            connections: v.nonzero("connections", &r.connections)?,
+            client: ClientOptions {
+                connections: v.nonzero("connections", &r.connections)?,
+                http2: v.flag("http2", &r.http2)?,
+                insecure: v.flag("insecure", &r.insecure)?,
+                cacerts: v
+                    .opt("cacert", &r.cacert, "a readable PEM file with at least one certificate", load_certs)?
+                    .unwrap_or_default(),
+                pins: r
+                    .resolve
+                    .iter()
+                    .map(|p| {
+                        v.parse(
+                            "resolve",
+                            Some(p),
+                            "HOST:PORT:ADDR[:PORT] such as productpage:9080:127.0.0.1",
+                            parse_pin,
+                        )
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
             max_in_flight: v.nonzero("max_in_flight", &r.max_in_flight)?,
             timeout: v.parse("timeout", r.timeout.as_deref(), "a duration such as 10s", positive_duration)?,
             routes,
-            http2: v.flag("http2", &r.http2)?,
-            insecure: v.flag("insecure", &r.insecure)?,
-            cacerts: v
-                .opt("cacert", &r.cacert, "a readable PEM file with at least one certificate", load_certs)?
-                .unwrap_or_default(),
-            pins: r
-                .resolve
-                .iter()
-                .map(|p| {
-                    v.parse("resolve", Some(p), "HOST:PORT:ADDR[:PORT] such as productpage:9080:127.0.0.1", parse_pin)
-                })
-                .collect::<Result<_, _>>()?,
             metrics_addr: v.parse(
                 "metrics_addr",
                 r.metrics_addr.as_deref(),
@@ -89,6 +97,7 @@ impl Plan {
                 "auto, istio, linkerd, none, or http://127.0.0.1:PORT/PATH",
                 parse_mesh,
             )?,
+            in_pod: l.in_pod,
             wait_for: v.opt("wait_for", &r.wait_for, "an absolute http:// or https:// URL", parse_url)?,
             wait_timeout: v.parse(
                 "wait_timeout",
@@ -160,94 +169,6 @@ fn generate_run_id() -> String {
     format!("{secs:x}-{:04x}", fastrand::u16(..))
 }
 
-/// Turns one raw setting into a typed value, or an error naming the setting.
-pub(super) struct Validator<'a>(&'a Layered);
-
-impl Validator<'_> {
-    /// How to name `field` in a message (flag or env var).
-    pub(super) fn name(&self, field: &str) -> String {
-        self.0.name(field)
-    }
-
-    pub(super) fn invalid(&self, field: &str, value: &str, expected: &str) -> ConfigError {
-        ConfigError::Invalid { setting: self.0.name(field), value: value.to_string(), expected: expected.to_string() }
-    }
-
-    pub(super) fn parse<T>(
-        &self,
-        field: &str,
-        value: Option<&str>,
-        expected: &str,
-        f: impl FnOnce(&str) -> Option<T>,
-    ) -> Result<T, ConfigError> {
-        let value = value.unwrap_or_default();
-        f(value.trim()).ok_or_else(|| self.invalid(field, value, expected))
-    }
-
-    pub(super) fn opt<T>(
-        &self,
-        field: &str,
-        value: &Option<String>,
-        expected: &str,
-        f: impl FnOnce(&str) -> Option<T>,
-    ) -> Result<Option<T>, ConfigError> {
-        value.as_deref().map(|s| self.parse(field, Some(s), expected, f)).transpose()
-    }
-
-    fn nonzero(&self, field: &str, value: &Option<String>) -> Result<NonZeroUsize, ConfigError> {
-        self.parse(field, value.as_deref(), "a positive whole number", |s| s.parse().ok())
-    }
-
-    fn flag(&self, field: &str, value: &Option<String>) -> Result<bool, ConfigError> {
-        let value = value.as_deref().unwrap_or("false");
-        self.parse(field, Some(value), "true or false", |s| match s.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Some(true),
-            "false" | "0" | "no" | "" => Some(false),
-            _ => None,
-        })
-    }
-
-    fn format(&self, field: &str, value: &Option<String>) -> Result<Format, ConfigError> {
-        self.parse(field, value.as_deref(), "text or json", |s| match s {
-            "text" => Some(Format::Text),
-            "json" => Some(Format::Json),
-            _ => None,
-        })
-    }
-
-    fn shard(&self, r: &cli::RawConfig) -> Result<Shard, ConfigError> {
-        let count = self.nonzero("shards", &r.shards)?.get();
-        let index = match (&r.shard_index, count) {
-            (None, 1) => 0,
-            (None, _) => {
-                return Err(ConfigError::Invalid {
-                    setting: self.0.name("shard_index"),
-                    value: String::new(),
-                    expected: format!(
-                    "a shard index below {count}: run as an Indexed Job (JOB_COMPLETION_INDEX) or set --shard-index"
-                ),
-                })
-            }
-            (Some(i), _) => self.parse("shard_index", Some(i), &format!("a whole number below {count}"), |s| {
-                s.parse::<usize>().ok().filter(|i| *i < count)
-            })?,
-        };
-        Ok(Shard { index, count })
-    }
-
-    pub(super) fn headers(&self, field: &str, values: &[String]) -> Result<HeaderMap, ConfigError> {
-        let mut map = HeaderMap::new();
-        for h in values {
-            let (name, value) = self.parse(field, Some(h), "NAME: VALUE such as \"x-demo: 1\"", |s| {
-                let (n, v) = s.split_once(':')?;
-                Some((HeaderName::from_bytes(n.trim().as_bytes()).ok()?, HeaderValue::from_str(v.trim()).ok()?))
-            })?;
-            map.append(name, value);
-        }
-        Ok(map)
-    }
-}
-
 /// Longest duration any setting takes: a year, far past any Job and safe to add to an `Instant`.
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
@@ -257,21 +178,6 @@ fn positive_duration(s: &str) -> Option<Duration> {
 
 fn duration(s: &str) -> Option<Duration> {
     humantime::parse_duration(s).ok().filter(|d| *d <= MAX_DURATION)
-}
-
-/// An absolute http(s) URL with a host, no user info (it would leak into `Host`), and for https a
-/// host TLS can name.
-pub fn parse_url(s: &str) -> Option<Uri> {
-    let uri: Uri = s.parse().ok()?;
-    let host = bare_host(uri.host().filter(|h| !h.is_empty())?);
-    let tls_ok = uri.scheme_str() != Some("https") || ServerName::try_from(host).is_ok();
-    let ok = matches!(uri.scheme_str(), Some("http" | "https")) && !uri.authority()?.as_str().contains('@') && tls_ok;
-    ok.then_some(uri)
-}
-
-/// A host without the brackets of an IPv6 literal.
-pub fn bare_host(host: &str) -> &str {
-    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
 }
 
 fn parse_pin(s: &str) -> Option<Pin> {
@@ -285,13 +191,6 @@ fn parse_pin(s: &str) -> Option<Pin> {
         Err(_) => SocketAddr::new(bare_host(addr).parse().ok()?, port),
     };
     Some(Pin { host, port, addr })
-}
-
-pub(super) fn load_body(s: &str) -> Option<Bytes> {
-    match s.strip_prefix('@') {
-        Some(path) => std::fs::read(path).ok().map(Bytes::from),
-        None => Some(Bytes::copy_from_slice(s.as_bytes())),
-    }
 }
 
 fn load_certs(path: &str) -> Option<Vec<CertificateDer<'static>>> {

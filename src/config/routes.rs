@@ -7,11 +7,13 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, REFERER};
 use http::{HeaderValue, Method};
 
-use super::build::{load_body, Validator};
-use super::{parse_url, ConfigError, Route};
+use super::validator::{load_body, Validator};
+use super::ConfigError;
 use crate::classify::Classifier;
-use crate::cli::RawConfig;
+use crate::scenario::Route;
 use crate::scenario::{self, Body, Login};
+use crate::settings::RawConfig;
+use crate::url::parse_url;
 
 /// The routes and the index of the login route, if the scenario has one.
 pub(super) fn routes(v: &Validator<'_>, r: &RawConfig) -> Result<(Vec<Route>, Option<usize>), ConfigError> {

@@ -1,12 +1,18 @@
 use super::*;
+use crate::client::Pin;
+use bytes::Bytes;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
+/// The run options alone, as clap reads them (the `run` word of the real command line dropped).
 fn plan(args: &[&str], vars: &[(&str, &str)]) -> Result<Plan, ConfigError> {
-    let argv = std::iter::once("trafficgen").chain(args.iter().copied());
-    plan_from(argv, env(vars))
+    use clap::Args;
+    let argv = std::iter::once("trafficgen").chain(args.iter().copied().skip_while(|a| *a == "run"));
+    let cmd = settings::RawConfig::augment_args(clap::Command::new("trafficgen")).allow_negative_numbers(true);
+    let matches = cmd.try_get_matches_from(argv).map_err(|e| ConfigError::Usage(e.to_string()))?;
+    Plan::from_layered(&settings::layer(&matches, env(vars))?)
 }
 
 fn err(args: &[&str], vars: &[(&str, &str)]) -> String {
@@ -20,12 +26,12 @@ fn defaults_and_flags() {
     assert_eq!(p.routes[0].name, "/productpage");
     assert_eq!(p.metrics_addr, Some("0.0.0.0:9464".parse().unwrap()));
     assert_eq!(p.timeout, Duration::from_secs(10));
-    assert!(!p.http2);
+    assert!(!p.client.http2);
     let p =
         plan(&["run", "--rate", "150.5", "--duration", "10m", "--http2", "-H", "x-a: 1", "http://a/"], &[]).unwrap();
     assert_eq!(p.load, Load::Open { rate: 150.5 });
     assert_eq!(p.duration, Some(Duration::from_secs(600)));
-    assert!(p.http2);
+    assert!(p.client.http2);
     assert_eq!(p.routes[0].headers["x-a"], "1");
     let p = plan(&["--rate", "max", "--concurrency", "4", "http://a"], &[]).unwrap();
     assert_eq!(p.load, Load::Closed { concurrency: NonZeroUsize::new(4).unwrap() });
@@ -45,7 +51,7 @@ fn env_sets_and_flags_override() {
     assert_eq!(p.load, Load::Open { rate: 7.0 });
     let p = plan(&["--metrics-addr", "off", "http://a"], &[("TRAFFICGEN_HTTP2", "true")]).unwrap();
     assert_eq!(p.metrics_addr, None);
-    assert!(p.http2);
+    assert!(p.client.http2);
 }
 
 #[test]
@@ -102,13 +108,16 @@ fn pins_and_bodies() {
     let p =
         plan(&["--resolve", "productpage:9080:127.0.0.1", "--resolve", "h:443:[::1]", "--body", "hi", "http://a"], &[])
             .unwrap();
-    assert_eq!(p.pins[0], Pin { host: "productpage".into(), port: 9080, addr: "127.0.0.1:9080".parse().unwrap() });
-    assert_eq!(p.pins[1].addr, "[::1]:443".parse().unwrap());
+    assert_eq!(
+        p.client.pins[0],
+        Pin { host: "productpage".into(), port: 9080, addr: "127.0.0.1:9080".parse().unwrap() }
+    );
+    assert_eq!(p.client.pins[1].addr, "[::1]:443".parse().unwrap());
     assert_eq!(p.routes[0].body, Bytes::from_static(b"hi"));
     let p =
         plan(&["--resolve", "productpage:9080:127.0.0.1:34567", "--resolve", "h:1:[::1]:2", "http://a"], &[]).unwrap();
-    assert_eq!(p.pins[0].addr, "127.0.0.1:34567".parse().unwrap());
-    assert_eq!(p.pins[1].addr, "[::1]:2".parse().unwrap());
+    assert_eq!(p.client.pins[0].addr, "127.0.0.1:34567".parse().unwrap());
+    assert_eq!(p.client.pins[1].addr, "[::1]:2".parse().unwrap());
 }
 
 #[test]

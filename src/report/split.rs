@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::round;
 use crate::classify::{chi_square, FAIL_BELOW_P};
-use crate::config::Route;
+use crate::scenario::Route;
 use crate::threshold::Verdict;
 
 /// Class counts by name over all routes, with every known class present (0 when unseen).

@@ -5,8 +5,8 @@ use std::future::pending;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use trafficgen::config::plan_from;
-use trafficgen::server::{Bookinfo, BookinfoOptions};
+use sim::{Bookinfo, BookinfoOptions};
+use trafficgen::cli::plan_from;
 
 use crate::support::{bin, target};
 

@@ -3,7 +3,7 @@
 use std::future::pending;
 use std::sync::atomic::Ordering;
 
-use trafficgen::config::plan_from;
+use trafficgen::cli::plan_from;
 use trafficgen::report::Summary;
 
 use crate::support::{closed_port, target};

@@ -1,9 +1,11 @@
 //! `trafficgen serve` flags and their validation into typed options.
 
-use super::workload::Fault;
-use super::{BookinfoOptions, ServeError};
+use crate::bookinfo::BookinfoOptions;
+use crate::error::ServeError;
+use crate::target::TargetOptions;
+use crate::units::{parse_duration, parse_fraction, parse_scale, parse_size, parse_status};
+use crate::workload::Fault;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 /// Flags of `trafficgen serve` (plain flags only: a test target is configured on its command line).
 #[derive(Debug, Clone, clap::Args)]
@@ -35,36 +37,6 @@ pub struct ServeArgs {
     /// Inject a fault: SERVICE:error=10% or SERVICE:delay=200ms (repeatable).
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
-}
-
-/// Largest body the plain target will generate, to keep a typo from exhausting memory.
-pub const MAX_RESPONSE_SIZE: usize = 64 << 20;
-
-/// Validated options of the plain target.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TargetOptions {
-    /// Base response delay.
-    pub delay: Duration,
-    /// Uniform jitter around `delay`.
-    pub jitter: Duration,
-    /// Fraction of requests answered with `error_status`.
-    pub error_rate: f64,
-    /// Status used for injected errors.
-    pub error_status: http::StatusCode,
-    /// Body size in bytes; 0 answers `ok\n`.
-    pub response_size: usize,
-}
-
-impl Default for TargetOptions {
-    fn default() -> TargetOptions {
-        TargetOptions {
-            delay: Duration::ZERO,
-            jitter: Duration::ZERO,
-            error_rate: 0.0,
-            error_status: http::StatusCode::INTERNAL_SERVER_ERROR,
-            response_size: 0,
-        }
-    }
 }
 
 /// Everything `serve` needs, validated.
@@ -105,65 +77,6 @@ impl ServeArgs {
     }
 }
 
-/// `2%` or `0.02`, within 0..=1.
-pub(crate) fn parse_fraction(setting: &'static str, value: &str) -> Result<f64, ServeError> {
-    let v = value.trim();
-    let parsed = match v.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
-        None => v.parse::<f64>(),
-    };
-    parsed.ok().filter(|f| (0.0..=1.0).contains(f)).ok_or_else(|| ServeError::Invalid {
-        setting,
-        value: value.to_owned(),
-        expected: "a percentage like 2% or a fraction like 0.02",
-    })
-}
-
-/// A humantime duration (`20ms`, `1s`), or a bare `0`.
-pub(crate) fn parse_duration(setting: &'static str, value: &str) -> Result<Duration, ServeError> {
-    let v = value.trim();
-    if v == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(v).map_err(|_| ServeError::Invalid {
-        setting,
-        value: value.to_owned(),
-        expected: "a duration like 20ms or 1s",
-    })
-}
-
-/// An HTTP status code, 100..=599.
-pub(crate) fn parse_status(setting: &'static str, value: &str) -> Result<http::StatusCode, ServeError> {
-    value
-        .trim()
-        .parse::<u16>()
-        .ok()
-        .and_then(|c| http::StatusCode::from_u16(c).ok())
-        .filter(|c| (100..600).contains(&c.as_u16()))
-        .ok_or_else(|| ServeError::Invalid {
-            setting,
-            value: value.to_owned(),
-            expected: "an HTTP status code between 100 and 599",
-        })
-}
-
-/// A body size in bytes up to [`MAX_RESPONSE_SIZE`].
-pub(crate) fn parse_size(setting: &'static str, value: &str) -> Result<usize, ServeError> {
-    value.trim().parse::<usize>().ok().filter(|s| *s <= MAX_RESPONSE_SIZE).ok_or_else(|| ServeError::Invalid {
-        setting,
-        value: value.to_owned(),
-        expected: "a number of bytes up to 67108864",
-    })
-}
-
-fn parse_scale(value: &str) -> Result<f64, ServeError> {
-    value.trim().parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).ok_or_else(|| ServeError::Invalid {
-        setting: "--latency-scale",
-        value: value.to_owned(),
-        expected: "a non-negative number like 1.0 or 0.1",
-    })
-}
-
 impl Default for ServeArgs {
     /// The flag defaults, taken from the clap attributes so they live in one place.
     fn default() -> ServeArgs {
@@ -176,7 +89,9 @@ impl Default for ServeArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::units::parse_fraction;
     use clap::Parser;
+    use std::time::Duration;
 
     #[derive(Debug, Parser)]
     struct Cli {

@@ -4,7 +4,7 @@
 //! markers listed in BOOKINFO.md (star rows, error texts, "Reviews served by:", sign-in controls) and
 //! the rough sizes (v1 ~9.4 KB, v2/v3 ~15 KB).
 
-use super::data::{Details, Rating, ReviewsDoc, DESCRIPTION_HTML, TITLE};
+use crate::data::{Details, Rating, ReviewsDoc, DESCRIPTION_HTML, TITLE};
 use std::fmt::Write;
 
 /// A filled star; the odd `id` is what the real template emits, and classifiers may look for it.

@@ -1,6 +1,7 @@
 //! The plain `serve` target: configurable delay, errors and body size, with its own server-side metrics.
 
-use super::options::{parse_duration, parse_size, parse_status, TargetOptions};
+use crate::error::ServeError;
+use crate::units::{parse_duration, parse_size, parse_status};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +33,33 @@ struct Overrides {
     status: Option<String>,
     delay: Option<String>,
     size: Option<String>,
+}
+
+/// Validated options of the plain target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetOptions {
+    /// Base response delay.
+    pub delay: Duration,
+    /// Uniform jitter around `delay`.
+    pub jitter: Duration,
+    /// Fraction of requests answered with `error_status`.
+    pub error_rate: f64,
+    /// Status used for injected errors.
+    pub error_status: http::StatusCode,
+    /// Body size in bytes; 0 answers `ok\n`.
+    pub response_size: usize,
+}
+
+impl Default for TargetOptions {
+    fn default() -> TargetOptions {
+        TargetOptions {
+            delay: Duration::ZERO,
+            jitter: Duration::ZERO,
+            error_rate: 0.0,
+            error_status: http::StatusCode::INTERNAL_SERVER_ERROR,
+            response_size: 0,
+        }
+    }
 }
 
 /// The plain target: every path except `/metrics` and `/healthz` answers per `opts` (and query overrides).
@@ -74,7 +102,7 @@ async fn answer(State(t): State<Arc<Target>>, Query(q): Query<Overrides>) -> Res
 }
 
 async fn respond(opts: &TargetOptions, q: &Overrides) -> Result<Response, String> {
-    let bad = |e: super::ServeError| e.to_string().replacen("--", "", 1);
+    let bad = |e: ServeError| e.to_string().replacen("--", "", 1);
     let delay = match &q.delay {
         Some(d) => parse_duration("delay", d).map_err(bad)?,
         None => jittered(opts.delay, opts.jitter),

@@ -1,7 +1,7 @@
 //! The six Bookinfo workloads, their latency model and the faults that can be injected into them.
 
-use super::options::{parse_duration, parse_fraction};
-use super::ServeError;
+use crate::error::ServeError;
+use crate::units::{parse_duration, parse_fraction};
 use std::str::FromStr;
 use std::time::Duration;
 

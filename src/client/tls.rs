@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// Build the client configuration.
-pub fn client_config(cacerts: &[CertificateDer<'static>], insecure: bool, http2: bool) -> Arc<ClientConfig> {
+pub(super) fn client_config(cacerts: &[CertificateDer<'static>], insecure: bool, http2: bool) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

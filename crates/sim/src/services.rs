@@ -1,10 +1,10 @@
 //! State shared by the simulated services, and the three backends: details, reviews, ratings.
 
-use super::data::{Details, RatingsDoc, ReviewsDoc};
-use super::istio::{self, IstioMetrics, Recorder, SOURCE_HEADER};
-use super::session::Sessions;
-use super::upstream::Upstream;
-use super::workload::{Behaviour, Workload};
+use crate::data::{Details, RatingsDoc, ReviewsDoc};
+use crate::istio::{self, IstioMetrics, Recorder, SOURCE_HEADER};
+use crate::session::Sessions;
+use crate::upstream::Upstream;
+use crate::workload::{Behaviour, Workload};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,11 +1,12 @@
 //! The Bookinfo simulation: six services in one process, each on its own listener, calling each other
 //! over real HTTP on loopback, with Istio-standard metrics on a shared registry.
 
-use super::istio::{IstioMetrics, ServiceStats};
-use super::services::{details_router, ratings_router, reviews_router, Sim};
-use super::target::encode;
-use super::workload::{Behaviour, Fault, Workload};
-use super::{bind, productpage, ServeError};
+use crate::error::{bind, ServeError};
+use crate::istio::{IstioMetrics, ServiceStats};
+use crate::productpage;
+use crate::services::{details_router, ratings_router, reviews_router, Sim};
+use crate::target::encode;
+use crate::workload::{Behaviour, Fault, Workload};
 use axum::routing::get;
 use axum::Router;
 use std::collections::BTreeMap;

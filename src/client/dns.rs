@@ -9,11 +9,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use hickory_resolver::TokioResolver;
 use tokio::sync::OnceCell;
 
-use crate::config::Pin;
+/// `--resolve host:port:addr[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// Host name as written in the URL.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Address to connect to instead of asking DNS (same port unless the pin names another).
+    pub addr: SocketAddr,
+}
 
 /// Resolves `host:port` for new connections.
 #[derive(Debug)]
-pub struct Resolver {
+pub(super) struct Resolver {
     pins: Vec<Pin>,
     system: OnceCell<Option<TokioResolver>>,
     turn: AtomicUsize,
@@ -21,12 +30,12 @@ pub struct Resolver {
 
 impl Resolver {
     /// A resolver that answers `pins` itself and asks DNS for everything else.
-    pub fn new(pins: Vec<Pin>) -> Self {
+    pub(super) fn new(pins: Vec<Pin>) -> Self {
         Resolver { pins, system: OnceCell::new(), turn: AtomicUsize::new(0) }
     }
 
     /// One address for `host:port` (an IPv6 literal without brackets); successive calls rotate over all addresses of the name.
-    pub async fn resolve(&self, host: &str, port: u16) -> Option<SocketAddr> {
+    pub(super) async fn resolve(&self, host: &str, port: u16) -> Option<SocketAddr> {
         if let Some(pin) = self.pins.iter().find(|p| p.port == port && p.host.eq_ignore_ascii_case(host)) {
             return Some(pin.addr);
         }

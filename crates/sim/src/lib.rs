@@ -6,6 +6,7 @@
 
 mod bookinfo;
 mod data;
+mod error;
 mod istio;
 mod options;
 mod pages;
@@ -13,6 +14,7 @@ mod productpage;
 mod services;
 mod session;
 mod target;
+mod units;
 mod upstream;
 mod workload;
 
@@ -20,31 +22,16 @@ mod workload;
 mod tests;
 
 pub use bookinfo::{Bookinfo, BookinfoOptions};
+pub use error::ServeError;
 pub use istio::{ServiceStats, SOURCE_HEADER};
-pub use options::{ServeArgs, TargetOptions, MAX_RESPONSE_SIZE};
-pub use target::target_router;
+pub use options::ServeArgs;
+pub use target::{target_router, TargetOptions};
+pub use units::{parse_scale, MAX_RESPONSE_SIZE};
 pub use workload::{Fault, FaultEffect, Workload};
 
 use std::future::Future;
-use std::net::SocketAddr;
-use tokio::net::TcpListener;
 
-/// Why `serve` could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// A flag has an invalid value.
-    #[error("invalid {setting} {value:?}: expected {expected}")]
-    Invalid { setting: &'static str, value: String, expected: &'static str },
-    /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
-    /// Serving failed.
-    #[error("serve: {0}")]
-    Io(#[from] std::io::Error),
-    /// Metric registration failed (a bug: names are static).
-    #[error("metrics: {0}")]
-    Metrics(#[from] prometheus::Error),
-}
+use error::bind;
 
 /// Runs `trafficgen serve` until `shutdown` completes.
 pub async fn run_serve(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
@@ -68,9 +55,4 @@ pub async fn run_serve(args: ServeArgs, shutdown: impl Future<Output = ()> + Sen
             Ok(())
         }
     }
-}
-
-/// Binds a listener, naming the address on failure.
-pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
 }

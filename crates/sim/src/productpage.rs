@@ -6,11 +6,11 @@
 //! - The user `jason` always gets reviews v2. In a mesh that is Istio's `reviews-test-v2` route acting on
 //!   the forwarded `end-user` header; there is no mesh here, so the simulation applies the rule itself.
 
-use super::data::{self, Details, RatingsDoc, ReviewsDoc};
-use super::pages;
-use super::services::{forward_headers, service_router, CallFailure, Sim};
-use super::target::encode;
-use super::workload::Workload;
+use crate::data::{self, Details, RatingsDoc, ReviewsDoc};
+use crate::pages;
+use crate::services::{forward_headers, service_router, CallFailure, Sim};
+use crate::target::encode;
+use crate::workload::Workload;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -121,7 +121,7 @@ async fn logout(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
     if let Some(r) = sim.abort(PP) {
         return r;
     }
-    back(&headers, super::session::Sessions::clear_cookie())
+    back(&headers, crate::session::Sessions::clear_cookie())
 }
 
 async fn products(State(sim): State<Arc<Sim>>) -> Response {

@@ -1,6 +1,6 @@
 //! Istio-standard server metrics, recorded by each simulated service as its destination sidecar would.
 
-use super::workload::Workload;
+use crate::workload::Workload;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;

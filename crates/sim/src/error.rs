@@ -1,0 +1,27 @@
+//! Why the simulation or the plain target could not start, in one vocabulary.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+/// Why `serve` could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A flag has an invalid value.
+    #[error("invalid {setting} {value:?}: expected {expected}")]
+    Invalid { setting: &'static str, value: String, expected: &'static str },
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    /// Serving failed.
+    #[error("serve: {0}")]
+    Io(#[from] std::io::Error),
+    /// Metric registration failed (a bug: names are static).
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// Binds a listener, naming the address on failure.
+pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+}

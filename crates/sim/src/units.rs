@@ -1,0 +1,68 @@
+//! The simulation's own readers of flag values: fractions, durations, status codes, sizes.
+
+use std::time::Duration;
+
+use crate::error::ServeError;
+
+/// Largest body the plain target will generate, to keep a typo from exhausting memory.
+pub const MAX_RESPONSE_SIZE: usize = 64 << 20;
+
+/// `2%` or `0.02`, within 0..=1.
+pub(crate) fn parse_fraction(setting: &'static str, value: &str) -> Result<f64, ServeError> {
+    let v = value.trim();
+    let parsed = match v.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
+        None => v.parse::<f64>(),
+    };
+    parsed.ok().filter(|f| (0.0..=1.0).contains(f)).ok_or_else(|| ServeError::Invalid {
+        setting,
+        value: value.to_owned(),
+        expected: "a percentage like 2% or a fraction like 0.02",
+    })
+}
+
+/// A humantime duration (`20ms`, `1s`), or a bare `0`.
+pub(crate) fn parse_duration(setting: &'static str, value: &str) -> Result<Duration, ServeError> {
+    let v = value.trim();
+    if v == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(v).map_err(|_| ServeError::Invalid {
+        setting,
+        value: value.to_owned(),
+        expected: "a duration like 20ms or 1s",
+    })
+}
+
+/// An HTTP status code, 100..=599.
+pub(crate) fn parse_status(setting: &'static str, value: &str) -> Result<http::StatusCode, ServeError> {
+    value
+        .trim()
+        .parse::<u16>()
+        .ok()
+        .and_then(|c| http::StatusCode::from_u16(c).ok())
+        .filter(|c| (100..600).contains(&c.as_u16()))
+        .ok_or_else(|| ServeError::Invalid {
+            setting,
+            value: value.to_owned(),
+            expected: "an HTTP status code between 100 and 599",
+        })
+}
+
+/// A body size in bytes up to [`MAX_RESPONSE_SIZE`].
+pub(crate) fn parse_size(setting: &'static str, value: &str) -> Result<usize, ServeError> {
+    value.trim().parse::<usize>().ok().filter(|s| *s <= MAX_RESPONSE_SIZE).ok_or_else(|| ServeError::Invalid {
+        setting,
+        value: value.to_owned(),
+        expected: "a number of bytes up to 67108864",
+    })
+}
+
+/// A latency multiplier: a finite number, zero or more.
+pub fn parse_scale(value: &str) -> Result<f64, ServeError> {
+    value.trim().parse::<f64>().ok().filter(|f| f.is_finite() && *f >= 0.0).ok_or_else(|| ServeError::Invalid {
+        setting: "--latency-scale",
+        value: value.to_owned(),
+        expected: "a non-negative number like 1.0 or 0.1",
+    })
+}

@@ -1,0 +1,105 @@
+//! One raw setting at a time into a typed value, or an error that names the flag or env var.
+
+use std::num::NonZeroUsize;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::{ConfigError, Format, Shard};
+use crate::settings::{Layered, RawConfig};
+
+/// Turns one raw setting into a typed value, or an error naming the setting.
+pub(super) struct Validator<'a>(pub(super) &'a Layered);
+
+impl Validator<'_> {
+    /// How to name `field` in a message (flag or env var).
+    pub(super) fn name(&self, field: &str) -> String {
+        self.0.name(field)
+    }
+
+    pub(super) fn invalid(&self, field: &str, value: &str, expected: &str) -> ConfigError {
+        ConfigError::Invalid { setting: self.0.name(field), value: value.to_string(), expected: expected.to_string() }
+    }
+
+    pub(super) fn parse<T>(
+        &self,
+        field: &str,
+        value: Option<&str>,
+        expected: &str,
+        f: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, ConfigError> {
+        let value = value.unwrap_or_default();
+        f(value.trim()).ok_or_else(|| self.invalid(field, value, expected))
+    }
+
+    pub(super) fn opt<T>(
+        &self,
+        field: &str,
+        value: &Option<String>,
+        expected: &str,
+        f: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        value.as_deref().map(|s| self.parse(field, Some(s), expected, f)).transpose()
+    }
+
+    pub(super) fn nonzero(&self, field: &str, value: &Option<String>) -> Result<NonZeroUsize, ConfigError> {
+        self.parse(field, value.as_deref(), "a positive whole number", |s| s.parse().ok())
+    }
+
+    pub(super) fn flag(&self, field: &str, value: &Option<String>) -> Result<bool, ConfigError> {
+        let value = value.as_deref().unwrap_or("false");
+        self.parse(field, Some(value), "true or false", |s| match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Some(true),
+            "false" | "0" | "no" | "" => Some(false),
+            _ => None,
+        })
+    }
+
+    pub(super) fn format(&self, field: &str, value: &Option<String>) -> Result<Format, ConfigError> {
+        self.parse(field, value.as_deref(), "text or json", |s| match s {
+            "text" => Some(Format::Text),
+            "json" => Some(Format::Json),
+            _ => None,
+        })
+    }
+
+    pub(super) fn shard(&self, r: &RawConfig) -> Result<Shard, ConfigError> {
+        let count = self.nonzero("shards", &r.shards)?.get();
+        let index = match (&r.shard_index, count) {
+            (None, 1) => 0,
+            (None, _) => {
+                return Err(ConfigError::Invalid {
+                    setting: self.0.name("shard_index"),
+                    value: String::new(),
+                    expected: format!(
+                    "a shard index below {count}: run as an Indexed Job (JOB_COMPLETION_INDEX) or set --shard-index"
+                ),
+                })
+            }
+            (Some(i), _) => self.parse("shard_index", Some(i), &format!("a whole number below {count}"), |s| {
+                s.parse::<usize>().ok().filter(|i| *i < count)
+            })?,
+        };
+        Ok(Shard { index, count })
+    }
+
+    pub(super) fn headers(&self, field: &str, values: &[String]) -> Result<HeaderMap, ConfigError> {
+        let mut map = HeaderMap::new();
+        for h in values {
+            let (name, value) = self.parse(field, Some(h), "NAME: VALUE such as \"x-demo: 1\"", |s| {
+                let (n, v) = s.split_once(':')?;
+                Some((HeaderName::from_bytes(n.trim().as_bytes()).ok()?, HeaderValue::from_str(v.trim()).ok()?))
+            })?;
+            map.append(name, value);
+        }
+        Ok(map)
+    }
+}
+
+/// A literal body, or `@path` read from a file.
+pub(super) fn load_body(s: &str) -> Option<Bytes> {
+    match s.strip_prefix('@') {
+        Some(path) => std::fs::read(path).ok().map(Bytes::from),
+        None => Some(Bytes::copy_from_slice(s.as_bytes())),
+    }
+}
