@@ -183,15 +183,4 @@ pub(crate) fn wheel(weights: &[u32]) -> Vec<usize> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wheel_interleaves_by_weight() {
-        assert_eq!(wheel(&[1]), vec![0]);
-        assert_eq!(wheel(&[1, 1, 1]), vec![0, 1, 2]);
-        let w = wheel(&[8, 1, 1]);
-        assert_eq!(w.len(), 10);
-        assert_eq!(w.iter().filter(|r| **r == 0).count(), 8);
-    }
-}
+mod tests;

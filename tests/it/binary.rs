@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::support::{bin, closed_addr, closed_port, external, http_get, target};
+use crate::support::{bin, closed_addr, closed_port, external, http_get, spawn, target};
 
 fn output(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("binary runs");
@@ -74,22 +74,12 @@ async fn exit_codes_and_json_summary() {
 async fn metrics_are_served_while_running_and_pass_promtool() {
     let (addr, _) = target().await;
     let metrics = closed_addr();
-    let mut child = bin()
-        .args([
-            "--rate",
-            "50",
-            "--duration",
-            "20s",
-            "--progress-interval",
-            "0s",
-            "--metrics-addr",
-            &metrics.to_string(),
-        ])
-        .args([format!("http://{addr}/ok"), format!("http://{addr}/status/503")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = spawn(
+        bin()
+            .args(["--rate", "50", "--duration", "20s", "--progress-interval", "0s", "--metrics-addr"])
+            .arg(metrics.to_string())
+            .args([format!("http://{addr}/ok"), format!("http://{addr}/status/503")]),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let text = loop {
         match http_get(metrics, "/metrics") {
@@ -99,8 +89,7 @@ async fn metrics_are_served_while_running_and_pass_promtool() {
         }
     };
     assert_eq!(http_get(metrics, "/healthz").as_deref(), Some("ok\n"));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     for needle in [
         "# TYPE http_client_request_duration_seconds histogram",
         r#"error_type="http_5xx",http_request_method="GET",http_response_status_code="503",route="/status/503",server_address="127.0.0.1",shard="0",le="0.005""#,

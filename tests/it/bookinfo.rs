@@ -8,7 +8,7 @@ use std::process::Stdio;
 use sim::{Bookinfo, BookinfoOptions};
 use trafficgen::cli::plan_from;
 
-use crate::support::{bin, target};
+use crate::support::{bin, target, Killed};
 
 #[test]
 fn demo_end_to_end_json() {
@@ -35,7 +35,14 @@ fn demo_end_to_end_json() {
     assert!(v["split"]["p_value"].is_number());
     // Live progress shows the split so far.
     assert!(stderr.contains(" v1=") && stderr.contains(" v3="), "{stderr}");
-    assert_eq!(out.status.code(), Some(if v["passed"] == true { 0 } else { 3 }));
+    // The seed's criteria, each judged: the rate held, all four services reached, the split 1/3 each.
+    let verdicts = v["thresholds"].as_array().expect("thresholds");
+    for expr in ["achieved_rps>=47.5", "split v1=1,v2=1,v3=1", "traffic at productpage, details, reviews and ratings"] {
+        let t = verdicts.iter().find(|t| t["expr"].as_str().is_some_and(|e| e.starts_with(expr)));
+        assert_eq!(t.map(|t| &t["passed"]), Some(&serde_json::Value::Bool(true)), "{expr}: {verdicts:?}");
+    }
+    assert_eq!(v["passed"], true, "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }
 
 #[test]
@@ -91,12 +98,12 @@ async fn classification_by_body_and_header_on_any_target() {
 
 #[test]
 fn serve_answers_and_rejects_bad_flags() {
-    let mut child = bin()
-        .args(["serve", "--listen", "127.0.0.1:0", "--error-rate", "0"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Killed::spawn(
+        bin()
+            .args(["serve", "--listen", "127.0.0.1:0", "--error-rate", "0"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null()),
+    );
     let mut line = String::new();
     BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_string();
@@ -117,8 +124,7 @@ fn serve_answers_and_rejects_bad_flags() {
         .arg(format!("{url}/?status=503"))
         .output()
         .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status_codes"]["503"], 5, "{v}");
     let out = bin().args(["serve", "--error-rate", "lots"]).output().unwrap();

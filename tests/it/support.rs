@@ -1,10 +1,12 @@
 //! Shared helpers: an in-process axum target, a raw HTTP GET, the built binary, external tools.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
@@ -72,9 +74,16 @@ async fn count(
     next.run(req).await
 }
 
-/// A loopback port nothing listens on (bound, then released).
+/// A loopback port nothing listens on (bound, then released). Never the same port twice in one
+/// test process, so two servers started by tests running side by side are never handed one port.
 pub(crate) fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if GIVEN.lock().unwrap().insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A loopback address nothing listens on, for a server the test starts there.
@@ -118,6 +127,26 @@ pub(crate) fn external(tool: &str) -> Option<PathBuf> {
 /// A child process killed when the test ends, however it ends (a failed assertion included).
 pub(crate) struct Killed(Child);
 
+impl Killed {
+    /// Spawn `cmd` as it is set up (pipes included).
+    pub(crate) fn spawn(cmd: &mut Command) -> Killed {
+        Killed(cmd.spawn().expect("spawn"))
+    }
+}
+
+impl Deref for Killed {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl DerefMut for Killed {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -125,8 +154,9 @@ impl Drop for Killed {
     }
 }
 
+/// Spawn `cmd` with its output discarded, killed when the test ends.
 pub(crate) fn spawn(cmd: &mut Command) -> Killed {
-    Killed(cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn"))
+    Killed::spawn(cmd.stdout(Stdio::null()).stderr(Stdio::null()))
 }
 
 /// Poll `f` until it returns `Ok`, for at most `secs` seconds.
