@@ -29,6 +29,7 @@ enum Sub {
     /// Send HTTP load at a precise rate (the default).
     Run(RawConfig),
     /// Serve a test target: a plain endpoint with tunable latency and errors, or the Bookinfo simulation.
+    #[command(after_help = sim::QUERY_HELP)]
     Serve(sim::ServeArgs),
     /// Start the Bookinfo simulation on loopback and drive it at 150 req/s for 30 s.
     Demo(DemoArgs),

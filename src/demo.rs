@@ -122,6 +122,7 @@ fn judge(summary: &mut Summary, sim: &Bookinfo) {
     summary.thresholds.push(Verdict {
         expr: "traffic at productpage, details, reviews and ratings".into(),
         value: reached as f64,
+        measured: format!("{reached} of {} services", SERVICES.len()),
         passed: reached == SERVICES.len(),
     });
 }

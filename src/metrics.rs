@@ -18,6 +18,8 @@ use crate::classify::Classifier;
 use crate::outcome::{ErrorType, Outcome};
 use crate::scenario::Route;
 
+mod process;
+
 /// OpenTelemetry's recommended buckets for `http.client.request.duration`, in seconds.
 pub(crate) const BUCKETS: [f64; 14] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0];
 
@@ -79,7 +81,7 @@ impl Metrics {
         )
         .expect("valid gauge");
         build.set(1);
-        let process = prometheus::process_collector::ProcessCollector::for_self();
+        let process = process::Process::for_self();
         for c in [
             Box::new(duration.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(target_rps.clone()),

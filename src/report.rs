@@ -206,10 +206,10 @@ impl Summary {
         for t in &self.thresholds {
             let _ = writeln!(
                 s,
-                "  threshold     {} {} (measured {:.3})",
+                "  threshold     {} {} (measured {})",
                 if t.passed { "PASS" } else { "FAIL" },
                 t.expr,
-                t.value
+                t.measured
             );
         }
         let _ = writeln!(s, "  verdict       {}", self.verdict());

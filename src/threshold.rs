@@ -69,6 +69,8 @@ pub struct Verdict {
     pub expr: String,
     /// The measured value, in the metric's unit.
     pub value: f64,
+    /// The measured value as a person reads it, with its unit: `4.6 ms`, `0.25%`, `4 of 4 services`.
+    pub measured: String,
     /// Whether the rule held.
     pub passed: bool,
 }
@@ -104,9 +106,14 @@ impl Threshold {
             "mean" => Metric::Latency(Stat::Mean),
             "error_rate" => Metric::ErrorRate,
             "achieved_rps" => Metric::AchievedRps,
-            _ => return Err(ParseError(format!("unknown metric {name:?}; expected one of {METRICS}"))),
+            _ => return Err(ParseError(format!("unknown metric {name}; expected one of {METRICS}"))),
         };
         let value = value.trim();
+        if matches!(metric, Metric::Latency(_)) && value.parse::<f64>().is_ok() {
+            return Err(ParseError(format!(
+                "the latency {value:?} for {name} has no unit: write {value}ms (or s, us)"
+            )));
+        }
         let bound = match metric {
             Metric::Latency(_) => parse_millis(value),
             Metric::ErrorRate => parse_fraction(value),
@@ -141,7 +148,12 @@ impl Threshold {
             Op::Gt => value > self.bound,
             Op::Ge => value >= self.bound,
         };
-        Verdict { expr: self.expr.clone(), value, passed }
+        let measured = match self.metric {
+            Metric::Latency(_) => format!("{value:.1} ms"),
+            Metric::ErrorRate => format!("{:.2}%", value * 100.0),
+            Metric::AchievedRps => format!("{value:.1} req/s"),
+        };
+        Verdict { expr: self.expr.clone(), value, measured, passed }
     }
 }
 
@@ -151,16 +163,14 @@ impl fmt::Display for Threshold {
     }
 }
 
-/// `300ms`, `1.5s`, `800us`, or a bare number of milliseconds.
+/// `300ms`, `1.5s` or `800us`: a unit is required, since a bare number could mean either.
 fn parse_millis(s: &str) -> Option<f64> {
     let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
         (n, 1.0)
     } else if let Some(n) = s.strip_suffix("us").or_else(|| s.strip_suffix("µs")) {
         (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1000.0)
     } else {
-        (s, 1.0)
+        (s.strip_suffix('s')?, 1000.0)
     };
     let v: f64 = num.trim().parse().ok()?;
     (v.is_finite() && v >= 0.0).then_some(v * scale)
@@ -214,7 +224,8 @@ mod tests {
     fn rejects_bad_expressions_with_a_reason() {
         for (bad, needle) in [
             ("p99", "expected METRIC<VALUE"),
-            ("p42<3ms", "unknown metric \"p42\""),
+            ("p42<3ms", "unknown metric p42; expected one of p50"),
+            ("p99<500", "has no unit: write 500ms"),
             ("p99<fast", "bad value \"fast\" for p99"),
             ("error_rate<150%", "percentage"),
             ("achieved_rps>-1", "requests per second"),
@@ -235,5 +246,7 @@ mod tests {
         assert!(pass("achieved_rps>=95"));
         assert!(!pass("max<1s"));
         assert_eq!(Threshold::parse("mean<1s").unwrap().check(&Fixed).value, 40.0);
+        assert_eq!(Threshold::parse("p99<1s").unwrap().check(&Fixed).measured, "99.0 ms");
+        assert_eq!(Threshold::parse("error_rate<1%").unwrap().check(&Fixed).measured, "2.00%");
     }
 }

@@ -63,6 +63,7 @@ impl Split {
         Verdict {
             expr: format!("split {} (chi-square p >= {FAIL_BELOW_P})", self.expected),
             value: self.p_value,
+            measured: format!("p = {:.4}", self.p_value),
             passed: self.passed,
         }
     }

@@ -131,3 +131,21 @@ fn serve_answers_and_rejects_bad_flags() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--error-rate"));
 }
+
+/// `serve` turns Nagle off: over HTTP/2 a small response would otherwise wait for the peer's
+/// delayed ACK (a 40 ms p99 against 1.8 ms on HTTP/1.1). The socket option itself is checked in
+/// the sim's `net` tests; here the figure, judged on the median because a shared 2-core CI
+/// machine can stretch any tail (speed belongs in the benchmark).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_against_serve_is_not_delayed_by_nagle() {
+    let mut child = Killed::spawn(bin().args(["serve", "--listen", "127.0.0.1:0"]).stderr(Stdio::piped()));
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let args = ["trafficgen", "--metrics-addr", "off", "--progress-interval", "0s", "--http2", "--rate", "200"];
+    let plan = plan_from(args.into_iter().chain(["--requests", "400", &url]), Vec::new()).unwrap();
+    let summary = trafficgen::run(plan, pending()).await.unwrap();
+    assert_eq!(summary.ok, 400);
+    let t = &summary.service_time_ms;
+    assert!(t.p50 < 5.0, "h2 service time p50 {} ms, p99 {} ms", t.p50, t.p99);
+}

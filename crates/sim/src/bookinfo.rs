@@ -1,11 +1,13 @@
 //! The Bookinfo simulation: six services in one process, each on its own listener, calling each other
 //! over real HTTP on loopback, with Istio-standard metrics on a shared registry.
 
-use crate::error::{bind, ServeError};
-use crate::istio::{IstioMetrics, ServiceStats};
+use crate::error::ServeError;
+use crate::istio::IstioMetrics;
+use crate::net::{bind, nodelay};
 use crate::productpage;
 use crate::services::{details_router, ratings_router, reviews_router, Sim};
 use crate::target::encode;
+use crate::timings::ServiceStats;
 use crate::workload::{Behaviour, Fault, Workload};
 use axum::routing::get;
 use axum::Router;
@@ -126,7 +128,7 @@ impl Bookinfo {
 }
 
 async fn serve(listener: TcpListener, router: Router, mut stopped: watch::Receiver<bool>) -> std::io::Result<()> {
-    axum::serve(listener, router)
+    axum::serve(nodelay(listener), router)
         .with_graceful_shutdown(async move {
             // A dropped sender also means stop.
             let _ = stopped.wait_for(|s| *s).await;

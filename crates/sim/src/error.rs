@@ -2,8 +2,6 @@
 
 use std::net::SocketAddr;
 
-use tokio::net::TcpListener;
-
 /// Why `serve` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -19,9 +17,4 @@ pub enum ServeError {
     /// Metric registration failed (a bug: names are static).
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
-}
-
-/// Binds a listener, naming the address on failure.
-pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
 }

@@ -8,12 +8,14 @@ mod bookinfo;
 mod data;
 mod error;
 mod istio;
+mod net;
 mod options;
 mod pages;
 mod productpage;
 mod services;
 mod session;
 mod target;
+mod timings;
 mod units;
 mod upstream;
 mod workload;
@@ -23,15 +25,16 @@ mod tests;
 
 pub use bookinfo::{Bookinfo, BookinfoOptions};
 pub use error::ServeError;
-pub use istio::{ServiceStats, SOURCE_HEADER};
+pub use istio::SOURCE_HEADER;
 pub use options::ServeArgs;
-pub use target::{target_router, TargetOptions};
+pub use target::{target_router, TargetOptions, QUERY_HELP};
+pub use timings::ServiceStats;
 pub use units::{parse_scale, MAX_RESPONSE_SIZE};
 pub use workload::{Fault, FaultEffect, Workload};
 
 use std::future::Future;
 
-use error::bind;
+use net::{bind, nodelay};
 
 /// Runs `trafficgen serve` until `shutdown` completes.
 pub async fn run_serve(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
@@ -51,7 +54,7 @@ pub async fn run_serve(args: ServeArgs, shutdown: impl Future<Output = ()> + Sen
         None => {
             let listener = bind(plan.listen).await?;
             eprintln!("serving on http://{}", listener.local_addr()?);
-            axum::serve(listener, target_router(plan.target)).with_graceful_shutdown(shutdown).await?;
+            axum::serve(nodelay(listener), target_router(plan.target)).with_graceful_shutdown(shutdown).await?;
             Ok(())
         }
     }

@@ -27,6 +27,14 @@ struct Target {
     duration: HistogramVec,
 }
 
+/// What `serve --help` says of the per-request overrides ([`Overrides`]).
+pub const QUERY_HELP: &str = "\
+Per-request query parameters of the plain target (they override the flags for that request):
+  ?status=CODE     answer with this status, e.g. ?status=503
+  ?delay=DURATION  wait this long instead of --delay/--jitter, e.g. ?delay=50ms
+  ?size=BYTES      answer a body of this many bytes, e.g. ?size=1000
+  They combine: /any/path?status=503&delay=50ms&size=1000. GET /metrics and /healthz are the target's own.";
+
 /// Per-request overrides: `?status=503&delay=50ms&size=1000`.
 #[derive(Debug, Default, Deserialize)]
 struct Overrides {
