@@ -57,11 +57,40 @@ pub struct Stats {
     pub service_time: Histogram<u64>,
     /// Counters.
     pub counts: Counts,
+    /// Per route index, for the summary's route table (filled as routes are seen).
+    pub routes: Vec<RouteStats>,
 }
 
 impl Default for Stats {
     fn default() -> Self {
-        Stats { latency: histogram(), service_time: histogram(), counts: Counts::default() }
+        Stats { latency: histogram(), service_time: histogram(), counts: Counts::default(), routes: Vec::new() }
+    }
+}
+
+/// One route's requests, errors and corrected latency.
+#[derive(Debug, Clone)]
+pub struct RouteStats {
+    /// Requests completed.
+    pub requests: u64,
+    /// Of which failed.
+    pub errors: u64,
+    /// Corrected latency in microseconds, at 2 significant digits: a per-route p99 within 1% is
+    /// precise enough, and the histogram is a seventh of the run-wide one's size.
+    pub latency: Histogram<u64>,
+}
+
+impl Default for RouteStats {
+    fn default() -> Self {
+        let latency = Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds");
+        RouteStats { requests: 0, errors: 0, latency }
+    }
+}
+
+impl RouteStats {
+    fn merge(&mut self, other: &RouteStats) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.latency.add(&other.latency).expect("histograms share bounds");
     }
 }
 
@@ -85,6 +114,13 @@ impl Stats {
         if let Some(class) = o.class {
             *c.classes.entry((o.route, class)).or_default() += 1;
         }
+        if self.routes.len() <= o.route {
+            self.routes.resize_with(o.route + 1, RouteStats::default);
+        }
+        let route = &mut self.routes[o.route];
+        route.requests += 1;
+        route.errors += u64::from(o.error.is_some());
+        route.latency.saturating_record(micros(o.latency));
     }
 
     /// Fold another shard's figures into this one.
@@ -92,6 +128,12 @@ impl Stats {
         self.latency.add(&other.latency).expect("histograms share bounds");
         self.service_time.add(&other.service_time).expect("histograms share bounds");
         self.counts.add(&other.counts);
+        if self.routes.len() < other.routes.len() {
+            self.routes.resize_with(other.routes.len(), RouteStats::default);
+        }
+        for (mine, theirs) in self.routes.iter_mut().zip(&other.routes) {
+            mine.merge(theirs);
+        }
     }
 }
 
@@ -191,6 +233,7 @@ mod tests {
         assert!((p50 - 150.0).abs() < 2.0, "{p50}");
         assert_eq!(t.latency.max() / 1000, 300);
         assert_eq!(t.service_time.max() / 1000, 150);
+        assert_eq!((t.routes.len(), t.routes[0].requests, t.routes[0].errors), (1, 301, 31));
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! and a one-line verdict for `/dev/termination-log`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -14,9 +13,14 @@ use crate::scenario::Route;
 use crate::threshold::{Figures, Stat, Verdict};
 
 mod progress;
+mod routes;
 mod split;
+mod text;
+
+use text::plural;
 
 pub use progress::Progress;
+pub use routes::RouteFigures;
 pub use split::{classes, Split};
 
 /// Latency statistics in milliseconds.
@@ -67,7 +71,12 @@ fn round(v: f64) -> f64 {
 }
 
 /// The summary's JSON keys that tools may rely on: a contract, kept by tests.
-pub const JSON_KEYS: [&str; 13] = [
+pub const JSON_KEYS: [&str; 18] = [
+    "run_id",
+    "version",
+    "started_at",
+    "ended_at",
+    "settings",
     "target_rps",
     "achieved_rps",
     "duration_s",
@@ -83,9 +92,37 @@ pub const JSON_KEYS: [&str; 13] = [
     "passed",
 ];
 
+/// What identifies a run and the settings that shape its numbers, so two summaries can be
+/// compared later without guessing.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunSettings {
+    /// Target URLs, each once, in route order.
+    pub targets: Vec<String>,
+    /// Configured rate; `null` for closed loop.
+    pub rate: Option<f64>,
+    /// Closed-loop concurrency; `null` for open loop.
+    pub concurrency: Option<usize>,
+    /// Maximum connections per target.
+    pub connections: usize,
+    /// HTTP/2 or HTTP/1.1.
+    pub http2: bool,
+    /// Per-request timeout, e.g. `10s`.
+    pub timeout: String,
+}
+
 /// The end-of-run summary. Its JSON keys are a contract that tools parse.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
+    /// The run's identifier (`trafficgen_run_info`, the Pushgateway's instance).
+    pub run_id: String,
+    /// trafficgen's version.
+    pub version: &'static str,
+    /// When sending started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When the sending window ended (RFC 3339, UTC).
+    pub ended_at: String,
+    /// The settings that shape the numbers.
+    pub settings: RunSettings,
     /// Configured rate; `null` for closed loop.
     pub target_rps: Option<f64>,
     /// Completed requests per second over the sending window.
@@ -108,6 +145,9 @@ pub struct Summary {
     pub latency_ms: Percentiles,
     /// Service time (from the actual send).
     pub service_time_ms: Percentiles,
+    /// Per-route figures, when there is more than one route.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteFigures>,
     /// Response classes and their counts, when classification is on.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub classes: BTreeMap<String, u64>,
@@ -134,6 +174,11 @@ impl Summary {
         let c = &stats.counts;
         let secs = window.as_secs_f64();
         Summary {
+            run_id: String::new(),
+            version: env!("CARGO_PKG_VERSION"),
+            started_at: String::new(),
+            ended_at: String::new(),
+            settings: RunSettings::default(),
             target_rps,
             achieved_rps: if secs > 0.0 { round(c.requests as f64 / secs) } else { 0.0 },
             duration_s: round(secs),
@@ -145,6 +190,7 @@ impl Summary {
             error_types: c.error_types.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
             latency_ms: Percentiles::of(&stats.latency),
             service_time_ms: Percentiles::of(&stats.service_time),
+            routes: routes::figures(&stats.routes, routes, secs),
             classes: classes(&c.classes, routes),
             thresholds: Vec::new(),
             passed: true,
@@ -163,96 +209,13 @@ impl Summary {
         }
     }
 
-    fn text(&self) -> String {
-        let mut s = String::new();
-        let target = self.target_rps.map_or("max (closed loop)".to_string(), |r| format!("{r} req/s"));
-        let _ = writeln!(s, "trafficgen summary{}", if self.interrupted { " (interrupted)" } else { "" });
-        let _ = writeln!(
-            s,
-            "  rate          target {target}, achieved {:.1} req/s over {:.1} s",
-            self.achieved_rps, self.duration_s
-        );
-        let _ = writeln!(
-            s,
-            "  requests      {} total, {} ok, {} errors ({:.2}%), {} dropped",
-            self.requests,
-            self.ok,
-            self.errors,
-            self.error_rate() * 100.0,
-            self.dropped
-        );
-        let _ = writeln!(s, "  status codes  {}", pairs(&self.status_codes));
-        if !self.error_types.is_empty() {
-            let _ = writeln!(s, "  error types   {}", pairs(&self.error_types));
-        }
-        if !self.classes.is_empty() {
-            let total = self.classes.values().sum::<u64>().max(1) as f64;
-            let classes: Vec<String> =
-                self.classes.iter().map(|(k, v)| format!("{k}={v} ({:.1}%)", *v as f64 * 100.0 / total)).collect();
-            let _ = writeln!(s, "  classes       {}", classes.join(" "));
-        }
-        self.tables(&mut s);
-        if let Some(split) = &self.split {
-            let _ = writeln!(
-                s,
-                "  split         expected {}: chi-square {:.2}, df {}, p = {:.4} ({})",
-                split.expected,
-                split.chi_square,
-                split.df,
-                split.p_value,
-                if split.passed { "consistent" } else { "NOT consistent" }
-            );
-        }
-        for t in &self.thresholds {
-            let _ = writeln!(
-                s,
-                "  threshold     {} {} (measured {})",
-                if t.passed { "PASS" } else { "FAIL" },
-                t.expr,
-                t.measured
-            );
-        }
-        let _ = writeln!(s, "  verdict       {}", self.verdict());
-        s
-    }
-
-    /// The latency table and, when present, the services table.
-    fn tables(&self, s: &mut String) {
-        let _ = writeln!(
-            s,
-            "  {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-            "latency ms", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"
-        );
-        for (name, p) in [("corrected", &self.latency_ms), ("service time", &self.service_time_ms)] {
-            let _ = writeln!(
-                s,
-                "  {name:<14}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}",
-                p.p50, p.p90, p.p95, p.p99, p.p999, p.max, p.mean
-            );
-        }
-        if !self.services.is_empty() {
-            let _ = writeln!(
-                s,
-                "  {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
-                "service", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"
-            );
-            for (name, f) in &self.services {
-                let _ = writeln!(
-                    s,
-                    "  {name:<14}{:>9}{:>9.1}{:>9.1}{:>9.1}{:>9.1}{:>9}",
-                    f.requests, f.rps, f.p50_ms, f.p95_ms, f.p99_ms, f.errors
-                );
-            }
-        }
-    }
-
     /// One line: PASSED/FAILED and the headline figures.
     pub fn verdict(&self) -> String {
         let failed: Vec<&str> = self.thresholds.iter().filter(|t| !t.passed).map(|t| t.expr.as_str()).collect();
         let head = if self.passed { "PASSED".to_string() } else { format!("FAILED ({})", failed.join(", ")) };
         format!(
-            "{head}: {} requests at {:.1} req/s, p99 {:.1} ms, {:.2}% errors, {} dropped",
-            self.requests,
+            "{head}: {} at {:.1} req/s, p99 {:.1} ms, {:.2}% errors, {} dropped",
+            plural(self.requests, "request"),
             self.achieved_rps,
             self.latency_ms.p99,
             self.error_rate() * 100.0,
@@ -276,13 +239,6 @@ pub struct ServiceFigures {
     pub p99_ms: f64,
     /// 5xx answers.
     pub errors: u64,
-}
-
-fn pairs(map: &BTreeMap<String, u64>) -> String {
-    if map.is_empty() {
-        return "-".into();
-    }
-    map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
 }
 
 impl Figures for Summary {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use tokio::sync::{oneshot, watch};
@@ -18,7 +18,7 @@ use crate::config::{Format, Load, Plan};
 use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Recorder, Stats};
-use crate::report::{self, Progress, Split, Summary};
+use crate::report::{self, Progress, RunSettings, Split, Summary};
 use crate::worker::{self, Shared, Stop};
 
 /// A failure that is not the target's fault: exit 1.
@@ -85,6 +85,7 @@ async fn run_inner(
         ready = cluster::wait_for(plan) => Some(ready),
         _ = shutdown.clone() => None,
     };
+    let started_at = SystemTime::now();
     let (stats, window, interrupted) = match ready {
         Some(true) => send_all(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
@@ -96,6 +97,10 @@ async fn run_inner(
         None => (Stats::default(), Duration::ZERO, true),
     };
     let mut summary = Summary::new(&stats, plan.load.rate(), window, &plan.routes);
+    summary.run_id.clone_from(&plan.run_id);
+    summary.started_at = humantime::format_rfc3339_millis(started_at).to_string();
+    summary.ended_at = humantime::format_rfc3339_millis(started_at + window).to_string();
+    summary.settings = settings(plan);
     summary.interrupted = interrupted;
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
     summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
@@ -123,6 +128,28 @@ async fn run_inner(
     }
     MetricsServer::stop(server).await;
     written.map(|()| summary)
+}
+
+/// The settings that shape a run's numbers, for its summary.
+fn settings(plan: &Plan) -> RunSettings {
+    let mut targets: Vec<String> = Vec::new();
+    for route in &plan.routes {
+        let url = route.uri.to_string();
+        if !targets.contains(&url) {
+            targets.push(url);
+        }
+    }
+    RunSettings {
+        targets,
+        rate: plan.load.rate(),
+        concurrency: match plan.load {
+            Load::Closed { concurrency } => Some(concurrency.get()),
+            Load::Open { .. } => None,
+        },
+        connections: plan.client.connections.get(),
+        http2: plan.client.http2,
+        timeout: humantime::format_duration(plan.timeout).to_string(),
+    }
 }
 
 /// The /metrics endpoint of one run, stopped by the run.
@@ -225,7 +252,13 @@ async fn supervise(
             }
         }
     }
-    let end = ended.unwrap_or_else(Instant::now);
+    // A schedule that ran to its end is judged over its own length: 150 requests at 50/s took
+    // 3 s of schedule, however early the last response came back.
+    let scheduled = match (plan.load.rate(), plan.requests) {
+        (Some(rate), Some(n)) if ended.is_none() => Some(start + Duration::from_secs_f64(n as f64 / rate)),
+        _ => None,
+    };
+    let end = ended.or(scheduled).unwrap_or_else(Instant::now);
     (end - start, abort_at.is_some())
 }
 

@@ -101,3 +101,44 @@ async fn drain_timeout_cancels_what_is_left() {
     assert!(s.requests > 0, "{s:?}");
     assert_eq!(s.error_types["cancelled"], s.requests, "{s:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_names_its_run_and_its_routes() {
+    let (addr, _) = target().await;
+    let (ok, failing) = (format!("http://{addr}/ok"), format!("http://{addr}/status/503"));
+    let s = run(&["--rate", "50", "--requests", "20", "--run-id", "r-1", "--connections", "3", &ok, &failing]).await;
+    let v = serde_json::to_value(&s).unwrap();
+    assert_eq!(v["run_id"], "r-1");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    for key in ["started_at", "ended_at"] {
+        let t = v[key].as_str().unwrap();
+        assert!(t.len() == 24 && t.ends_with('Z') && &t[10..11] == "T", "{key}: {t}");
+    }
+    assert_eq!(v["settings"]["targets"], serde_json::json!([ok, failing]));
+    assert_eq!((v["settings"]["rate"].as_f64(), v["settings"]["connections"].as_u64()), (Some(50.0), Some(3)));
+    assert_eq!(
+        (&v["settings"]["http2"], &v["settings"]["timeout"]),
+        (&serde_json::json!(false), &serde_json::json!("10s"))
+    );
+    // 20 requests at 50/s are 0.4 s of schedule: exactly 50 req/s, however early the last answer came.
+    assert_eq!((s.duration_s, s.achieved_rps), (0.4, 50.0));
+    let routes = v["routes"].as_array().unwrap();
+    assert_eq!(routes.len(), 2);
+    assert_eq!(
+        (&routes[0]["route"], &routes[0]["requests"], &routes[0]["errors"]),
+        (&"/ok".into(), &10.into(), &0.into())
+    );
+    assert_eq!(
+        (&routes[1]["route"], &routes[1]["errors"], &routes[1]["rps"]),
+        (&"/status/503".into(), &10.into(), &25.0.into())
+    );
+    for key in ["p50_ms", "p95_ms", "p99_ms"] {
+        assert!(routes[1][key].as_f64().unwrap() > 0.0, "{key}");
+    }
+    let text = s.render(trafficgen::config::Format::Text);
+    assert!(text.contains("  route ") && text.contains("/status/503"), "{text}");
+    // One route: no route table.
+    let s = run(&["--rate", "100", "--requests", "1", &ok]).await;
+    assert!(s.routes.is_empty());
+    assert!(s.render(trafficgen::config::Format::Text).contains("PASSED: 1 request at"));
+}

@@ -1,0 +1,74 @@
+//! The per-route table of a summary with more than one route (a scenario's login, page and API
+//! calls each get their own line).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::{ms, round};
+use crate::recorder::RouteStats;
+use crate::scenario::Route;
+
+/// One route's figures in the summary.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RouteFigures {
+    /// The route's name (its `route` metric label).
+    pub route: String,
+    /// Requests completed.
+    pub requests: u64,
+    /// Requests per second over the sending window.
+    pub rps: f64,
+    /// Failed requests.
+    pub errors: u64,
+    /// Corrected latency percentiles.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// 99th percentile.
+    pub p99_ms: f64,
+}
+
+/// The route table's rows, or none for a single route (the run-wide figures say it all).
+pub(super) fn figures(stats: &[RouteStats], routes: &[Route], secs: f64) -> Vec<RouteFigures> {
+    if routes.len() < 2 {
+        return Vec::new();
+    }
+    routes
+        .iter()
+        .enumerate()
+        .map(|(i, route)| {
+            let empty = RouteStats::default();
+            let s = stats.get(i).unwrap_or(&empty);
+            let q = |q: f64| if s.requests == 0 { 0.0 } else { ms(s.latency.value_at_quantile(q)) };
+            RouteFigures {
+                route: route.name.clone(),
+                requests: s.requests,
+                rps: if secs > 0.0 { round(s.requests as f64 / secs) } else { 0.0 },
+                errors: s.errors,
+                p50_ms: q(0.5),
+                p95_ms: q(0.95),
+                p99_ms: q(0.99),
+            }
+        })
+        .collect()
+}
+
+/// The table as text.
+pub(super) fn table(out: &mut String, rows: &[RouteFigures]) {
+    if rows.is_empty() {
+        return;
+    }
+    let width = rows.iter().map(|r| r.route.len()).max().unwrap_or(0).clamp(14, 40);
+    let _ = writeln!(
+        out,
+        "  {:<width$}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "route", "requests", "req/s", "errors", "p50 ms", "p95 ms", "p99 ms"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "  {:<width$}{:>9}{:>9.1}{:>9}{:>9.2}{:>9.2}{:>9.2}",
+            r.route, r.requests, r.rps, r.errors, r.p50_ms, r.p95_ms, r.p99_ms
+        );
+    }
+}

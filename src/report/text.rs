@@ -1,0 +1,114 @@
+//! The summary as a person reads it: aligned lines and tables, units on every figure.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{routes, Summary};
+use crate::threshold::Figures;
+
+impl Summary {
+    pub(super) fn text(&self) -> String {
+        let mut s = String::new();
+        let target = self.target_rps.map_or("max (closed loop)".to_string(), |r| format!("{r} req/s"));
+        let _ = writeln!(s, "trafficgen summary{}", if self.interrupted { " (interrupted)" } else { "" });
+        let _ = writeln!(
+            s,
+            "  rate          target {target}, achieved {:.1} req/s over {:.1} s",
+            self.achieved_rps, self.duration_s
+        );
+        let _ = writeln!(
+            s,
+            "  requests      {}, {} ok, {} ({:.2}%), {} dropped",
+            plural(self.requests, "request"),
+            self.ok,
+            plural(self.errors, "error"),
+            self.error_rate() * 100.0,
+            self.dropped
+        );
+        let _ = writeln!(s, "  status codes  {}", pairs(&self.status_codes));
+        if !self.error_types.is_empty() {
+            let _ = writeln!(s, "  error types   {}", pairs(&self.error_types));
+        }
+        if !self.classes.is_empty() {
+            let total = self.classes.values().sum::<u64>().max(1) as f64;
+            let classes: Vec<String> =
+                self.classes.iter().map(|(k, v)| format!("{k}={v} ({:.1}%)", *v as f64 * 100.0 / total)).collect();
+            let _ = writeln!(s, "  classes       {}", classes.join(" "));
+        }
+        self.tables(&mut s);
+        self.route_table(&mut s);
+        if let Some(split) = &self.split {
+            let _ = writeln!(
+                s,
+                "  split         expected {}: chi-square {:.2}, df {}, p = {:.4} ({})",
+                split.expected,
+                split.chi_square,
+                split.df,
+                split.p_value,
+                if split.passed { "consistent" } else { "NOT consistent" }
+            );
+        }
+        for t in &self.thresholds {
+            let _ = writeln!(
+                s,
+                "  threshold     {} {} (measured {})",
+                if t.passed { "PASS" } else { "FAIL" },
+                t.expr,
+                t.measured
+            );
+        }
+        let _ = writeln!(s, "  verdict       {}", self.verdict());
+        s
+    }
+
+    /// The latency table and, when present, the services table.
+    fn tables(&self, s: &mut String) {
+        let _ = writeln!(
+            s,
+            "  {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+            "latency ms", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"
+        );
+        for (name, p) in [("corrected", &self.latency_ms), ("service time", &self.service_time_ms)] {
+            let _ = writeln!(
+                s,
+                "  {name:<14}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}",
+                p.p50, p.p90, p.p95, p.p99, p.p999, p.max, p.mean
+            );
+        }
+        if !self.services.is_empty() {
+            let _ = writeln!(
+                s,
+                "  {:<14}{:>9}{:>9}{:>9}{:>9}{:>9}{:>9}",
+                "service", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"
+            );
+            for (name, f) in &self.services {
+                let _ = writeln!(
+                    s,
+                    "  {name:<14}{:>9}{:>9.1}{:>9.1}{:>9.1}{:>9.1}{:>9}",
+                    f.requests, f.rps, f.p50_ms, f.p95_ms, f.p99_ms, f.errors
+                );
+            }
+        }
+    }
+
+    /// The per-route table comes after the run-wide latency table.
+    fn route_table(&self, s: &mut String) {
+        routes::table(s, &self.routes);
+    }
+}
+
+/// `1 request`, `2 requests`.
+pub(super) fn plural(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+fn pairs(map: &BTreeMap<String, u64>) -> String {
+    if map.is_empty() {
+        return "-".into();
+    }
+    map.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+}
