@@ -98,6 +98,8 @@ pub struct Plan {
     pub progress_interval: Option<Duration>,
     /// Log and progress format.
     pub log_format: Format,
+    /// `NO_COLOR` was set: no colour even on a terminal.
+    pub no_color: bool,
     /// Pass/fail rules.
     pub thresholds: Vec<Threshold>,
     /// How long to wait for in-flight requests after a signal.

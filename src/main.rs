@@ -1,5 +1,6 @@
 //! The `trafficgen` binary: parse, run, map the outcome to an exit code a Job understands.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use trafficgen::cli::{self, Command, ParseError};
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Serve(args) => {
-            init_logging(Format::Text);
+            init_logging(Format::Text, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
             match runtime.block_on(sim::run_serve(*args, shutdown::signals())) {
                 Ok(()) => ExitCode::from(EXIT_OK),
                 Err(e @ sim::ServeError::Invalid { .. }) => fail(EXIT_CONFIG, &e),
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Demo(args, plan) => {
-            init_logging(plan.log_format);
+            init_logging(plan.log_format, plan.no_color);
             match runtime.block_on(demo::run(&args, *plan, shutdown::signals())) {
                 Ok(summary) => verdict(&summary),
                 Err(e @ DemoError::Config(_)) => fail(EXIT_CONFIG, &e),
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Run(plan) => {
-            init_logging(plan.log_format);
+            init_logging(plan.log_format, plan.no_color);
             match runtime.block_on(trafficgen::run(*plan, shutdown::signals())) {
                 Ok(summary) => verdict(&summary),
                 Err(e) => fail(EXIT_FAILURE, &e),
@@ -60,9 +61,11 @@ fn fail(code: u8, e: &dyn std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn init_logging(format: Format) {
+/// Logs on stderr; ANSI colour only on a terminal and without `NO_COLOR`, never in `kubectl logs`.
+fn init_logging(format: Format, no_color: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let colour = std::io::stderr().is_terminal() && !no_color;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
     match format {
         Format::Json => builder.json().init(),
         Format::Text => builder.init(),

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -206,11 +207,15 @@ async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output =
         let cap = share(slots as u64, id, workers) as usize;
         tasks.spawn(worker::work(shared.clone(), id, pacer, cap, stopped.clone()));
     }
-    let progress =
-        plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, plan.log_format, rate)));
+    let look = Look::of(plan);
+    let progress = plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, look)));
     let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
     if let Some(p) = progress {
         p.abort();
+        if look.tty {
+            // The status line was drawn without a newline; end it so the summary starts afresh.
+            eprintln!();
+        }
     }
     (shared.recorder.total(), window, interrupted)
 }
@@ -254,17 +259,45 @@ async fn supervise(
     }
     // A schedule that ran to its end is judged over its own length: 150 requests at 50/s took
     // 3 s of schedule, however early the last response came back.
-    let scheduled = match (plan.load.rate(), plan.requests) {
-        (Some(rate), Some(n)) if ended.is_none() => Some(start + Duration::from_secs_f64(n as f64 / rate)),
+    let scheduled = match plan.load.rate() {
+        Some(rate) if ended.is_none() => {
+            let by_count = plan.requests.map(|n| Duration::from_secs_f64(n as f64 / rate));
+            by_count.into_iter().chain(plan.duration).min().map(|d| start + d)
+        }
         _ => None,
     };
     let end = ended.or(scheduled).unwrap_or_else(Instant::now);
     (end - start, abort_at.is_some())
 }
 
-async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, format: Format, target: Option<f64>) {
+/// How progress looks: JSON lines, plain lines, or a status line redrawn on a terminal.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    format: Format,
+    /// Text on a terminal: redraw one status line in place.
+    tty: bool,
+    /// Colour on that status line.
+    colour: bool,
+    target: Option<f64>,
+    duration: Option<Duration>,
+}
+
+impl Look {
+    fn of(plan: &Plan) -> Look {
+        let tty = plan.log_format == Format::Text && std::io::stderr().is_terminal();
+        Look {
+            format: plan.log_format,
+            tty,
+            colour: tty && !plan.no_color,
+            target: plan.load.rate(),
+            duration: plan.duration,
+        }
+    }
+}
+
+async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, look: Look) {
     let mut ticker = interval_at(start + every, every);
-    let mut state = Progress { target, ..Progress::default() };
+    let mut state = Progress { target: look.target, duration: look.duration, ..Progress::default() };
     let mut classes = BTreeMap::new();
     let mut last = start;
     loop {
@@ -278,7 +311,14 @@ async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, format: 
         state.span = now - last;
         state.in_flight = shared.metrics.in_flight.get();
         state.classes = report::classes(&classes, &shared.routes);
-        eprintln!("{}", state.line(&window, format));
+        for (kind, n) in &window.counts.error_types {
+            *state.errors.entry(kind.as_str().to_string()).or_insert(0) += n;
+        }
+        if look.tty {
+            eprint!("\r\x1b[2K{}", state.status(&window, look.colour));
+        } else {
+            eprintln!("{}", state.line(&window, look.format));
+        }
         last = now;
     }
 }

@@ -144,6 +144,8 @@ pub struct Layered {
     pub sources: BTreeMap<String, Source>,
     /// Running inside a Kubernetes pod (`KUBERNETES_SERVICE_HOST` is set).
     pub in_pod: bool,
+    /// `NO_COLOR` is set (<https://no-color.org>): no ANSI colour even on a terminal.
+    pub no_color: bool,
 }
 
 impl Layered {
@@ -178,6 +180,7 @@ pub(crate) fn layer(
     let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
     let mut env: Vec<(String, String)> = env.into_iter().filter(|(_, v)| !v.is_empty()).collect();
     let in_pod = env.iter().any(|(k, _)| k == "KUBERNETES_SERVICE_HOST");
+    let no_color = env.iter().any(|(k, _)| k == "NO_COLOR");
     // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
     let shard_index = env_name("shard_index");
     if !env.iter().any(|(k, _)| *k == shard_index) {
@@ -197,7 +200,7 @@ pub(crate) fn layer(
         }
     }
     let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Env(e.to_string()))?;
-    Ok(Layered { raw, sources, in_pod })
+    Ok(Layered { raw, sources, in_pod, no_color })
 }
 
 /// The fields of `raw` that hold a value (non-null, non-empty list), as JSON.

@@ -98,6 +98,7 @@ impl Plan {
                 parse_mesh,
             )?,
             in_pod: l.in_pod,
+            no_color: l.no_color,
             wait_for: v.opt("wait_for", &r.wait_for, "an absolute http:// or https:// URL", parse_url)?,
             wait_timeout: v.parse(
                 "wait_timeout",

@@ -18,8 +18,8 @@ impl Summary {
         );
         let _ = writeln!(
             s,
-            "  requests      {}, {} ok, {} ({:.2}%), {} dropped",
-            plural(self.requests, "request"),
+            "  requests      {} total, {} ok, {} ({:.2}%), {} dropped",
+            self.requests,
             self.ok,
             plural(self.errors, "error"),
             self.error_rate() * 100.0,

@@ -4,5 +4,6 @@ mod binary;
 mod bookinfo;
 mod cluster;
 mod engine;
+mod output;
 mod prometheus;
 mod support;
