@@ -37,23 +37,36 @@ async fn call(plan: &Plan, client: &Client) -> Result<u16, ErrorType> {
     Ok(answer.status)
 }
 
-/// Retry GET `--wait-for` every half second until it answers 2xx; `false` once `--wait-timeout`
-/// has passed (an attempt under way may overrun it by up to `--timeout`).
+/// Retry GET `--wait-for` until it answers 2xx, backing off from 250 ms to 2 s between tries and
+/// logging at most every 5 s what the last try got; `false` once `--wait-timeout` has passed (an
+/// attempt under way may overrun it by up to `--timeout`).
 pub(crate) async fn wait_for(plan: &Plan) -> bool {
+    const LOG_EVERY: Duration = Duration::from_secs(5);
     let Some(uri) = &plan.wait_for else { return true };
     let client = client(plan, Method::GET, uri.clone(), HeaderMap::new(), Bytes::new());
-    let deadline = Instant::now() + plan.wait_timeout;
+    let started = Instant::now();
+    let deadline = started + plan.wait_timeout;
+    let mut pause = Duration::from_millis(250);
+    let mut logged: Option<Instant> = None;
     loop {
         let outcome = call(plan, &client).await;
         if matches!(outcome, Ok(200..=299)) {
-            tracing::info!(url = %uri, "--wait-for answered; starting");
+            tracing::info!(url = %uri, waited = ?started.elapsed(), "--wait-for answered; starting");
             return true;
         }
-        if Instant::now() + Duration::from_millis(500) > deadline {
+        if Instant::now() + pause > deadline {
             return false;
         }
-        tracing::info!(url = %uri, outcome = ?outcome, "waiting for --wait-for");
-        sleep(Duration::from_millis(500)).await;
+        if logged.is_none_or(|at| at.elapsed() >= LOG_EVERY) {
+            let got = match outcome {
+                Ok(status) => format!("HTTP {status}"),
+                Err(e) => format!("{} error", e.as_str()),
+            };
+            tracing::info!("waiting for --wait-for {uri}: last try got {got}; retrying until --wait-timeout");
+            logged = Some(Instant::now());
+        }
+        sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
 

@@ -25,6 +25,9 @@ async fn wait_for_gates_the_start_and_times_out() {
         run(&["--metrics-addr", "off", "--requests", "3", "--wait-for", &never, "--wait-timeout", "1s", &ok]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("--wait-for"), "{err}");
+    // Backing off, and one readable line per 5 s, not one per try.
+    assert_eq!(err.matches("waiting for --wait-for").count(), 1, "{err}");
+    assert!(err.contains("last try got connect error"), "{err}");
     assert_eq!(
         hits.total.load(Ordering::Relaxed) - hits.probes.load(Ordering::Relaxed),
         3,
