@@ -176,6 +176,9 @@ template:
           {{- end }}
           - name: TRAFFICGEN_LOG_FORMAT
             value: json
+          # The summary as one JSON line too: `kubectl logs` then ends with it, for scripts.
+          - name: TRAFFICGEN_OUTPUT
+            value: json
           - name: TRAFFICGEN_RUN_ID
             valueFrom:
               fieldRef:
