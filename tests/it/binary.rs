@@ -57,11 +57,12 @@ async fn exit_codes_and_json_summary() {
         output(quiet(&mut bin()).args(["--rate", "100", "--requests", "5", "--threshold", "error_rate<1%", &bad]));
     assert_eq!(code, 3, "{stdout}");
     assert!(stdout.contains("FAILED (error_rate<1%)"), "{stdout}");
-    // A failing target alone is not a crash: no thresholds, exit 0.
+    // Without thresholds, a run in which nothing succeeded fails (exit 3), counted and labelled.
     let refused = format!("http://127.0.0.1:{}/", closed_port());
     let (code, stdout, _) = output(quiet(&mut bin()).args(["--rate", "100", "--requests", "5", &refused]));
-    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(code, 3, "{stdout}");
     assert!(stdout.contains("connect=5"), "{stdout}");
+    assert!(stdout.contains("FAILED (no request succeeded)"), "{stdout}");
     // Metrics port taken: runtime failure.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().to_string();
