@@ -50,11 +50,11 @@ pub struct RawConfig {
     /// Request body: literal text, or `@path` to read a file
     #[arg(long)]
     pub body: Option<String>,
-    /// Use HTTP/2 (prior knowledge for http://, ALPN for https://)
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    /// Use HTTP/2 (prior knowledge for http://, ALPN for https://); a switch (the env var takes true/false)
+    #[arg(long, num_args = 0, default_missing_value = "true")]
     pub http2: Option<String>,
-    /// Do not verify TLS certificates
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    /// Do not verify TLS certificates; a switch (the env var takes true/false)
+    #[arg(long, num_args = 0, default_missing_value = "true")]
     pub insecure: Option<String>,
     /// Extra CA certificates (PEM file) to trust
     #[arg(long)]

@@ -170,3 +170,13 @@ fn bad_cluster_settings() {
     assert_eq!(p.mesh, Mesh::Url("127.0.0.1:15020".parse().unwrap(), "/quitquitquit".into()));
     assert_eq!(plan(&["http://a"], &[]).unwrap().mesh, Mesh::Auto);
 }
+
+#[test]
+fn boolean_flags_are_switches_and_never_take_the_url() {
+    let p = plan(&["--http2", "http://a/x", "--insecure", "https://b/y"], &[]).unwrap();
+    assert!(p.client.http2 && p.client.insecure);
+    assert_eq!(p.routes.len(), 2);
+    assert!(err(&["--http2=true", "http://a/"], &[]).contains("--http2"));
+    let p = plan(&["http://a/"], &[("TRAFFICGEN_HTTP2", "false"), ("TRAFFICGEN_INSECURE", "true")]).unwrap();
+    assert!(!p.client.http2 && p.client.insecure);
+}
