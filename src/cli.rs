@@ -65,11 +65,11 @@ pub enum ParseError {
     Config(#[from] ConfigError),
 }
 
-/// Parse argv and env pairs (the process's or a test's). A `run` whose settings are invalid still
+/// Parse argv and env pairs (the process's `std::env::vars_os`, or a test's). A `run` whose settings are invalid still
 /// tells the mesh sidecar to quit, so a bad config cannot leave a Job's pod running forever.
 pub async fn parse(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
-    env: impl IntoIterator<Item = (String, String)>,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Command, ParseError> {
     let matches = command().try_get_matches_from(args)?;
     match matches.subcommand() {
@@ -98,7 +98,7 @@ pub async fn parse(
 /// Build a run plan from argv and env pairs, as `trafficgen [run]` would (tests use it).
 pub fn plan_from(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
-    env: impl IntoIterator<Item = (String, String)>,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Plan, ConfigError> {
     let matches = command().try_get_matches_from(args).map_err(|e| ConfigError::Usage(e.to_string()))?;
     if matches.subcommand().is_some_and(|(name, _)| name != "run") {

@@ -143,7 +143,10 @@ impl Client {
                                 port,
                                 idle: Mutex::default(),
                                 slots: Semaphore::new(opts.connections.get()),
-                                shared: (0..opts.connections.get()).map(|_| tokio::sync::Mutex::default()).collect(),
+                                // Only h2 shares connections; HTTP/1.1 reserves nothing per connection up front.
+                                shared: (0..if opts.http2 { opts.connections.get() } else { 0 })
+                                    .map(|_| tokio::sync::Mutex::default())
+                                    .collect(),
                                 turn: AtomicUsize::new(0),
                             });
                             targets.len() - 1

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     // Signal handlers need the runtime.
     let _entered = runtime.enter();
-    let command = match runtime.block_on(cli::parse(std::env::args_os(), std::env::vars())) {
+    let command = match runtime.block_on(cli::parse(std::env::args_os(), std::env::vars_os())) {
         Ok(command) => command,
         Err(ParseError::Clap(e)) => e.exit(),
         Err(e @ ParseError::Config(_)) => return fail(EXIT_CONFIG, &e),

@@ -3,6 +3,7 @@
 //! validates it; it knows no subcommand.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 
 use clap::{ArgMatches, Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
@@ -168,22 +169,27 @@ pub enum LayerError {
     /// An env var could not be read into the settings.
     #[error("invalid environment: {0}")]
     Env(String),
+    /// A `TRAFFICGEN_*` (or `JOB_COMPLETION_INDEX`) value is not valid UTF-8.
+    #[error("invalid {0}: the value is not valid UTF-8")]
+    NotUtf8(String),
+    /// A `TRAFFICGEN_*` value is empty: an empty value is a mistake, not a way to ask for the default.
+    #[error("invalid {0}=\"\": expected a value; unset the variable to use the default")]
+    Empty(String),
 }
 
 /// Layer defaults, then env vars, then explicit flags, remembering the source of each value.
+/// `env` is the process's environment as the OS gives it (`std::env::vars_os`): only
+/// `TRAFFICGEN_*`, `JOB_COMPLETION_INDEX` and `KUBERNETES_SERVICE_HOST` are looked at.
 pub(crate) fn layer(
     matches: &ArgMatches,
-    env: impl IntoIterator<Item = (String, String)>,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Layered, LayerError> {
     let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
-    let mut env: Vec<(String, String)> = env.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-    let in_pod = env.iter().any(|(k, _)| k == "KUBERNETES_SERVICE_HOST");
+    let (mut env, in_pod, job_index) = ours(env)?;
     // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
     let shard_index = env_name("shard_index");
-    if !env.iter().any(|(k, _)| *k == shard_index) {
-        if let Some((_, v)) = env.iter().find(|(k, _)| k == "JOB_COMPLETION_INDEX") {
-            env.push((shard_index, v.clone()));
-        }
+    if let Some(index) = job_index.filter(|_| !env.iter().any(|(k, _)| *k == shard_index)) {
+        env.push((shard_index, index));
     }
     let env: RawConfig = envy::prefixed(ENV_PREFIX).from_iter(env).map_err(|e| LayerError::Env(e.to_string()))?;
     let explicit = |key: &str| matches.value_source(key) == Some(clap::parser::ValueSource::CommandLine);
@@ -198,6 +204,30 @@ pub(crate) fn layer(
     }
     let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Env(e.to_string()))?;
     Ok(Layered { raw, sources, in_pod })
+}
+
+/// The `TRAFFICGEN_*` pairs as text, whether `KUBERNETES_SERVICE_HOST` is set, and
+/// `JOB_COMPLETION_INDEX`. Every other variable is ignored, whatever its bytes.
+type Ours = (Vec<(String, String)>, bool, Option<String>);
+
+fn ours(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Ours, LayerError> {
+    let (mut vars, mut in_pod, mut job_index) = (Vec::new(), false, None);
+    for (key, value) in env {
+        let name = key.to_string_lossy();
+        let text = || value.to_str().map(str::to_owned).ok_or_else(|| LayerError::NotUtf8(name.to_string()));
+        if name.starts_with(ENV_PREFIX) {
+            let text = text()?;
+            if text.is_empty() {
+                return Err(LayerError::Empty(name.to_string()));
+            }
+            vars.push((name.to_string(), text));
+        } else if name == "KUBERNETES_SERVICE_HOST" {
+            in_pod = true;
+        } else if name == "JOB_COMPLETION_INDEX" {
+            job_index = Some(text()?).filter(|t| !t.is_empty());
+        }
+    }
+    Ok((vars, in_pod, job_index))
 }
 
 /// The fields of `raw` that hold a value (non-null, non-empty list), as JSON.
