@@ -58,6 +58,7 @@ impl Plan {
                         )
                     })
                     .collect::<Result<_, _>>()?,
+                nameserver: None,
             },
             max_in_flight: v.count("max_in_flight", &r.max_in_flight, MAX_IN_FLIGHT)?,
             timeout: v.parse("timeout", r.timeout.as_deref(), "a duration such as 10s", positive_duration)?,
