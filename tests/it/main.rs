@@ -4,5 +4,7 @@ mod binary;
 mod bookinfo;
 mod cluster;
 mod engine;
+mod faults;
 mod prometheus;
+mod standin;
 mod support;
