@@ -5,6 +5,7 @@ mod bookinfo;
 mod cluster;
 mod engine;
 mod faults;
+mod faults_bin;
 mod prometheus;
 mod standin;
 mod support;

@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -56,7 +55,7 @@ pub(crate) fn serve_on(listener: TcpListener, fault: Fault) -> Arc<AtomicU64> {
 
 async fn connection(mut tcp: TcpStream, fault: Fault) {
     if let Fault::ResetAfterAccept = fault {
-        let _ = tcp.set_linger(Some(Duration::ZERO));
+        let _ = tcp.set_zero_linger();
         return;
     }
     while read_head(&mut tcp).await {
@@ -84,7 +83,7 @@ async fn connection(mut tcp: TcpStream, fault: Fault) {
         match fault {
             Fault::ResetMidResponse => {
                 let _ = tcp.flush().await;
-                let _ = tcp.set_linger(Some(Duration::ZERO));
+                let _ = tcp.set_zero_linger();
                 return;
             }
             Fault::GarbageStatus | Fault::BadChunk | Fault::ShortBody => return,
