@@ -6,6 +6,7 @@ mod cluster;
 mod engine;
 mod faults;
 mod faults_bin;
+mod inputs;
 mod prometheus;
 mod standin;
 mod support;
