@@ -3,8 +3,6 @@
 //! keeping at most the prefix a classifier asked for. Connections are re-dialled after
 //! [`MAX_CONNECTION_AGE`], so DNS changes and kube-proxy's per-connection balancing reach the load.
 
-use std::error::Error as _;
-use std::io;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -30,6 +28,7 @@ use crate::url::endpoint;
 
 mod connect;
 mod dns;
+mod failure;
 mod tls;
 
 pub(crate) use dns::Pin;
@@ -269,17 +268,6 @@ impl Client {
         Ok(sender)
     }
 
-    /// Type a hyper error, logging it when it is the first of its type on `target`.
-    fn fail(&self, target: &Target, e: hyper::Error) -> ErrorType {
-        self.note(target, classify(&e), || chain(&e))
-    }
-
-    /// Count a failure the caller saw on `route` (timeout, status, cancellation), logging it
-    /// with `detail` when it is the first of its type on the route's target.
-    pub(crate) fn note_route(&self, route: usize, kind: ErrorType, detail: impl FnOnce() -> String) {
-        self.note(&self.targets[self.routes[route].target], kind, detail);
-    }
-
     fn own<F>(&self, conn: F)
     where
         F: std::future::Future + Send + 'static,
@@ -314,48 +302,6 @@ async fn read(
         }
     }
     Ok(Answer { status: parts.status.as_u16(), headers: parts.headers })
-}
-
-/// Map a hyper error to the one vocabulary of failures. A response the peer cut short by
-/// closing (a body shorter than its Content-Length) or spoke badly (invalid chunking, a garbage
-/// status line) is `protocol`; only a reset or an abort by the peer is `reset`.
-fn classify(e: &hyper::Error) -> ErrorType {
-    if e.is_timeout() {
-        return ErrorType::Timeout;
-    }
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            return match io.kind() {
-                io::ErrorKind::TimedOut => ErrorType::Timeout,
-                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-                    ErrorType::Reset
-                }
-                io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => {
-                    ErrorType::Protocol
-                }
-                _ => ErrorType::Reset,
-            };
-        }
-        source = s.source();
-    }
-    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        ErrorType::Reset
-    } else {
-        ErrorType::Protocol
-    }
-}
-
-/// The error and its causes, for the first log line of its type.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// `host:port`, with brackets around an IPv6 host.

@@ -1,10 +1,9 @@
 //! Opening a connection: every address of the name, RFC 8305-style (each attempt gets a head
-//! start of [`ATTEMPT_DELAY`], a failure starts the next at once), then TLS. Failures are typed
-//! here, and the first of each type per target is logged with its cause.
+//! start of [`ATTEMPT_DELAY`], a failure starts the next at once), then TLS. A failure is typed
+//! here and reported (see `failure`) with the error of every address tried.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -47,21 +46,6 @@ impl Client {
                 Err(self.note(target, kind, || format!("TLS handshake: {e}")))
             }
         }
-    }
-
-    /// Count `kind` on `target`: the first time, log it with `detail`; later ones show only in
-    /// progress lines and the summary. Returns `kind`.
-    pub(super) fn note(&self, target: &Target, kind: ErrorType, detail: impl FnOnce() -> String) -> ErrorType {
-        if !target.seen[kind as usize].swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                server = %target.origin,
-                error_type = kind.as_str(),
-                detail = %detail(),
-                "first {} error on this target; later ones are counted on progress lines",
-                kind.as_str()
-            );
-        }
-        kind
     }
 }
 
