@@ -11,9 +11,18 @@ use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
 use crate::settings::{self, env_name, RawConfig};
 
+/// The exit codes, stated in `--help` (and the README): what a Job or a pipeline acts on.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0        every threshold held (without thresholds: at least one request succeeded)
+  1        runtime failure, not the target's (metrics port taken, --wait-for timed out, ...)
+  2        invalid configuration or input; nothing was sent
+  3        a threshold failed (without thresholds: no request succeeded)
+  130/143  ended by SIGINT/SIGTERM (128 + the signal), after the summary";
+
 /// Top-level command line, as clap reads it.
 #[derive(Debug, Parser)]
-#[command(name = "trafficgen", version, about, args_conflicts_with_subcommands = true)]
+#[command(name = "trafficgen", version, about, args_conflicts_with_subcommands = true, after_help = EXIT_CODES)]
 struct Cli {
     /// What to do; `run` when absent.
     #[command(subcommand)]
@@ -57,11 +66,11 @@ pub enum ParseError {
     Config(#[from] ConfigError),
 }
 
-/// Parse argv and env pairs (the process's or a test's). A `run` whose settings are invalid still
+/// Parse argv and env pairs (the process's `std::env::vars_os`, or a test's). A `run` whose settings are invalid still
 /// tells the mesh sidecar to quit, so a bad config cannot leave a Job's pod running forever.
 pub async fn parse(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
-    env: impl IntoIterator<Item = (String, String)>,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Command, ParseError> {
     let matches = command().try_get_matches_from(args)?;
     match matches.subcommand() {
@@ -90,7 +99,7 @@ pub async fn parse(
 /// Build a run plan from argv and env pairs, as `trafficgen [run]` would (tests use it).
 pub fn plan_from(
     args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
-    env: impl IntoIterator<Item = (String, String)>,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Plan, ConfigError> {
     let matches = command().try_get_matches_from(args).map_err(|e| ConfigError::Usage(e.to_string()))?;
     if matches.subcommand().is_some_and(|(name, _)| name != "run") {
@@ -117,7 +126,8 @@ pub fn command() -> clap::Command {
             .iter()
             .fold(annotate(cmd), |cmd, (field, value)| cmd.mut_arg(*field, |a| a.default_value(*value)))
     };
-    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", demo)
+    cmd.mut_subcommand("run", |c| annotate(c).after_help(EXIT_CODES))
+        .mut_subcommand("demo", |c| demo(c).after_help(EXIT_CODES))
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).

@@ -3,10 +3,8 @@
 //! keeping at most the prefix a classifier asked for. Connections are re-dialled after
 //! [`MAX_CONNECTION_AGE`], so DNS changes and kube-proxy's per-connection balancing reach the load.
 
-use std::error::Error as _;
-use std::io;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,13 +21,14 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tokio_rustls::TlsConnector;
 
 use crate::outcome::ErrorType;
 use crate::scenario::Route;
 use crate::url::endpoint;
 
+mod connect;
 mod dns;
+mod failure;
 mod tls;
 
 pub(crate) use dns::Pin;
@@ -73,6 +72,10 @@ pub(crate) struct Answer {
 /// One `scheme://host:port` and its connections.
 #[derive(Debug)]
 struct Target {
+    /// `scheme://host:port`, as logs name it.
+    origin: String,
+    /// Error types already logged for this target (indexed by `ErrorType as usize`).
+    seen: [AtomicBool; ErrorType::ALL.len()],
     host: String,
     port: u16,
     tls: Option<ServerName<'static>>,
@@ -109,6 +112,9 @@ pub struct ClientOptions {
     pub cacerts: Vec<CertificateDer<'static>>,
     /// Fixed name -> address mappings (`--resolve`).
     pub pins: Vec<Pin>,
+    /// Ask only this DNS server (UDP, 1 s timeout) instead of the system's. No flag sets it: it
+    /// lets tests stand up a misbehaving resolver.
+    pub nameserver: Option<std::net::SocketAddr>,
 }
 
 /// The HTTP client of one run.
@@ -138,12 +144,21 @@ impl Client {
                         Some(i) => i,
                         None => {
                             targets.push(Target {
+                                origin: format!(
+                                    "{}://{}",
+                                    route.uri.scheme_str().unwrap_or("http"),
+                                    authority(&host, port)
+                                ),
+                                seen: Default::default(),
                                 tls: https.then(|| ServerName::try_from(host.clone()).expect("validated URL host")),
                                 host,
                                 port,
                                 idle: Mutex::default(),
                                 slots: Semaphore::new(opts.connections.get()),
-                                shared: (0..opts.connections.get()).map(|_| tokio::sync::Mutex::default()).collect(),
+                                // Only h2 shares connections; HTTP/1.1 reserves nothing per connection up front.
+                                shared: (0..if opts.http2 { opts.connections.get() } else { 0 })
+                                    .map(|_| tokio::sync::Mutex::default())
+                                    .collect(),
                                 turn: AtomicUsize::new(0),
                             });
                             targets.len() - 1
@@ -155,7 +170,7 @@ impl Client {
         Client {
             targets,
             routes,
-            resolver: Resolver::new(opts.pins.clone()),
+            resolver: Resolver::new(opts.pins.clone(), opts.nameserver),
             tls: tls::client_config(&opts.cacerts, opts.insecure, opts.http2),
             http2: opts.http2,
             max_age: MAX_CONNECTION_AGE,
@@ -176,9 +191,9 @@ impl Client {
         let target = &self.targets[r.target];
         if self.http2 {
             let mut sender = self.shared(target).await?;
-            sender.ready().await.map_err(classify)?;
-            let response = sender.send_request(r.request(extra)).await.map_err(classify)?;
-            return read(response, keep, body).await;
+            sender.ready().await.map_err(|e| self.fail(target, e))?;
+            let response = sender.send_request(r.request(extra)).await.map_err(|e| self.fail(target, e))?;
+            return read(response, keep, body).await.map_err(|e| self.fail(target, e));
         }
         let _slot = target.slots.acquire().await.expect("semaphore is never closed");
         let mut pooled = self.pop_idle(target);
@@ -197,19 +212,20 @@ impl Client {
                 // A pooled connection the server closed while idle never carried the request:
                 // retry once on a new connection.
                 Err(e) if retryable && (e.is_canceled() || e.is_closed()) => continue,
-                Err(e) => return Err(classify(e)),
+                Err(e) => return Err(self.fail(target, e)),
             }
         };
-        let answer = read(response, keep, body).await?;
+        let answer = read(response, keep, body).await.map_err(|e| self.fail(target, e))?;
         target.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
         Ok(answer)
     }
 
     async fn open_h1(&self, target: &Target) -> Result<H1, ErrorType> {
-        match self.dial(target).await? {
+        let handshake = match self.dial(target).await? {
             Io::Plain(tcp) => self.handshake1(tcp).await,
             Io::Tls(tls) => self.handshake1(*tls).await,
-        }
+        };
+        handshake.map_err(|e| self.fail(target, e))
     }
 
     /// The next shared h2 connection of `target`, opening it when missing, closed or too old.
@@ -220,10 +236,11 @@ impl Client {
         if let Some(c) = slot.as_ref().filter(|c| !c.sender.is_closed() && c.fresh(self.max_age)) {
             return Ok(c.sender.clone());
         }
-        let sender = match self.dial(target).await? {
-            Io::Plain(tcp) => self.handshake2(tcp).await?,
-            Io::Tls(tls) => self.handshake2(*tls).await?,
+        let handshake = match self.dial(target).await? {
+            Io::Plain(tcp) => self.handshake2(tcp).await,
+            Io::Tls(tls) => self.handshake2(*tls).await,
         };
+        let sender = handshake.map_err(|e| self.fail(target, e))?;
         *slot = Some(Conn::new(sender.clone()));
         Ok(sender)
     }
@@ -239,38 +256,16 @@ impl Client {
         None
     }
 
-    async fn handshake1<T: Stream>(&self, io: T) -> Result<H1, ErrorType> {
-        let (sender, conn) = http1::handshake(TokioIo::new(io)).await.map_err(classify)?;
+    async fn handshake1<T: Stream>(&self, io: T) -> Result<H1, hyper::Error> {
+        let (sender, conn) = http1::handshake(TokioIo::new(io)).await?;
         self.own(conn);
         Ok(sender)
     }
 
-    async fn handshake2<T: Stream>(&self, io: T) -> Result<H2, ErrorType> {
-        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io)).await.map_err(classify)?;
+    async fn handshake2<T: Stream>(&self, io: T) -> Result<H2, hyper::Error> {
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io)).await?;
         self.own(conn);
         Ok(sender)
-    }
-
-    async fn dial(&self, target: &Target) -> Result<Io, ErrorType> {
-        let addr = self.resolver.resolve(&target.host, target.port).await.ok_or(ErrorType::Dns)?;
-        let tcp = TcpStream::connect(addr).await.map_err(|e| match e.kind() {
-            io::ErrorKind::TimedOut => ErrorType::Timeout,
-            _ => ErrorType::Connect,
-        })?;
-        // Latency matters more than packet count for small requests.
-        let _ = tcp.set_nodelay(true);
-        match &target.tls {
-            None => Ok(Io::Plain(tcp)),
-            Some(name) => {
-                let tls = TlsConnector::from(self.tls.clone()).connect(name.clone(), tcp).await.map_err(|e| match e
-                    .kind()
-                {
-                    io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => ErrorType::Reset,
-                    _ => ErrorType::Tls,
-                })?;
-                Ok(Io::Tls(Box::new(tls)))
-            }
-        }
     }
 
     fn own<F>(&self, conn: F)
@@ -298,10 +293,10 @@ async fn read(
     response: http::Response<hyper::body::Incoming>,
     keep: usize,
     kept: &mut Vec<u8>,
-) -> Result<Answer, ErrorType> {
+) -> Result<Answer, hyper::Error> {
     let (parts, mut body) = response.into_parts();
     while let Some(frame) = body.frame().await {
-        if let Some(data) = frame.map_err(classify)?.data_ref() {
+        if let Some(data) = frame?.data_ref() {
             let room = keep.saturating_sub(kept.len()).min(data.len());
             kept.extend_from_slice(&data[..room]);
         }
@@ -309,26 +304,12 @@ async fn read(
     Ok(Answer { status: parts.status.as_u16(), headers: parts.headers })
 }
 
-/// Map a hyper error to the one vocabulary of failures.
-fn classify(e: hyper::Error) -> ErrorType {
-    if e.is_timeout() {
-        return ErrorType::Timeout;
-    }
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            return match io.kind() {
-                io::ErrorKind::TimedOut => ErrorType::Timeout,
-                io::ErrorKind::InvalidData => ErrorType::Protocol,
-                _ => ErrorType::Reset,
-            };
-        }
-        source = s.source();
-    }
-    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        ErrorType::Reset
+/// `host:port`, with brackets around an IPv6 host.
+fn authority(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
     } else {
-        ErrorType::Protocol
+        format!("{host}:{port}")
     }
 }
 

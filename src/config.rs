@@ -126,6 +126,21 @@ pub struct Plan {
     pub expect_split: Option<(String, Vec<(String, f64)>)>,
 }
 
+// Upper bounds of every count, so no input can make the generator reserve unbounded memory (or
+// overflow tokio's semaphore) before it sends. Each is stated in the error message.
+/// `--connections`, per target.
+pub const MAX_CONNECTIONS: usize = 10_000;
+/// `--concurrency` (closed loop).
+pub const MAX_CONCURRENCY: usize = 10_000;
+/// `--max-in-flight`.
+pub const MAX_IN_FLIGHT: usize = 100_000;
+/// `--shards`.
+pub const MAX_SHARDS: usize = 1_000;
+/// `--requests`.
+pub const MAX_REQUESTS: u64 = 1_000_000_000_000;
+/// `--cacert`.
+pub const MAX_CERT_BYTES: u64 = 4 << 20;
+
 /// A configuration error: the run never starts and the process exits 2.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {

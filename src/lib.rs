@@ -17,7 +17,8 @@
 //! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
 //! - [`run`]: binds /metrics, starts up to one `worker` per core, stops them, reports.
 //! - `worker`: the send loop, driven by a `pacer` (open loop: absolute deadlines; closed loop: now).
-//! - `client`: connections per target (with its `dns` and `tls`), one request, one `outcome`.
+//! - `client`: connections per target (with its `dns`, `tls`, `connect` fall-back over every address
+//!   and `failure` typing, first failures logged), one request, one `outcome`.
 //! - `url`: the target URLs the generator accepts; `scenario`: routes, from flags or a file.
 //! - `outcome`: `ErrorType` and `Outcome`, the vocabulary of logs, metrics and the summary.
 //! - `recorder`: per-worker histograms and counters; `metrics` is their Prometheus view.

@@ -9,18 +9,20 @@ use trafficgen::demo::{self, DemoError};
 use trafficgen::report::Summary;
 use trafficgen::shutdown;
 
-/// Thresholds held.
+/// Every threshold held (or none was set and some request succeeded).
 const EXIT_OK: u8 = 0;
 /// A runtime failure that is not the target's (e.g. metrics port taken).
 const EXIT_FAILURE: u8 = 1;
 /// Invalid configuration; nothing was sent.
 const EXIT_CONFIG: u8 = 2;
-/// Thresholds failed.
+/// A threshold failed, or none was set and no request succeeded.
 const EXIT_THRESHOLDS: u8 = 3;
 
 fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let command = match runtime.block_on(cli::parse(std::env::args_os(), std::env::vars())) {
+    // Signal handlers need the runtime.
+    let _entered = runtime.enter();
+    let command = match runtime.block_on(cli::parse(std::env::args_os(), std::env::vars_os())) {
         Ok(command) => command,
         Err(ParseError::Clap(e)) => e.exit(),
         Err(e @ ParseError::Config(_)) => return fail(EXIT_CONFIG, &e),
@@ -28,7 +30,12 @@ fn main() -> ExitCode {
     match command {
         Command::Serve(args) => {
             init_logging(Format::Text, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
-            match runtime.block_on(sim::run_serve(*args, shutdown::signals())) {
+            let (signal, _) = match shutdown::signals() {
+                Ok(s) => s,
+                Err(e) => return fail(EXIT_FAILURE, &e),
+            };
+            // A server stopped by a signal has done its job: exit 0.
+            match runtime.block_on(sim::run_serve(*args, signal)) {
                 Ok(()) => ExitCode::from(EXIT_OK),
                 Err(e @ sim::ServeError::Invalid { .. }) => fail(EXIT_CONFIG, &e),
                 Err(e) => fail(EXIT_FAILURE, &e),
@@ -36,24 +43,37 @@ fn main() -> ExitCode {
         }
         Command::Demo(args, plan) => {
             init_logging(plan.log_format, plan.no_color);
-            match runtime.block_on(demo::run(&args, *plan, shutdown::signals())) {
-                Ok(summary) => verdict(&summary),
+            let (signal, caught) = match shutdown::signals() {
+                Ok(s) => s,
+                Err(e) => return fail(EXIT_FAILURE, &e),
+            };
+            match runtime.block_on(demo::run(&args, *plan, signal)) {
+                Ok(summary) => verdict(&summary, &caught),
                 Err(e @ DemoError::Config(_)) => fail(EXIT_CONFIG, &e),
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }
         Command::Run(plan) => {
             init_logging(plan.log_format, plan.no_color);
-            match runtime.block_on(trafficgen::run(*plan, shutdown::signals())) {
-                Ok(summary) => verdict(&summary),
+            let (signal, caught) = match shutdown::signals() {
+                Ok(s) => s,
+                Err(e) => return fail(EXIT_FAILURE, &e),
+            };
+            match runtime.block_on(trafficgen::run(*plan, signal)) {
+                Ok(summary) => verdict(&summary, &caught),
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }
     }
 }
 
-fn verdict(summary: &Summary) -> ExitCode {
-    ExitCode::from(if summary.passed { EXIT_OK } else { EXIT_THRESHOLDS })
+/// A run a signal cut short exits 128 + the signal (its summary is printed, but it is no verdict);
+/// otherwise the verdict decides.
+fn verdict(summary: &Summary, caught: &shutdown::Caught) -> ExitCode {
+    match caught.get() {
+        Some(signal) if summary.interrupted => ExitCode::from(shutdown::exit_code(signal)),
+        _ => ExitCode::from(if summary.passed { EXIT_OK } else { EXIT_THRESHOLDS }),
+    }
 }
 
 fn fail(code: u8, e: &dyn std::fmt::Display) -> ExitCode {

@@ -92,6 +92,9 @@ pub const JSON_KEYS: [&str; 18] = [
     "passed",
 ];
 
+/// The rule a run without thresholds is judged by: it fails when no request succeeded.
+pub const NO_SUCCESS: &str = "no request succeeded";
+
 /// What identifies a run and the settings that shape its numbers, so two summaries can be
 /// compared later without guessing.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -209,10 +212,24 @@ impl Summary {
         }
     }
 
-    /// One line: PASSED/FAILED and the headline figures.
+    /// Decide `passed`: every rule held. Without any rule, a run in which no request succeeded
+    /// (a mistyped host, a target that is down) fails by the implicit rule [`NO_SUCCESS`].
+    pub fn judge(&mut self) {
+        if self.thresholds.is_empty() && self.ok == 0 {
+            let measured = format!("{} ok of {}", self.ok, self.requests);
+            self.thresholds.push(Verdict { expr: NO_SUCCESS.to_string(), value: 0.0, measured, passed: false });
+        }
+        self.passed = self.thresholds.iter().all(|t| t.passed);
+    }
+
+    /// One line: PASSED/FAILED (or "no thresholds set" when nothing was judged) and the headline figures.
     pub fn verdict(&self) -> String {
         let failed: Vec<&str> = self.thresholds.iter().filter(|t| !t.passed).map(|t| t.expr.as_str()).collect();
-        let head = if self.passed { "PASSED".to_string() } else { format!("FAILED ({})", failed.join(", ")) };
+        let head = match (self.passed, self.thresholds.is_empty()) {
+            (true, true) => "no thresholds set".to_string(),
+            (true, false) => "PASSED".to_string(),
+            (false, _) => format!("FAILED ({})", failed.join(", ")),
+        };
         format!(
             "{head}: {} at {:.1} req/s, p99 {:.1} ms, {:.2}% errors, {} dropped",
             plural(self.requests, "request"),
@@ -317,6 +334,24 @@ mod tests {
         let text = sum.render(Format::Text);
         assert!(text.contains("max (closed loop)"), "{text}");
         assert!(text.contains("corrected"));
-        assert!(text.contains("verdict       PASSED: 100 requests at 25.0 req/s"), "{text}");
+        assert!(text.contains("verdict       no thresholds set: 100 requests at 25.0 req/s"), "{text}");
+    }
+
+    #[test]
+    fn without_thresholds_a_run_with_no_success_fails() {
+        let mut failed = Stats::default();
+        let d = Duration::from_millis(1);
+        let error = Some(ErrorType::Connect);
+        failed.record(&Outcome { route: 0, status: None, error, latency: d, service_time: d, class: None });
+        let mut sum = Summary::new(&failed, Some(10.0), Duration::from_secs(1), &[]);
+        sum.judge();
+        assert!(!sum.passed);
+        assert!(sum.verdict().starts_with("FAILED (no request succeeded): 1 request at"), "{}", sum.verdict());
+        let mut sum = Summary::new(&stats(), Some(10.0), Duration::from_secs(1), &[]);
+        sum.judge();
+        assert!(sum.passed && sum.verdict().starts_with("no thresholds set"), "{}", sum.verdict());
+        sum.thresholds.push(Threshold::parse("p99<300ms").unwrap().check(&sum));
+        sum.judge();
+        assert!(sum.verdict().starts_with("PASSED"), "{}", sum.verdict());
     }
 }

@@ -111,7 +111,7 @@ async fn run_inner(
         summary.split = Some(split);
     }
     finish(&mut summary);
-    summary.passed = summary.thresholds.iter().all(|t| t.passed);
+    summary.judge();
     print!("{}", summary.render(plan.output));
     report::write_termination_log(&summary.verdict());
     let written = match &plan.summary_file {

@@ -4,8 +4,12 @@
 //! a string. Errors carry the file, the line and the field, ready for an exit-2 message.
 
 mod de;
+mod limits;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use limits::{read_bounded, MAX_BODY_BYTES, MAX_ROUTES};
+use limits::{too_deep, MAX_DEPTH, MAX_SCENARIO_BYTES};
 
 use crate::classify::Classifier;
 use bytes::Bytes;
@@ -144,11 +148,13 @@ struct RawScenario {
 /// Reads, parses and validates a scenario file, including its `@file` bodies.
 pub(crate) fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        origin: origin.clone(),
-        path: origin.clone(),
-        source,
-    })?;
+    let read_error = |source| ScenarioError::Read { origin: origin.clone(), path: origin.clone(), source };
+    let invalid = |message: String| ScenarioError::Invalid { origin: origin.clone(), line: None, message };
+    let bytes = read_bounded(path, MAX_SCENARIO_BYTES)
+        .map_err(read_error)?
+        .ok_or_else(|| invalid(format!("larger than {} KiB", MAX_SCENARIO_BYTES >> 10)))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| invalid(format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to())))?;
     let mut scenario = parse(&text, &origin)?;
     scenario.read_bodies(path.parent().unwrap_or(Path::new(".")), &origin)?;
     Ok(scenario)
@@ -156,10 +162,16 @@ pub(crate) fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses and validates scenario text; `origin` names it in errors. `@file` bodies stay unread.
 pub(crate) fn parse(text: &str, origin: &str) -> Result<Scenario, ScenarioError> {
-    let raw: RawScenario = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&e, origin))?;
     let invalid = |line, message| ScenarioError::Invalid { origin: origin.to_owned(), line, message };
+    if let Some(line) = too_deep(text, MAX_DEPTH) {
+        return Err(invalid(Some(line), format!("nested deeper than {MAX_DEPTH} levels")));
+    }
+    let raw: RawScenario = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&e, origin))?;
     if raw.routes.is_empty() {
         return Err(invalid(None, "routes: expected at least one route".into()));
+    }
+    if raw.routes.len() > MAX_ROUTES {
+        return Err(invalid(None, format!("routes: at most {MAX_ROUTES} routes, got {}", raw.routes.len())));
     }
     for (i, route) in raw.routes.iter().enumerate() {
         let first = raw.routes.iter().position(|r| r.name == route.name);
@@ -183,11 +195,17 @@ impl Scenario {
         for route in &mut self.routes {
             if let Body::File(rel) = &route.body {
                 let path = base.join(rel);
-                let bytes = std::fs::read(&path).map_err(|source| ScenarioError::Read {
-                    origin: origin.to_owned(),
-                    path: path.display().to_string(),
-                    source,
-                })?;
+                let bytes = read_bounded(&path, MAX_BODY_BYTES)
+                    .map_err(|source| ScenarioError::Read {
+                        origin: origin.to_owned(),
+                        path: path.display().to_string(),
+                        source,
+                    })?
+                    .ok_or_else(|| ScenarioError::Invalid {
+                        origin: origin.to_owned(),
+                        line: None,
+                        message: format!("body {}: larger than {} MiB", path.display(), MAX_BODY_BYTES >> 20),
+                    })?;
                 route.body = Body::Inline(Bytes::from(bytes));
             }
         }

@@ -3,6 +3,7 @@
 //! validates it; it knows no subcommand.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 
 use clap::{ArgMatches, Args, FromArgMatches};
 use serde::{Deserialize, Serialize};
@@ -50,11 +51,11 @@ pub struct RawConfig {
     /// Request body: literal text, or `@path` to read a file
     #[arg(long)]
     pub body: Option<String>,
-    /// Use HTTP/2 (prior knowledge for http://, ALPN for https://)
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    /// Use HTTP/2 (prior knowledge for http://, ALPN for https://); a switch (the env var takes true/false)
+    #[arg(long, num_args = 0, default_missing_value = "true")]
     pub http2: Option<String>,
-    /// Do not verify TLS certificates
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    /// Do not verify TLS certificates; a switch (the env var takes true/false)
+    #[arg(long, num_args = 0, default_missing_value = "true")]
     pub insecure: Option<String>,
     /// Extra CA certificates (PEM file) to trust
     #[arg(long)]
@@ -170,23 +171,27 @@ pub enum LayerError {
     /// An env var could not be read into the settings.
     #[error("invalid environment: {0}")]
     Env(String),
+    /// A `TRAFFICGEN_*` (or `JOB_COMPLETION_INDEX`) value is not valid UTF-8.
+    #[error("invalid {0}: the value is not valid UTF-8")]
+    NotUtf8(String),
+    /// A `TRAFFICGEN_*` value is empty: an empty value is a mistake, not a way to ask for the default.
+    #[error("invalid {0}=\"\": expected a value; unset the variable to use the default")]
+    Empty(String),
 }
 
 /// Layer defaults, then env vars, then explicit flags, remembering the source of each value.
+/// `env` is the process's environment as the OS gives it (`std::env::vars_os`): only
+/// `TRAFFICGEN_*`, `JOB_COMPLETION_INDEX` and `KUBERNETES_SERVICE_HOST` are looked at.
 pub(crate) fn layer(
     matches: &ArgMatches,
-    env: impl IntoIterator<Item = (String, String)>,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Layered, LayerError> {
     let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
-    let mut env: Vec<(String, String)> = env.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-    let in_pod = env.iter().any(|(k, _)| k == "KUBERNETES_SERVICE_HOST");
-    let no_color = env.iter().any(|(k, _)| k == "NO_COLOR");
+    let Ours { vars: mut env, in_pod, no_color, job_index } = ours(env)?;
     // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
     let shard_index = env_name("shard_index");
-    if !env.iter().any(|(k, _)| *k == shard_index) {
-        if let Some((_, v)) = env.iter().find(|(k, _)| k == "JOB_COMPLETION_INDEX") {
-            env.push((shard_index, v.clone()));
-        }
+    if let Some(index) = job_index.filter(|_| !env.iter().any(|(k, _)| *k == shard_index)) {
+        env.push((shard_index, index));
     }
     let env: RawConfig = envy::prefixed(ENV_PREFIX).from_iter(env).map_err(|e| LayerError::Env(e.to_string()))?;
     let explicit = |key: &str| matches.value_source(key) == Some(clap::parser::ValueSource::CommandLine);
@@ -201,6 +206,40 @@ pub(crate) fn layer(
     }
     let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Env(e.to_string()))?;
     Ok(Layered { raw, sources, in_pod, no_color })
+}
+
+/// What the environment holds for trafficgen. Every other variable is ignored, whatever its bytes.
+struct Ours {
+    /// `TRAFFICGEN_*` pairs.
+    vars: Vec<(String, String)>,
+    /// `KUBERNETES_SERVICE_HOST` is set.
+    in_pod: bool,
+    /// `NO_COLOR` is set to something (<https://no-color.org>).
+    no_color: bool,
+    /// `JOB_COMPLETION_INDEX`, when set.
+    job_index: Option<String>,
+}
+
+fn ours(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Ours, LayerError> {
+    let mut ours = Ours { vars: Vec::new(), in_pod: false, no_color: false, job_index: None };
+    for (key, value) in env {
+        let name = key.to_string_lossy();
+        let text = || value.to_str().map(str::to_owned).ok_or_else(|| LayerError::NotUtf8(name.to_string()));
+        if name.starts_with(ENV_PREFIX) {
+            let text = text()?;
+            if text.is_empty() {
+                return Err(LayerError::Empty(name.to_string()));
+            }
+            ours.vars.push((name.to_string(), text));
+        } else if name == "KUBERNETES_SERVICE_HOST" {
+            ours.in_pod = true;
+        } else if name == "NO_COLOR" {
+            ours.no_color = !value.is_empty();
+        } else if name == "JOB_COMPLETION_INDEX" {
+            ours.job_index = Some(text()?).filter(|t| !t.is_empty());
+        }
+    }
+    Ok(ours)
 }
 
 /// The fields of `raw` that hold a value (non-null, non-empty list), as JSON.

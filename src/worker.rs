@@ -118,18 +118,27 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
     let keep = if classifier.is_some_and(Classifier::needs_body) { BODY_CAP } else { 0 };
     let extra = if shared.routes[route].login { cookie } else { None };
     let mut body = Vec::new();
+    let client = &shared.client;
     let result = tokio::select! {
-        r = timeout(shared.timeout, shared.client.send(route, extra, keep, &mut body)) => r.unwrap_or(Err(ErrorType::Timeout)),
-        _ = stop.wait_for(|s| *s == Stop::Abort) => Err(ErrorType::Cancelled),
+        r = timeout(shared.timeout, client.send(route, extra, keep, &mut body)) => r.unwrap_or_else(|_| {
+            client.note_route(route, ErrorType::Timeout, || format!("no complete response within --timeout {:?}", shared.timeout));
+            Err(ErrorType::Timeout)
+        }),
+        _ = stop.wait_for(|s| *s == Stop::Abort) => {
+            client.note_route(route, ErrorType::Cancelled, || "still in flight when --drain-timeout ended".into());
+            Err(ErrorType::Cancelled)
+        }
     };
     let end = Instant::now();
     let (status, error, class) = match result {
         Err(e) => (None, Some(e), None),
-        Ok(answer) => (
-            Some(answer.status),
-            ErrorType::from_status(answer.status),
-            classifier.map(|c| c.classify(answer.status, &answer.headers, &body)),
-        ),
+        Ok(answer) => {
+            let error = ErrorType::from_status(answer.status);
+            if let Some(e) = error {
+                client.note_route(route, e, || format!("status {} on {}", answer.status, shared.routes[route].uri));
+            }
+            (Some(answer.status), error, classifier.map(|c| c.classify(answer.status, &answer.headers, &body)))
+        }
     };
     Outcome {
         route,

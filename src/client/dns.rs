@@ -6,6 +6,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::time::Duration;
+
+use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig};
 use hickory_resolver::TokioResolver;
 use tokio::sync::OnceCell;
 
@@ -24,39 +27,64 @@ pub struct Pin {
 #[derive(Debug)]
 pub(super) struct Resolver {
     pins: Vec<Pin>,
-    system: OnceCell<Option<TokioResolver>>,
+    /// Ask only this server (UDP) instead of the system's; for tests.
+    nameserver: Option<SocketAddr>,
+    system: OnceCell<Result<TokioResolver, String>>,
     turn: AtomicUsize,
 }
 
 impl Resolver {
-    /// A resolver that answers `pins` itself and asks DNS for everything else.
-    pub(super) fn new(pins: Vec<Pin>) -> Self {
-        Resolver { pins, system: OnceCell::new(), turn: AtomicUsize::new(0) }
+    /// A resolver that answers `pins` itself and asks DNS (the system's, or `nameserver`) for everything else.
+    pub(super) fn new(pins: Vec<Pin>, nameserver: Option<SocketAddr>) -> Self {
+        Resolver { pins, nameserver, system: OnceCell::new(), turn: AtomicUsize::new(0) }
     }
 
-    /// One address for `host:port` (an IPv6 literal without brackets); successive calls rotate over all addresses of the name.
-    pub(super) async fn resolve(&self, host: &str, port: u16) -> Option<SocketAddr> {
+    /// Every address of `host:port` (an IPv6 literal without brackets), or what the DNS answered
+    /// instead. Successive calls start at successive addresses, so new connections spread over
+    /// a headless Service's pods; the others follow in resolver order, as fall-backs.
+    pub(super) async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
         if let Some(pin) = self.pins.iter().find(|p| p.port == port && p.host.eq_ignore_ascii_case(host)) {
-            return Some(pin.addr);
+            return Ok(vec![pin.addr]);
         }
         if let Ok(ip) = host.parse::<IpAddr>() {
-            return Some(SocketAddr::new(ip, port));
+            return Ok(vec![SocketAddr::new(ip, port)]);
         }
-        let resolver = self.system.get_or_init(|| async { system_resolver() }).await.as_ref()?;
-        let found: Vec<IpAddr> = resolver.lookup_ip(host).await.ok()?.iter().collect();
-        let pick = self.turn.fetch_add(1, Ordering::Relaxed) % found.len().max(1);
-        found.get(pick).map(|ip| SocketAddr::new(*ip, port))
+        let resolver = self.system.get_or_init(|| async { build(self.nameserver) }).await.as_ref()?;
+        let mut found: Vec<SocketAddr> = resolver
+            .lookup_ip(host)
+            .await
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect();
+        if found.is_empty() {
+            return Err(format!("no address for {host}"));
+        }
+        let start = self.turn.fetch_add(1, Ordering::Relaxed) % found.len();
+        found.rotate_left(start);
+        Ok(found)
     }
 }
 
-fn system_resolver() -> Option<TokioResolver> {
-    match TokioResolver::builder_tokio().and_then(|b| b.build()) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the system DNS configuration; only --resolve pins and IP addresses will work");
-            None
+fn build(nameserver: Option<SocketAddr>) -> Result<TokioResolver, String> {
+    let built = match nameserver {
+        None => TokioResolver::builder_tokio().and_then(|b| b.build()),
+        Some(addr) => {
+            let mut udp = ConnectionConfig::udp();
+            udp.port = addr.port();
+            let mut server = NameServerConfig::udp(addr.ip());
+            server.connections = vec![udp];
+            let mut builder =
+                TokioResolver::builder_with_config(ResolverConfig::from_name_servers(vec![server]), Default::default());
+            builder.options_mut().timeout = Duration::from_secs(1);
+            builder.options_mut().attempts = 1;
+            builder.build()
         }
-    }
+    };
+    built.map_err(|e| {
+        tracing::warn!(error = %e, "cannot read the system DNS configuration; only --resolve pins and IP addresses will work");
+        format!("no DNS configuration: {e}")
+    })
 }
 
 #[cfg(test)]
@@ -65,21 +93,20 @@ mod tests {
 
     #[tokio::test]
     async fn pins_and_literals_skip_dns() {
-        let r = Resolver::new(vec![Pin {
-            host: "productpage".into(),
-            port: 9080,
-            addr: "127.0.0.9:9080".parse().unwrap(),
-        }]);
-        assert_eq!(r.resolve("ProductPage", 9080).await, Some("127.0.0.9:9080".parse().unwrap()));
-        assert_eq!(r.resolve("127.0.0.2", 80).await, Some("127.0.0.2:80".parse().unwrap()));
-        assert_eq!(r.resolve("::1", 81).await, Some("[::1]:81".parse().unwrap()));
+        let r = Resolver::new(
+            vec![Pin { host: "productpage".into(), port: 9080, addr: "127.0.0.9:9080".parse().unwrap() }],
+            None,
+        );
+        assert_eq!(r.resolve("ProductPage", 9080).await, Ok(vec!["127.0.0.9:9080".parse().unwrap()]));
+        assert_eq!(r.resolve("127.0.0.2", 80).await, Ok(vec!["127.0.0.2:80".parse().unwrap()]));
+        assert_eq!(r.resolve("::1", 81).await, Ok(vec!["[::1]:81".parse().unwrap()]));
     }
 
     #[tokio::test]
     async fn hosts_file_names_resolve() {
         // /etc/hosts is read by the resolver, so this needs no network.
-        let r = Resolver::new(vec![]);
-        let addr = r.resolve("localhost", 80).await.expect("localhost resolves");
-        assert!(addr.ip().is_loopback());
+        let r = Resolver::new(vec![], None);
+        let addrs = r.resolve("localhost", 80).await.expect("localhost resolves");
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
     }
 }

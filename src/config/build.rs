@@ -9,8 +9,10 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use super::validator::Validator;
-use super::{routes, ConfigError, Load, Mesh, Plan, Shard};
+use super::{routes, ConfigError, Load, Mesh, Plan, Shard, MAX_CERT_BYTES};
+use super::{MAX_CONCURRENCY, MAX_CONNECTIONS, MAX_IN_FLIGHT, MAX_REQUESTS};
 use crate::client::{ClientOptions, Pin};
+use crate::scenario::read_bounded;
 use crate::settings::Layered;
 use crate::threshold::Threshold;
 use crate::url::{bare_host, parse_url};
@@ -21,7 +23,7 @@ impl Plan {
         let r = &l.raw;
         let v = Validator(l);
         let load = match r.rate.as_deref() {
-            Some("max") => Load::Closed { concurrency: v.nonzero("concurrency", &r.concurrency)? },
+            Some("max") => Load::Closed { concurrency: v.count("concurrency", &r.concurrency, MAX_CONCURRENCY)? },
             rate => Load::Open {
                 rate: v.parse(
                     "rate",
@@ -31,15 +33,14 @@ impl Plan {
                 )?,
             },
         };
-        let (routes, login) = routes::routes(&v, r)?;
-        Ok(Plan {
+        let mut plan = Plan {
             load,
             duration: v.opt("duration", &r.duration, "a duration such as 30s or 10m", positive_duration)?,
-            requests: v.opt("requests", &r.requests, "a positive whole number", |s| {
-                s.parse::<u64>().ok().filter(|n| *n > 0)
+            requests: v.opt("requests", &r.requests, &format!("a whole number from 1 to {MAX_REQUESTS}"), |s| {
+                s.parse::<u64>().ok().filter(|n| (1..=MAX_REQUESTS).contains(n))
             })?,
             client: ClientOptions {
-                connections: v.nonzero("connections", &r.connections)?,
+                connections: v.count("connections", &r.connections, MAX_CONNECTIONS)?,
                 http2: v.flag("http2", &r.http2)?,
                 insecure: v.flag("insecure", &r.insecure)?,
                 cacerts: v
@@ -57,10 +58,12 @@ impl Plan {
                         )
                     })
                     .collect::<Result<_, _>>()?,
+                nameserver: None,
             },
-            max_in_flight: v.nonzero("max_in_flight", &r.max_in_flight)?,
+            max_in_flight: v.count("max_in_flight", &r.max_in_flight, MAX_IN_FLIGHT)?,
             timeout: v.parse("timeout", r.timeout.as_deref(), "a duration such as 10s", positive_duration)?,
-            routes,
+            // Read last, below: files are read only once every cheap check has passed.
+            routes: Vec::new(),
             metrics_addr: v.parse(
                 "metrics_addr",
                 r.metrics_addr.as_deref(),
@@ -119,7 +122,7 @@ impl Plan {
                 })?
                 .unwrap_or_else(generate_run_id),
             shard: Shard { index: 0, count: 1 },
-            login,
+            login: None,
             expect_split: r
                 .expect_split
                 .as_ref()
@@ -130,7 +133,9 @@ impl Plan {
                 })
                 .transpose()?,
         }
-        .sharded(v.shard(r)?))
+        .sharded(v.shard(r)?);
+        (plan.routes, plan.login) = routes::routes(&v, r)?;
+        Ok(plan)
     }
 
     /// Narrow the plan to one shard's share: rate / count, and `--requests` split with the
@@ -195,6 +200,7 @@ fn parse_pin(s: &str) -> Option<Pin> {
 }
 
 fn load_certs(path: &str) -> Option<Vec<CertificateDer<'static>>> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path).ok()?.collect::<Result<_, _>>().ok()?;
+    let pem = read_bounded(std::path::Path::new(path), MAX_CERT_BYTES).ok()??;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().ok()?;
     (!certs.is_empty()).then_some(certs)
 }

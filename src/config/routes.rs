@@ -11,7 +11,7 @@ use super::validator::{load_body, Validator};
 use super::ConfigError;
 use crate::classify::Classifier;
 use crate::scenario::Route;
-use crate::scenario::{self, Body, Login};
+use crate::scenario::{self, Body, Login, MAX_ROUTES};
 use crate::settings::RawConfig;
 use crate::url::parse_url;
 
@@ -56,7 +56,9 @@ fn url_routes(
     classifier: Option<Arc<Classifier>>,
 ) -> Result<Vec<Route>, ConfigError> {
     let body = match r.body.as_deref() {
-        Some(b) => v.parse("body", Some(b), "literal text or @FILE naming a readable file", load_body)?,
+        Some(b) => {
+            v.parse("body", Some(b), "literal text, or @FILE naming a readable file of at most 16 MiB", load_body)?
+        }
         None => Bytes::new(),
     };
     let headers = v.headers("header", &r.header)?;
@@ -65,6 +67,10 @@ fn url_routes(
     })?;
     if r.url.is_empty() {
         return Err(ConfigError::NoUrl);
+    }
+    if r.url.len() > MAX_ROUTES {
+        let expected = format!("at most {MAX_ROUTES} target URLs (a scenario file has the same limit)");
+        return Err(v.invalid("url", &format!("{} URLs", r.url.len()), &expected));
     }
     r.url
         .iter()

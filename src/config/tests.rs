@@ -2,8 +2,8 @@ use super::*;
 use crate::client::Pin;
 use bytes::Bytes;
 
-fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+fn env(pairs: &[(&str, &str)]) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    pairs.iter().map(|(k, v)| (k.into(), v.into())).collect()
 }
 
 /// The run options alone, as clap reads them (the `run` word of the real command line dropped).
@@ -169,4 +169,90 @@ fn bad_cluster_settings() {
     let p = plan(&["--mesh-shutdown", "http://127.0.0.1:15020/quitquitquit", "http://a"], &[]).unwrap();
     assert_eq!(p.mesh, Mesh::Url("127.0.0.1:15020".parse().unwrap(), "/quitquitquit".into()));
     assert_eq!(plan(&["http://a"], &[]).unwrap().mesh, Mesh::Auto);
+}
+
+#[test]
+fn boolean_flags_are_switches_and_never_take_the_url() {
+    let p = plan(&["--http2", "http://a/x", "--insecure", "https://b/y"], &[]).unwrap();
+    assert!(p.client.http2 && p.client.insecure);
+    assert_eq!(p.routes.len(), 2);
+    assert!(err(&["--http2=true", "http://a/"], &[]).contains("--http2"));
+    let p = plan(&["http://a/"], &[("TRAFFICGEN_HTTP2", "false"), ("TRAFFICGEN_INSECURE", "true")]).unwrap();
+    assert!(!p.client.http2 && p.client.insecure);
+}
+
+#[test]
+fn env_is_read_as_bytes_and_empty_values_are_errors() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let bad = || OsString::from_vec(vec![b'x', 0xff]);
+    let layered = |pairs: Vec<(OsString, OsString)>| {
+        use clap::Args;
+        let cmd = settings::RawConfig::augment_args(clap::Command::new("trafficgen"));
+        settings::layer(&cmd.get_matches_from(["trafficgen", "http://a/"]), pairs).map(|_| ())
+    };
+    // Other variables are never looked at, whatever their bytes.
+    assert!(layered(vec![("FOO".into(), bad()), (bad(), bad())]).is_ok());
+    let e = layered(vec![("TRAFFICGEN_RATE".into(), bad())]).unwrap_err().to_string();
+    assert_eq!(e, "invalid TRAFFICGEN_RATE: the value is not valid UTF-8");
+    let e = layered(vec![("JOB_COMPLETION_INDEX".into(), bad())]).unwrap_err().to_string();
+    assert!(e.contains("JOB_COMPLETION_INDEX"), "{e}");
+    for name in ["TRAFFICGEN_DURATION", "TRAFFICGEN_URL", "TRAFFICGEN_HTTP2"] {
+        let e = err(&["http://a/"], &[(name, "")]);
+        assert!(e.contains(&format!("invalid {name}=\"\": expected a value")), "{e}");
+    }
+}
+
+#[test]
+fn every_count_has_a_stated_upper_bound() {
+    for (args, needle) in [
+        (
+            vec!["--connections", "4294967296000"],
+            "invalid --connections=\"4294967296000\": expected a whole number from 1 to 10000",
+        ),
+        (vec!["--connections", "18446744073709551615"], "from 1 to 10000"),
+        (vec!["--connections", "100000000"], "from 1 to 10000"),
+        (
+            vec!["--rate", "max", "--concurrency", "9223372036854775807"],
+            "--concurrency=\"9223372036854775807\": expected a whole number from 1 to 10000",
+        ),
+        (vec!["--max-in-flight", "1000001"], "--max-in-flight=\"1000001\": expected a whole number from 1 to 100000"),
+        (vec!["--shards", "1001"], "--shards=\"1001\": expected a whole number from 1 to 1000"),
+        (vec!["--requests", "18446744073709551615"], "from 1 to 1000000000000"),
+    ] {
+        let e = err(&[args.as_slice(), &["http://a/"]].concat(), &[]);
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
+    let e = err(&["http://a/"], &[("TRAFFICGEN_MAX_IN_FLIGHT", "99999999999999999999")]);
+    assert!(e.contains("TRAFFICGEN_MAX_IN_FLIGHT") && e.contains("to 100000"), "{e}");
+    let many: Vec<String> = (0..101).map(|i| format!("http://a/{i}")).collect();
+    let e = err(&many.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    assert!(e.contains("at most 100 target URLs"), "{e}");
+    let e = err(&["--body", "@/dev/zero", "http://a/"], &[]);
+    assert!(e.contains("at most 16 MiB"), "{e}");
+    assert!(err(&["--cacert", "/dev/zero", "http://a/"], &[]).contains("invalid --cacert"));
+}
+
+#[test]
+fn scenario_files_are_bounded_and_read_after_the_cheap_checks() {
+    let dir = std::env::temp_dir().join(format!("trafficgen-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let deep = dir.join("deep.yaml");
+    std::fs::write(&deep, "[".repeat(100_000)).unwrap();
+    let deep = deep.to_str().unwrap();
+    let started = std::time::Instant::now();
+    let e = err(&["--scenario", deep], &[]);
+    assert!(e.contains("line 1: nested deeper than 64 levels"), "{e}");
+    // A cheap mistake is reported first: the file is not even read.
+    assert!(err(&["--scenario", deep, "--rate", "fast"], &[]).contains("--rate"));
+    let big = dir.join("big.yaml");
+    std::fs::write(&big, "#".repeat(2 << 20)).unwrap();
+    assert!(err(&["--scenario", big.to_str().unwrap()], &[]).contains("larger than 1024 KiB"));
+    assert!(err(&["--scenario", "/dev/zero"], &[]).contains("larger than 1024 KiB"));
+    let routes: String = (0..101).map(|i| format!("  - {{name: r{i}, url: http://a/}}\n")).collect();
+    let many = dir.join("many.yaml");
+    std::fs::write(&many, format!("routes:\n{routes}")).unwrap();
+    assert!(err(&["--scenario", many.to_str().unwrap()], &[]).contains("at most 100 routes"));
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,8 @@ use std::num::NonZeroUsize;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::{ConfigError, Format, Shard};
+use super::{ConfigError, Format, Shard, MAX_SHARDS};
+use crate::scenario::{read_bounded, MAX_BODY_BYTES};
 use crate::settings::{Layered, RawConfig};
 
 /// Turns one raw setting into a typed value, or an error naming the setting.
@@ -42,8 +43,11 @@ impl Validator<'_> {
         value.as_deref().map(|s| self.parse(field, Some(s), expected, f)).transpose()
     }
 
-    pub(super) fn nonzero(&self, field: &str, value: &Option<String>) -> Result<NonZeroUsize, ConfigError> {
-        self.parse(field, value.as_deref(), "a positive whole number", |s| s.parse().ok())
+    /// A whole number from 1 to `max`; the message states the bound.
+    pub(super) fn count(&self, field: &str, value: &Option<String>, max: usize) -> Result<NonZeroUsize, ConfigError> {
+        self.parse(field, value.as_deref(), &format!("a whole number from 1 to {max}"), |s| {
+            s.parse::<NonZeroUsize>().ok().filter(|n| n.get() <= max)
+        })
     }
 
     pub(super) fn flag(&self, field: &str, value: &Option<String>) -> Result<bool, ConfigError> {
@@ -64,7 +68,7 @@ impl Validator<'_> {
     }
 
     pub(super) fn shard(&self, r: &RawConfig) -> Result<Shard, ConfigError> {
-        let count = self.nonzero("shards", &r.shards)?.get();
+        let count = self.count("shards", &r.shards, MAX_SHARDS)?.get();
         let index = match (&r.shard_index, count) {
             (None, 1) => 0,
             (None, _) => {
@@ -96,10 +100,10 @@ impl Validator<'_> {
     }
 }
 
-/// A literal body, or `@path` read from a file.
+/// A literal body, or `@path` read from a file of at most [`MAX_BODY_BYTES`].
 pub(super) fn load_body(s: &str) -> Option<Bytes> {
     match s.strip_prefix('@') {
-        Some(path) => std::fs::read(path).ok().map(Bytes::from),
+        Some(path) => read_bounded(std::path::Path::new(path), MAX_BODY_BYTES).ok()?.map(Bytes::from),
         None => Some(Bytes::copy_from_slice(s.as_bytes())),
     }
 }

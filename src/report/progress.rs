@@ -38,19 +38,23 @@ impl Progress {
         let target = self.target.map_or("max".to_string(), |t| format!("{t}"));
         let (errors, dropped, in_flight, sent) =
             (window.counts.errors, window.counts.dropped, self.in_flight, self.sent);
+        let types: BTreeMap<&str, u64> = window.counts.error_types.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         match format {
             // Shaped like the JSON logs (timestamp, level), so one pipeline reads both.
             Format::Json => serde_json::json!({
                 "timestamp": humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
                 "level": "INFO", "msg": "progress", "elapsed_s": round(self.elapsed.as_secs_f64()),
                 "done": sent, "rps": round(rps), "target_rps": self.target, "p50_ms": p.p50, "p99_ms": p.p99,
-                "errors": errors, "error_types": self.errors, "dropped": dropped, "in_flight": in_flight,
+                "errors": errors, "error_types": types, "dropped": dropped, "in_flight": in_flight,
                 "classes": self.classes,
             })
             .to_string(),
             Format::Text => {
+                // Errors by type, so the cause shows while the run goes on: errors=5(connect=3,timeout=2).
+                let by_type: Vec<String> = types.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let by_type = if by_type.is_empty() { String::new() } else { format!("({})", by_type.join(",")) };
                 let mut line = format!(
-                    "[{:>6.1}s] done={sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={errors} dropped={dropped} in_flight={in_flight}",
+                    "[{:>6.1}s] done={sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={errors}{by_type} dropped={dropped} in_flight={in_flight}",
                     self.elapsed.as_secs_f64(),
                     p.p50,
                     p.p99,

@@ -36,6 +36,7 @@ async fn silent_target() -> (Arc<Shared>, TcpListener) {
         insecure: false,
         cacerts: Vec::new(),
         pins: Vec::new(),
+        nameserver: None,
     };
     let routes = vec![route];
     let shared = Shared {

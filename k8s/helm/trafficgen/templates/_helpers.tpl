@@ -96,6 +96,13 @@ podFailurePolicy:
       onPodConditions:
         - type: DisruptionTarget
           status: "True"
+    # 143/130: a signal (SIGTERM/SIGINT) ended the run early. From a drain, preemption or eviction
+    # the rule above ignores it; otherwise (a deleted pod, a kill) it is retried within backoffLimit.
+    - action: Count
+      onExitCodes:
+        containerName: trafficgen
+        operator: In
+        values: [130, 143]
 template:
   metadata:
     labels:

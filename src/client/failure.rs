@@ -1,0 +1,79 @@
+//! How a failure is typed, and reported the first time: the first error of each type per
+//! target is logged at once with its cause; later ones are only counted (progress lines, summary).
+
+use std::error::Error as _;
+use std::io;
+use std::sync::atomic::Ordering;
+
+use super::{Client, Target};
+use crate::outcome::ErrorType;
+
+impl Client {
+    /// Type a hyper error, logging it when it is the first of its type on `target`.
+    pub(super) fn fail(&self, target: &Target, e: hyper::Error) -> ErrorType {
+        self.note(target, classify(&e), || chain(&e))
+    }
+
+    /// Count a failure the caller saw on `route` (timeout, status, cancellation), logging it
+    /// with `detail` when it is the first of its type on the route's target.
+    pub(crate) fn note_route(&self, route: usize, kind: ErrorType, detail: impl FnOnce() -> String) {
+        self.note(&self.targets[self.routes[route].target], kind, detail);
+    }
+
+    /// Count `kind` on `target`: the first time, log it with `detail`; later ones show only in
+    /// progress lines and the summary. Returns `kind`.
+    pub(super) fn note(&self, target: &Target, kind: ErrorType, detail: impl FnOnce() -> String) -> ErrorType {
+        if !target.seen[kind as usize].swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                server = %target.origin,
+                error_type = kind.as_str(),
+                detail = %detail(),
+                "first {} error on this target; later ones are counted on progress lines",
+                kind.as_str()
+            );
+        }
+        kind
+    }
+}
+
+/// Map a hyper error to the one vocabulary of failures. A response the peer cut short by
+/// closing (a body shorter than its Content-Length) or spoke badly (invalid chunking, a garbage
+/// status line) is `protocol`; only a reset or an abort by the peer is `reset`.
+fn classify(e: &hyper::Error) -> ErrorType {
+    if e.is_timeout() {
+        return ErrorType::Timeout;
+    }
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            return match io.kind() {
+                io::ErrorKind::TimedOut => ErrorType::Timeout,
+                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
+                    ErrorType::Reset
+                }
+                io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => {
+                    ErrorType::Protocol
+                }
+                _ => ErrorType::Reset,
+            };
+        }
+        source = s.source();
+    }
+    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
+        ErrorType::Reset
+    } else {
+        ErrorType::Protocol
+    }
+}
+
+/// The error and its causes, for the first log line of its type.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
