@@ -18,7 +18,46 @@ Exit codes:
   1        runtime failure, not the target's (metrics port taken, --wait-for timed out, ...)
   2        invalid configuration or input; nothing was sent
   3        a threshold failed (without thresholds: no request succeeded)
-  130/143  ended by SIGINT/SIGTERM (128 + the signal), after the summary";
+  130/143  ended by SIGINT/SIGTERM (128 + the signal), after the summary
+
+Examples:
+  trafficgen --rate 150 --duration 10m --threshold 'p99<500ms' http://productpage:9080/productpage
+  trafficgen --rate max --concurrency 50 --requests 100000 --http2 https://api.example/health
+  TRAFFICGEN_HEADER='accept: text/html\\,application/json' trafficgen --scenario routes.yaml
+
+List env vars take comma-separated items; write \\, for a comma inside an item, or put one item
+per line.";
+
+/// Each run option's heading in `--help`, in this order. An option missing here fails a test.
+const HEADINGS: [(&str, &[&str]); 7] = [
+    ("Target", &["method", "header", "body", "scenario", "resolve"]),
+    ("Load", &["rate", "concurrency", "duration", "requests", "max_in_flight"]),
+    ("Client", &["connections", "timeout", "http2", "insecure", "cacert"]),
+    ("Output", &["metrics_addr", "output", "summary_file", "progress_interval", "log_format"]),
+    ("Verdict", &["threshold", "expect_split"]),
+    ("Classification", &["classify", "classify_header", "classify_preset"]),
+    (
+        "Cluster",
+        &[
+            "drain_timeout",
+            "linger",
+            "mesh_shutdown",
+            "wait_for",
+            "wait_timeout",
+            "pushgateway",
+            "run_id",
+            "shards",
+            "shard_index",
+        ],
+    ),
+];
+
+/// Run options that do nothing in a demo (it needs no gate, no shards, no sidecar): hidden there.
+const NOT_IN_DEMO: [&str; 5] = ["wait_for", "wait_timeout", "mesh_shutdown", "shards", "shard_index"];
+
+fn heading(id: &str) -> Option<&'static str> {
+    HEADINGS.iter().find(|(_, ids)| ids.contains(&id)).map(|(heading, _)| *heading)
+}
 
 /// Top-level command line, as clap reads it.
 #[derive(Debug, Parser)]
@@ -117,14 +156,17 @@ pub fn command() -> clap::Command {
                 return arg;
             }
             let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-            arg.help(format!("{help} [env: {}]", env_name(&id)))
+            let arg = arg.help(format!("{help} [env: {}]", env_name(&id)));
+            match heading(&id) {
+                Some(h) => arg.help_heading(h),
+                None => arg,
+            }
         })
     }
     let cmd = annotate(Cli::command());
     let demo = |cmd: clap::Command| {
-        demo::DEFAULTS
-            .iter()
-            .fold(annotate(cmd), |cmd, (field, value)| cmd.mut_arg(*field, |a| a.default_value(*value)))
+        let cmd = NOT_IN_DEMO.iter().fold(annotate(cmd), |cmd, id| cmd.mut_arg(*id, |a| a.hide(true)));
+        demo::DEFAULTS.iter().fold(cmd, |cmd, (field, value)| cmd.mut_arg(*field, |a| a.default_value(*value)))
     };
     cmd.mut_subcommand("run", |c| annotate(c).after_help(EXIT_CODES))
         .mut_subcommand("demo", |c| demo(c).after_help(EXIT_CODES))
@@ -135,5 +177,31 @@ fn run_matches(matches: &ArgMatches) -> &ArgMatches {
     match matches.subcommand() {
         Some(("run", sub)) => sub,
         _ => matches,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_run_option_has_a_heading() {
+        let cmd = command();
+        for arg in cmd.get_arguments().filter(|a| !a.is_positional()) {
+            let id = arg.get_id().as_str();
+            if !matches!(id, "help" | "version") {
+                assert!(heading(id).is_some(), "--{id} has no heading in HEADINGS");
+            }
+        }
+    }
+
+    #[test]
+    fn help_shows_headings_exit_codes_and_examples() {
+        let help = command().render_long_help().to_string();
+        for needle in ["Target:", "Load:", "Client:", "Output:", "Verdict:", "Cluster:", "Exit codes:", "Examples:"] {
+            assert!(help.contains(needle), "{needle} in\n{help}");
+        }
+        let demo = command().find_subcommand_mut("demo").expect("demo").render_long_help().to_string();
+        assert!(!demo.contains("--wait-for <") && !demo.contains("--shards <") && demo.contains("--latency-scale"));
     }
 }

@@ -20,6 +20,7 @@ pub(crate) const ENV_PREFIX: &str = "TRAFFICGEN_";
 pub struct RawConfig {
     /// Target URLs; requests are spread over them in turn
     #[arg(value_name = "URL")]
+    #[serde(deserialize_with = "list")]
     pub url: Vec<String>,
     /// Requests per second (fractional allowed), or `max` for closed loop
     #[arg(long, default_value = "10")]
@@ -45,8 +46,9 @@ pub struct RawConfig {
     /// HTTP method
     #[arg(long, default_value = "GET")]
     pub method: Option<String>,
-    /// Request header `Name: value` (repeatable; comma-separated in the env var)
+    /// Request header `Name: value` (repeatable)
     #[arg(short = 'H', long)]
+    #[serde(deserialize_with = "list")]
     pub header: Vec<String>,
     /// Request body: literal text, or `@path` to read a file
     #[arg(long)]
@@ -62,6 +64,7 @@ pub struct RawConfig {
     pub cacert: Option<String>,
     /// Pin `host:port:addr` like curl's --resolve, or `host:port:addr:port` to move the port too (repeatable)
     #[arg(long)]
+    #[serde(deserialize_with = "list")]
     pub resolve: Vec<String>,
     /// Where to serve /metrics and /healthz, or `off`
     #[arg(long, default_value = "0.0.0.0:9464")]
@@ -80,12 +83,14 @@ pub struct RawConfig {
     pub log_format: Option<String>,
     /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `achieved_rps>=95` (repeatable)
     #[arg(long)]
+    #[serde(deserialize_with = "list")]
     pub threshold: Vec<String>,
     /// Routes file (YAML or JSON): weighted routes, login, per-route classification; replaces URL arguments
     #[arg(long)]
     pub scenario: Option<String>,
     /// Response class `NAME=REGEX` matched on the body, first match wins (repeatable)
     #[arg(long)]
+    #[serde(deserialize_with = "list")]
     pub classify: Vec<String>,
     /// Classify responses by this header's value (at most 16 distinct values, then `other`)
     #[arg(long)]
@@ -123,6 +128,42 @@ pub struct RawConfig {
     /// This pod's shard, 0-based; defaults to JOB_COMPLETION_INDEX
     #[arg(long)]
     pub shard_index: Option<String>,
+}
+
+/// A list setting. From an env var, one text: items on separate lines when it has any (a YAML
+/// block in a manifest), else separated by commas, with `\,` for a comma inside an item
+/// (`TRAFFICGEN_HEADER='accept: text/html\,application/json'`). From the layered JSON, a list.
+fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        List(Vec<String>),
+    }
+    Ok(match Given::deserialize(d)? {
+        Given::List(items) => items,
+        Given::Text(text) => split_list(&text),
+    })
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    if text.contains('\n') {
+        return text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    }
+    let mut items = vec![String::new()];
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let item = items.last_mut().expect("never empty");
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                item.push(',');
+                chars.next();
+            }
+            ',' => items.push(String::new()),
+            c => item.push(c),
+        }
+    }
+    items
 }
 
 /// Where a setting's value came from; error messages name the flag or the env var accordingly.

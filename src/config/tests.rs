@@ -256,3 +256,16 @@ fn scenario_files_are_bounded_and_read_after_the_cheap_checks() {
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn env_list_items_may_hold_commas() {
+    let h = |vars: &[(&str, &str)]| plan(&["http://a/"], vars).unwrap().routes[0].headers.clone();
+    let one = h(&[("TRAFFICGEN_HEADER", r"accept: text/html\,application/json")]);
+    assert_eq!(one.get_all("accept").iter().collect::<Vec<_>>(), ["text/html,application/json"]);
+    // A YAML block in a manifest: one item per line, commas as they are.
+    let lines = h(&[("TRAFFICGEN_HEADER", "accept: text/html,application/json\nx-demo: 1\n")]);
+    assert_eq!(lines["accept"], "text/html,application/json");
+    assert_eq!(lines["x-demo"], "1");
+    let plain = plan(&[], &[("TRAFFICGEN_URL", "http://a/x,http://b/y")]).unwrap();
+    assert_eq!(plain.routes.len(), 2);
+}
