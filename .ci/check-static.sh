@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local static build that docs/kubernetes.md documents: no interpreter, no shared libraries,
-# and it runs `--version` alone in an empty directory tree (chroot). Prints the binary's size.
+# and it runs `--version` alone in an empty directory tree (chroot). Prints the binary's size and
+# fails over 8 MiB, the budget of the image (.ci/check-image.sh puts this binary in it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
@@ -20,4 +21,11 @@ trap 'rm -rf "$root"' EXIT
 cp "$bin" "$root/trafficgen"
 version=$(chroot "$root" /trafficgen --version)
 echo "ok    static binary runs in an empty root: $version"
-echo "ok    size: $(stat -c %s "$bin") bytes ($(( $(stat -c %s "$bin") / 1024 / 1024 )) MiB)"
+size=$(stat -c %s "$bin")
+budget=$((8 * 1024 * 1024))
+mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
+if ((size > budget)); then
+    echo "FAIL: $bin is $size bytes ($(mib "$size")), over the image's budget of $(mib "$budget"): see what it carries with cargo bloat" >&2
+    exit 1
+fi
+echo "ok    size: $size bytes ($(mib "$size")), budget $(mib "$budget")"
