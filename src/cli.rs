@@ -1,5 +1,5 @@
 //! The command line: `trafficgen [run] [OPTIONS] [URL]...`, `trafficgen serve`, `trafficgen demo`,
-//! parsed into one [`Command`]. The top of the library: the only module that knows every
+//! `trafficgen verify`, parsed into one [`Command`]. The top of the library: the only module that knows every
 //! subcommand, so nothing below it imports a command.
 
 use std::ffi::OsString;
@@ -10,6 +10,7 @@ use crate::cluster;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
 use crate::settings::{self, env_name, RawConfig};
+use crate::verify::{self, RawVerify, VerifyArgs};
 
 /// Top-level command line, as clap reads it.
 #[derive(Debug, Parser)]
@@ -32,6 +33,8 @@ enum Sub {
     Serve(sim::ServeArgs),
     /// Start the Bookinfo simulation on loopback and drive it at 150 req/s for 30 s.
     Demo(DemoArgs),
+    /// Check with PromQL that Prometheus saw the traffic: the bookinfo preset (no mesh, Linkerd, Istio) or your own checks.
+    Verify(VerifyArgs),
 }
 
 /// What the user asked for, validated.
@@ -43,6 +46,8 @@ pub enum Command {
     Serve(Box<sim::ServeArgs>),
     /// Drive the Bookinfo simulation with the plan.
     Demo(Box<DemoArgs>, Box<Plan>),
+    /// Run PromQL checks against Prometheus.
+    Verify(Box<verify::Spec>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -64,6 +69,11 @@ pub async fn parse(
 ) -> Result<Command, ParseError> {
     let matches = command().try_get_matches_from(args)?;
     match matches.subcommand() {
+        Some(("verify", m)) => {
+            let env: Vec<(String, String)> = env.into_iter().collect();
+            let spec = RawVerify::layer(m, &env).spec().map_err(ConfigError::from)?;
+            Ok(Command::Verify(Box::new(spec)))
+        }
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
@@ -116,7 +126,7 @@ pub fn command() -> clap::Command {
             .iter()
             .fold(annotate(cmd), |cmd, (field, value)| cmd.mut_arg(*field, |a| a.default_value(*value)))
     };
-    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", demo)
+    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", demo).mut_subcommand("verify", annotate)
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).

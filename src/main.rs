@@ -10,11 +10,11 @@ use trafficgen::shutdown;
 
 /// Thresholds held.
 const EXIT_OK: u8 = 0;
-/// A runtime failure that is not the target's (e.g. metrics port taken).
+/// A runtime failure that is not the target's (e.g. metrics port taken, Prometheus unreachable).
 const EXIT_FAILURE: u8 = 1;
 /// Invalid configuration; nothing was sent.
 const EXIT_CONFIG: u8 = 2;
-/// Thresholds failed.
+/// Thresholds (or `verify` checks) failed.
 const EXIT_THRESHOLDS: u8 = 3;
 
 fn main() -> ExitCode {
@@ -38,6 +38,16 @@ fn main() -> ExitCode {
             match runtime.block_on(demo::run(&args, *plan, shutdown::signals())) {
                 Ok(summary) => verdict(&summary),
                 Err(e @ DemoError::Config(_)) => fail(EXIT_CONFIG, &e),
+                Err(e) => fail(EXIT_FAILURE, &e),
+            }
+        }
+        Command::Verify(spec) => {
+            init_logging(Format::Text);
+            match runtime.block_on(trafficgen::verify::verify(&spec)) {
+                Ok(v) => {
+                    print!("{}", if spec.json { v.json() } else { v.table("") });
+                    ExitCode::from(if v.passed { EXIT_OK } else { EXIT_THRESHOLDS })
+                }
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }

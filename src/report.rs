@@ -12,6 +12,7 @@ use crate::config::{Format, Shard};
 use crate::recorder::Stats;
 use crate::scenario::Route;
 use crate::threshold::{Figures, Stat, Verdict};
+use crate::verify;
 
 mod progress;
 mod split;
@@ -126,6 +127,15 @@ pub struct Summary {
     /// Which shard of an Indexed Job this pod was; absent when not sharded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// The run's id (`trafficgen_run_info`), so `verify --summary` finds its series.
+    pub run_id: String,
+    /// When sending started and ended, Unix seconds: `verify --summary` judges this window.
+    pub start_unix_s: f64,
+    /// See `start_unix_s`.
+    pub end_unix_s: f64,
+    /// `--verify-prometheus`: the checks run against Prometheus after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<verify::Verdict>,
 }
 
 impl Summary {
@@ -152,6 +162,10 @@ impl Summary {
             services: BTreeMap::new(),
             split: None,
             shard: None,
+            run_id: String::new(),
+            start_unix_s: 0.0,
+            end_unix_s: 0.0,
+            verify: None,
         }
     }
 
@@ -202,6 +216,10 @@ impl Summary {
                 split.p_value,
                 if split.passed { "consistent" } else { "NOT consistent" }
             );
+        }
+        if let Some(v) = &self.verify {
+            let _ = writeln!(s, "  prometheus    checks after the run:");
+            s.push_str(&v.table("    "));
         }
         for t in &self.thresholds {
             let _ = writeln!(

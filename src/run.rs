@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use tokio::sync::{oneshot, watch};
@@ -19,6 +19,8 @@ use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Recorder, Stats};
 use crate::report::{self, Progress, Split, Summary};
+use crate::threshold::Verdict;
+use crate::verify;
 use crate::worker::{self, Shared, Stop};
 
 /// A failure that is not the target's fault: exit 1.
@@ -85,6 +87,7 @@ async fn run_inner(
         ready = cluster::wait_for(plan) => Some(ready),
         _ = shutdown.clone() => None,
     };
+    let started = SystemTime::now();
     let (stats, window, interrupted) = match ready {
         Some(true) => send_all(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
@@ -104,25 +107,70 @@ async fn run_inner(
         summary.thresholds.push(split.verdict());
         summary.split = Some(split);
     }
+    summary.run_id = plan.run_id.clone();
+    summary.start_unix_s = unix(started);
+    summary.end_unix_s = unix(started + window);
     finish(&mut summary);
-    summary.passed = summary.thresholds.iter().all(|t| t.passed);
-    print!("{}", summary.render(plan.output));
-    report::write_termination_log(&summary.verdict());
-    let written = match &plan.summary_file {
-        Some(path) => std::fs::write(path, summary.render(Format::Json))
-            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
-        None => Ok(()),
-    };
+    // Checks against Prometheus wait for the last scrape, so the summary waits for them.
+    let verify = plan.verify.as_ref().filter(|_| !interrupted);
+    let mut written = verify.is_none().then(|| report_summary(plan, &mut summary));
     cluster::push(plan, metrics.render()).await;
     if server.is_some() && !interrupted && !plan.linger.is_zero() {
         tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
         tokio::select! {
             _ = tokio::time::sleep(plan.linger) => {}
-            _ = shutdown => {}
+            _ = shutdown.clone() => {}
         }
     }
+    if let Some(spec) = verify {
+        let verdict = run_verify(spec, &summary, shutdown).await;
+        summary.thresholds.push(Verdict {
+            expr: "prometheus checks (--verify-prometheus)".into(),
+            value: verdict.count(verify::Status::Pass) as f64,
+            passed: verdict.passed,
+        });
+        summary.verify = Some(verdict);
+        written = Some(report_summary(plan, &mut summary));
+    }
     MetricsServer::stop(server).await;
-    written.map(|()| summary)
+    written.expect("the summary is reported once").map(|()| summary)
+}
+
+/// Judge, print and write the summary; the file's error is returned, the run still reports.
+fn report_summary(plan: &Plan, summary: &mut Summary) -> Result<(), RunError> {
+    summary.passed = summary.thresholds.iter().all(|t| t.passed);
+    print!("{}", summary.render(plan.output));
+    report::write_termination_log(&summary.verdict());
+    match &plan.summary_file {
+        Some(path) => std::fs::write(path, summary.render(Format::Json))
+            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
+        None => Ok(()),
+    }
+}
+
+/// The run's checks over its own window; Prometheus unreachable or a rejected query is a failed check.
+async fn run_verify(spec: &verify::Spec, summary: &Summary, shutdown: impl Future<Output = ()>) -> verify::Verdict {
+    let mut spec = spec.clone();
+    let at = |s: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0));
+    spec.window = verify::Window::Fixed {
+        start: at(summary.start_unix_s),
+        end: at(summary.end_unix_s),
+        run_id: Some(summary.run_id.clone()),
+    };
+    tracing::info!("checking what Prometheus saw of the run");
+    let outcome = tokio::select! {
+        outcome = verify::verify(&spec) => outcome,
+        _ = shutdown => Err(verify::PromError::Unreachable {
+            url: String::new(),
+            what: "interrupted by a signal".into(),
+            query: String::new(),
+        }),
+    };
+    outcome.unwrap_or_else(|e| verify::Verdict::failed("Prometheus answers", e.to_string()))
+}
+
+fn unix(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The /metrics endpoint of one run, stopped by the run.

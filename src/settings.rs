@@ -122,6 +122,30 @@ pub struct RawConfig {
     /// This pod's shard, 0-based; defaults to JOB_COMPLETION_INDEX
     #[arg(long)]
     pub shard_index: Option<String>,
+    /// After the run (and --linger), check with PromQL that this Prometheus saw it; adds a verify section
+    #[arg(long)]
+    pub verify_prometheus: Option<String>,
+    /// Built-in checks for --verify-prometheus: bookinfo, or none (default bookinfo unless --verify-checks)
+    #[arg(long)]
+    pub verify_preset: Option<String>,
+    /// Kind of cluster for the preset: none, linkerd, istio, or auto
+    #[arg(long)]
+    pub verify_mesh: Option<String>,
+    /// Bookinfo's namespace for the preset (default bookinfo)
+    #[arg(long)]
+    pub verify_namespace: Option<String>,
+    /// YAML file of custom checks, as `verify --checks`
+    #[arg(long)]
+    pub verify_checks: Option<String>,
+    /// Re-run failing checks until they pass or this much time has passed
+    #[arg(long, default_value = "2m")]
+    pub verify_retry_for: Option<String>,
+    /// Prometheus's scrape interval (subquery step; a quarter of rate ranges)
+    #[arg(long, default_value = "30s")]
+    pub verify_scrape_interval: Option<String>,
+    /// File holding a bearer token for Prometheus
+    #[arg(long)]
+    pub verify_bearer_token_file: Option<String>,
 }
 
 /// Where a setting's value came from; error messages name the flag or the env var accordingly.
