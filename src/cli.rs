@@ -113,7 +113,7 @@ pub fn command() -> clap::Command {
     fn annotate(cmd: clap::Command) -> clap::Command {
         cmd.allow_negative_numbers(true).mut_args(|arg| {
             let id = arg.get_id().as_str().to_string();
-            if matches!(id.as_str(), "help" | "version" | "latency_scale" | "faults") {
+            if matches!(id.as_str(), "help" | "version" | "latency_scale" | "faults" | "mesh_metrics") {
                 return arg;
             }
             let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();

@@ -1,14 +1,11 @@
 //! Istio-standard server metrics, recorded by each simulated service as its destination sidecar would.
 
+use crate::kube::NAMESPACE;
 use crate::workload::Workload;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus::core::Collector;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::sync::RwLock;
 
 /// Header through which a caller names its workload (the simulation's stand-in for Istio's peer metadata).
 ///
@@ -22,11 +19,13 @@ const BUCKETS_MS: [f64; 18] = [
     600000.0, 1800000.0, 3600000.0,
 ];
 
-pub(super) const LABELS: [&str; 8] = [
+pub(super) const LABELS: [&str; 10] = [
     "reporter",
     "source_workload",
     "destination_service_name",
+    "destination_service_namespace",
     "destination_workload",
+    "destination_workload_namespace",
     "destination_version",
     "destination_app",
     "response_code",
@@ -88,7 +87,9 @@ impl IstioMetrics {
             "destination",
             source.as_str(),
             dest.service(),
+            NAMESPACE,
             dest.deployment(),
+            NAMESPACE,
             dest.version(),
             dest.service(),
             code.as_str(),
@@ -220,23 +221,6 @@ pub(crate) fn histogram_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
         rank -= buckets[b - 1].1;
     }
     start + (end - start) * (rank / count)
-}
-
-/// Middleware state: which workload a router serves, and where to record.
-#[derive(Debug, Clone)]
-pub(crate) struct Recorder {
-    pub(crate) metrics: Arc<IstioMetrics>,
-    pub(crate) workload: Workload,
-}
-
-/// Times a request from arrival to response head and records it, as the destination sidecar does.
-pub(crate) async fn record(State(rec): State<Recorder>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let source = req.headers().get(SOURCE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let resp = next.run(req).await;
-    let millis = start.elapsed().as_secs_f64() * 1000.0;
-    rec.metrics.record(source.as_deref(), rec.workload, resp.status().as_u16(), millis);
-    resp
 }
 
 #[cfg(test)]
