@@ -83,6 +83,30 @@ pub(crate) fn common() -> Vec<Check> {
             }),
         ),
     ];
+    let classes = Needs {
+        query: r#"last_over_time(trafficgen_responses_total{response_class="error"}[$window])"#.into(),
+        reason: "trafficgen does not classify pages (--classify-preset bookinfo-reviews)".into(),
+    };
+    let pages = |class: &str| {
+        format!(
+            r#"sum(increase(trafficgen_responses_total{{response_class=~"{class}"}}[$window]) and on (instance, job) $trafficgen)"#
+        )
+    };
+    out.push(check(
+        "error pages seen by trafficgen".into(),
+        format!("{}\n  / {}", pages("error"), pages(".+")),
+        Expect::Lt(0.01),
+        Some(&classes),
+    ));
+    let by_class = format!(
+        r#"sum by (response_class) (increase(trafficgen_responses_total{{response_class=~"v[123]"}}[$window]) and on (instance, job) $trafficgen)"#
+    );
+    out.push(check(
+        "reviews split 1/3 each, chi-square (trafficgen)".into(),
+        chi_square(&by_class),
+        Expect::Lt(SPLIT_CHI_SQUARE),
+        Some(&classes),
+    ));
     let ksm = Needs {
         query: r#"last_over_time(kube_pod_status_ready{namespace="$namespace"}[$window])"#.into(),
         reason: "no kube-state-metrics series (kube_pod_status_ready) in the namespace".into(),
@@ -197,8 +221,9 @@ pub(crate) fn mesh(mesh: Mesh) -> Vec<Check> {
         .collect();
     out.push(check(
         format!("success rate per workload ({})", n.title),
+        // A workload with no successful answer has no success series: count it as 0, not absent.
         format!(
-            "sum by ({wl}) (increase({resp}{{{inb},{}}}[$window]))\n  / sum by ({wl}) (increase({resp}{{{inb}}}[$window]))",
+            "(sum by ({wl}) (increase({resp}{{{inb},{}}}[$window])) or 0 * sum by ({wl}) (increase({resp}{{{inb}}}[$window])))\n  / sum by ({wl}) (increase({resp}{{{inb}}}[$window]))",
             n.success
         ),
         Expect::Ge(0.99),
@@ -216,11 +241,17 @@ pub(crate) fn mesh(mesh: Mesh) -> Vec<Check> {
     let reviews = format!(r#"sum by ({wl}) (increase({req}{{{inb},{wl}=~"reviews-v[123]"}}[$window]))"#);
     out.push(check(
         format!("reviews split 1/3 each, chi-square ({})", n.title),
-        format!("sum((({reviews}) - scalar(sum({reviews})) / 3) ^ 2 / (scalar(sum({reviews})) / 3))"),
+        chi_square(&reviews),
         Expect::Lt(SPLIT_CHI_SQUARE),
         Some(&needs),
     ));
     out
+}
+
+/// Pearson's chi-square of the counts `by` (one series per version) against a third each.
+/// A version with no series is left out of the sum, but the others' excess still shows it.
+fn chi_square(by: &str) -> String {
+    format!("sum((({by}) - scalar(sum({by})) / 3) ^ 2 / (scalar(sum({by})) / 3))")
 }
 
 #[cfg(test)]

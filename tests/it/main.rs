@@ -6,3 +6,4 @@ mod cluster;
 mod engine;
 mod prometheus;
 mod support;
+mod verify;
