@@ -7,8 +7,9 @@
 #     Kubernetes kinds with kubernetes-validate --strict for Kubernetes $KUBE_VERSION, PodMonitors
 #     and PrometheusRules with check-jsonschema against k8s/schemas/, plus the house rules of
 #     `policy` below (restricted pod security, podFailurePolicy, deadlines, labels, ...);
-#   - the chart's rule file with `promtool check rules` and its dashboard as Grafana JSON whose
-#     every query names a metric trafficgen or Istio exports (the tests evaluate them in a real
+#   - the chart's rule file with `promtool check rules` and `promtool test rules` (tests/rules/, one
+#     file per kind of cluster), and its dashboard as Grafana JSON whose every query names a metric
+#     trafficgen, Istio, Linkerd, productpage or cAdvisor exports (the tests evaluate them in a real
 #     Prometheus);
 #   - `helm lint --strict` of the chart with each ci/*-values.yaml;
 #   - the chart's schema rejects k8s/helm/bad-values.yaml and a few single mistakes.
@@ -268,7 +269,11 @@ import json, re, sys
 board = json.load(open(sys.argv[1]))
 assert board["uid"] == "trafficgen" and board["panels"], "a dashboard with uid trafficgen and panels"
 known = re.compile(r"\b(http_client_request_duration_seconds_(count|bucket)|trafficgen_[a-z_]+|process_[a-z_]+"
-                   r"|istio_requests_total|istio_request_duration_milliseconds_bucket)\b")
+                   r"|istio_requests_total|istio_request_duration_milliseconds_bucket"
+                   r"|request_total|response_total|response_latency_ms_bucket|request_result_total"
+                   r"|container_(cpu_usage_seconds|network_(receive|transmit)_bytes)_total"
+                   r"|container_memory_working_set_bytes)\b")
+assert not re.search(r'job=~?"(?!\$job)', json.dumps(board)), "no query filters on a fixed job value"
 ids = set()
 for p in board["panels"]:
     assert p["id"] not in ids, f"panel id {p['id']} is unique"

@@ -231,9 +231,10 @@ pub(crate) fn mesh(mesh: Mesh) -> Vec<Check> {
     ));
     out.push(check(
         format!("productpage inbound / trafficgen ({})", n.title),
+        // The median of the two rates' ratio: robust to the run's edges and to the scrape phases.
         format!(
-            r#"sum(increase({req}{{{inb},{wl}="productpage-v1"}}[$window]))
-  / sum(increase(http_client_request_duration_seconds_count[$window]) and on (instance, job) $trafficgen)"#
+            r#"quantile_over_time(0.5, (sum(rate({req}{{{inb},{wl}="productpage-v1"}}[$rate_interval]))
+  / (sum(rate(http_client_request_duration_seconds_count[$rate_interval]) and on (instance, job) $trafficgen) > 0))[$window:$step])"#
         ),
         Expect::Within { tolerance: 0.05, of: 1.0 },
         Some(&needs),

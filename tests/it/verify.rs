@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::prometheus::{dashboard_queries, mesh_of, query_at};
 use crate::support::{bin, closed_addr, eventually, external, http_get, spawn, Killed};
 
 /// What one cluster gave: the summary file of its run, and Prometheus (dropped = stopped).
@@ -126,6 +127,16 @@ fn passes_fails_and_needs_prometheus(kind: &str, failing: &[&str]) {
     let json: serde_json::Value = serde_json::from_str(&table).unwrap();
     assert_eq!(json["passed"], true);
     assert!(json["mesh"].as_str().unwrap().starts_with(kind), "auto finds {kind}: {json}");
+
+    // Every dashboard query for this kind of cluster (and for every kind) has data at the end of
+    // the run, but those of errors: this run has none (prometheus.rs injects some).
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(healthy.dir.join("summary.json")).unwrap()).unwrap();
+    let end = summary["end_unix_s"].as_f64();
+    let ours = |q: &String| mesh_of(q).is_none_or(|m| m == kind) && !q.contains("error_type!=\"\"");
+    for (title, promql) in dashboard_queries(".+").into_iter().filter(|(_, q)| ours(q)) {
+        eventually(5, &format!("data for panel {title:?}"), || query_at(healthy.prometheus, &promql, end));
+    }
 
     let faulty = faulty.join().unwrap();
     let (code, table) = verify(&faulty, &["--mesh", kind]);
