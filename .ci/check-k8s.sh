@@ -264,6 +264,11 @@ step "Rules and dashboard"
 promtool check rules "$CHART/files/rules.yaml" >"$work/rules.txt" 2>&1 ||
   fail "promtool check rules $CHART/files/rules.yaml: $(cat "$work/rules.txt")"
 ok "promtool check rules $CHART/files/rules.yaml"
+for kind in none linkerd istio; do
+  promtool test rules "tests/rules/$kind.yaml" >"$work/rules.txt" 2>&1 ||
+    fail "promtool test rules tests/rules/$kind.yaml: $(cat "$work/rules.txt")"
+  ok "promtool test rules tests/rules/$kind.yaml (alerts of a cluster with $kind mesh)"
+done
 python3 - "$CHART/files/dashboard.json" <<'PY' || fail "$CHART/files/dashboard.json"
 import json, re, sys
 board = json.load(open(sys.argv[1]))

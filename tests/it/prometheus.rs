@@ -170,9 +170,26 @@ fn a_real_prometheus_answers_every_dashboard_query_and_evaluates_the_rules() {
         }
         Ok(rules)
     });
-    assert_eq!(rules.len(), 6);
+    assert_eq!(rules.len(), 10);
     for rule in &rules {
         assert_eq!(rule["health"], "ok", "{rule}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn promtool_tests_the_alert_rules_of_each_kind_of_cluster() {
+    let Some(promtool) = external("promtool") else {
+        return;
+    };
+    for kind in ["none", "linkerd", "istio"] {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rules/").to_string() + kind + ".yaml";
+        let out = Command::new(&promtool).args(["test", "rules", &file]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{kind}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
