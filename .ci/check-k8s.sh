@@ -102,6 +102,12 @@ def policy(path, expected):
     # The image has no ENTRYPOINT, so the manifests name the binary.
     assert c["command"] == ["trafficgen"] and c["args"][0] == "run", "command trafficgen, args run"
     env = {e["name"]: e.get("value") for e in c["env"]}
+    if "TRAFFICGEN_VERIFY_PROMETHEUS" in env:
+        assert env["TRAFFICGEN_VERIFY_PROMETHEUS"].startswith("http"), "verify: a Prometheus URL"
+        assert job["activeDeadlineSeconds"] >= seconds(env["TRAFFICGEN_DURATION"]) + \
+            seconds(env["TRAFFICGEN_LINGER"]) + seconds(env["TRAFFICGEN_VERIFY_RETRY_FOR"]), \
+            "deadline covers the run, the linger and the verification"
+
     assert all(n.startswith("TRAFFICGEN_") for n in env), "settings are TRAFFICGEN_* env vars"
     for n in ("TRAFFICGEN_RATE", "TRAFFICGEN_DURATION", "TRAFFICGEN_LINGER", "TRAFFICGEN_MESH_SHUTDOWN"):
         assert env.get(n), f"{n} is set"
@@ -144,6 +150,13 @@ def policy(path, expected):
         assert rule["spec"]["groups"], "PrometheusRule has rule groups"
     for pm in (d for d in docs if d["kind"] == "PodMonitor"):
         assert pm["metadata"]["labels"].get("release") == "prometheus", "PodMonitor release: prometheus"
+        if pm["metadata"]["labels"].get("app.kubernetes.io/component") == "service-monitor":
+            # The optional monitors of the services: never a job filter, always an interval.
+            for ep in pm["spec"]["podMetricsEndpoints"]:
+                assert ep["interval"], "service monitor has an interval"
+                assert not any("job" in (r.get("targetLabel") or "") and r.get("targetLabel") != "k8s_job"
+                               for r in ep.get("relabelings", [])), "service monitor does not set job"
+            continue
         sel = pm["spec"]["selector"]["matchLabels"]
         assert sel and all(labels.get(k) == v for k, v in sel.items()), "PodMonitor selects the pods"
         (ep,) = pm["spec"]["podMetricsEndpoints"]
@@ -334,6 +347,7 @@ declare -A helm_kinds=(
   [linkerd]="ConfigMap Job PodMonitor"
   [scenario]="ConfigMap ConfigMap Job PodMonitor"
   [monitoring]="Job PodMonitor PrometheusRule"
+  [verify]="ConfigMap Job PodMonitor PodMonitor PodMonitor PodMonitor"
 )
 helm lint --strict --kube-version "$KUBE_VERSION" "$CHART" >"$work/lint.txt" 2>&1 ||
   fail "helm lint --strict $CHART: $(cat "$work/lint.txt")"
@@ -380,6 +394,8 @@ shards without mode indexed|/shards|--set shards=3
 unknown podMonitor key|additional properties 'enable' not allowed|--set podMonitor.enable=true
 unknown prometheusRule key|additional properties 'enable' not allowed|--set prometheusRule.enable=true
 dashboard namespace that is no name|/grafanaDashboard/namespace|--set grafanaDashboard.namespace=Monitoring
+unknown verify mesh|/verify/mesh|--set verify.mesh=consul
+unknown monitor|additional properties 'envoy' not allowed|--set monitors.envoy.enabled=true
 target with a comma|/targets/0|--set-json targets=["http://a/b,c"]
 threshold with a comma|/thresholds/0|--set-json thresholds=["p99<1s,p90<1s"]
 env entry with an unknown field|additional properties 'valu' not allowed|--set-json env=[{"name":"X","valu":"1"}]
