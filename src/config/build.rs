@@ -32,7 +32,7 @@ impl Plan {
             },
         };
         let (routes, login) = routes::routes(&v, r)?;
-        Ok(Plan {
+        Plan {
             load,
             duration: v.opt("duration", &r.duration, "a duration such as 30s or 10m", positive_duration)?,
             requests: v.opt("requests", &r.requests, "a positive whole number", |s| {
@@ -131,7 +131,7 @@ impl Plan {
             verify: None,
         }
         .sharded(v.shard(r)?)
-        .verified(l)?)
+        .verified(l)
     }
 
     /// Narrow the plan to one shard's share: rate / count, and `--requests` split with the

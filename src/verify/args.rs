@@ -327,7 +327,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_setting() {
-        let cases: [(&[&str], &[(&str, &str)], &str); 5] = [
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+        let cases: [Case; 5] = [
             (&[], &[], "invalid --prometheus (or TRAFFICGEN_PROMETHEUS)"),
             (&["--prometheus", "x"], &[], "invalid --prometheus=\"x\""),
             (&["--prometheus", "http://p"], &[("TRAFFICGEN_MESH", "consul")], "invalid TRAFFICGEN_MESH=\"consul\""),

@@ -98,9 +98,7 @@ pub(crate) fn common() -> Vec<Check> {
         Expect::Lt(0.01),
         Some(&classes),
     ));
-    let by_class = format!(
-        r#"sum by (response_class) (increase(trafficgen_responses_total{{response_class=~"v[123]"}}[$window]) and on (instance, job) $trafficgen)"#
-    );
+    let by_class = r#"sum by (response_class) (increase(trafficgen_responses_total{response_class=~"v[123]"}[$window]) and on (instance, job) $trafficgen)"#.to_string();
     out.push(check(
         "reviews split 1/3 each, chi-square (trafficgen)".into(),
         chi_square(&by_class),
