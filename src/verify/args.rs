@@ -333,7 +333,7 @@ mod tests {
             (&["--prometheus", "x"], &[], "invalid --prometheus=\"x\""),
             (&["--prometheus", "http://p"], &[("TRAFFICGEN_MESH", "consul")], "invalid TRAFFICGEN_MESH=\"consul\""),
             (&["--prometheus", "http://p", "--check", "bad"], &[], "invalid --check=\"bad\""),
-            (&["--prometheus", "http://p", "--window", "1m", "--run-id", "x"], &[], "--window and --run-id"),
+            (&["--prometheus", "http://p", "--window", "1m", "--run-id", "x"], &[], "invalid --window and --run-id"),
         ];
         for (argv, env, want) in cases {
             let e = raw(argv, env).spec().unwrap_err().to_string();

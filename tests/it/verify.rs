@@ -1,7 +1,7 @@
 //! `trafficgen verify` against a real Prometheus that scrapes the simulation (as a cluster with no
 //! mesh, with Linkerd, with Istio) and a real run: the bookinfo preset passes on a healthy cluster,
 //! fails (exit 3, naming the check) with ratings failing, skips what the cluster does not have, and
-//! exits 1 once Prometheus is gone.
+//! exits 1 once Prometheus is gone; `run --verify-prometheus` adds the same verdict to the run's summary.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -80,6 +80,9 @@ fn cluster(prometheus_bin: &PathBuf, kind: &str, faults: &[&str]) -> Cluster {
         .arg(format!("--metrics-addr={generator}"))
         .arg(format!("--resolve=productpage:9080:{bookinfo}"))
         .arg(format!("--summary-file={}", summary.display()))
+        // The run checks itself too, after its linger (its verdict joins the summary).
+        .arg(format!("--verify-prometheus=http://{prometheus}"))
+        .args(["--verify-scrape-interval", "1s", "--verify-retry-for", "5s", "--verify-mesh", kind])
         .arg("http://productpage:9080/productpage")
         .stdout(std::process::Stdio::null())
         .status()
@@ -119,6 +122,16 @@ fn passes_fails_and_needs_prometheus(kind: &str, failing: &[&str]) {
         std::thread::spawn(move || cluster(&bin, &kind, &["ratings:error=100%"]))
     };
     let mut healthy = cluster(&prometheus_bin, kind, &[]);
+    let summary = |c: &Cluster| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(c.dir.join("summary.json")).unwrap()).unwrap()
+    };
+    let own = summary(&healthy);
+    assert_eq!(own["verify"]["passed"], true, "run --verify-prometheus: {}", own["verify"]);
+    assert!(own["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["expr"] == "prometheus checks (--verify-prometheus)"));
     let (code, table) = verify(&healthy, &["--mesh", kind, "--retry-for", "20s"]);
     assert_eq!(code, 0, "{table}");
     assert!(!table.contains("FAIL"), "{table}");
@@ -130,15 +143,16 @@ fn passes_fails_and_needs_prometheus(kind: &str, failing: &[&str]) {
 
     // Every dashboard query for this kind of cluster (and for every kind) has data at the end of
     // the run, but those of errors: this run has none (prometheus.rs injects some).
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(healthy.dir.join("summary.json")).unwrap()).unwrap();
-    let end = summary["end_unix_s"].as_f64();
+    let end = summary(&healthy)["end_unix_s"].as_f64();
     let ours = |q: &String| mesh_of(q).is_none_or(|m| m == kind) && !q.contains("error_type!=\"\"");
     for (title, promql) in dashboard_queries(".+").into_iter().filter(|(_, q)| ours(q)) {
         eventually(5, &format!("data for panel {title:?}"), || query_at(healthy.prometheus, &promql, end));
     }
 
     let faulty = faulty.join().unwrap();
+    let own = summary(&faulty);
+    assert_eq!(own["verify"]["passed"], false, "run --verify-prometheus: {}", own["verify"]);
+    assert_eq!(own["passed"], false);
     let (code, table) = verify(&faulty, &["--mesh", kind]);
     assert_eq!(code, 3, "{table}");
     for check in failing {
