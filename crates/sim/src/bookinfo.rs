@@ -64,15 +64,17 @@ impl Bookinfo {
     /// Binds every listener, then starts serving.
     pub async fn start(opts: BookinfoOptions) -> Result<Bookinfo, ServeError> {
         let telemetry = Arc::new(Telemetry::new(opts.mesh_metrics)?);
+        // The given ports first, before the backends' ephemeral ones could take them.
+        let productpage = bind(SocketAddr::new(opts.listen_host, opts.productpage_port)).await?;
+        let metrics_listener = bind(SocketAddr::new(opts.listen_host, opts.metrics_port)).await?;
+        let mut productpage = Some(productpage);
         let mut listeners = Vec::with_capacity(Workload::ALL.len());
         for w in Workload::ALL {
-            let addr = match w {
-                Workload::Productpage => SocketAddr::new(opts.listen_host, opts.productpage_port),
-                _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            };
-            listeners.push(bind(addr).await?);
+            listeners.push(match productpage.take().filter(|_| w == Workload::Productpage) {
+                Some(l) => l,
+                None => bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)).await?,
+            });
         }
-        let metrics_listener = bind(SocketAddr::new(opts.listen_host, opts.metrics_port)).await?;
         let mut addrs = [SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0); 6];
         for (slot, l) in addrs.iter_mut().zip(&listeners) {
             *slot = l.local_addr()?;
