@@ -7,8 +7,9 @@
 #     Kubernetes kinds with kubernetes-validate --strict for Kubernetes $KUBE_VERSION, PodMonitors
 #     and PrometheusRules with check-jsonschema against k8s/schemas/, plus the house rules of
 #     `policy` below (restricted pod security, podFailurePolicy, deadlines, labels, ...);
-#   - the chart's rule file with `promtool check rules` and its dashboard as Grafana JSON whose
-#     every query names a metric trafficgen or Istio exports (the tests evaluate them in a real
+#   - the chart's rule file with `promtool check rules` and `promtool test rules` (tests/rules/, one
+#     file per kind of cluster), and its dashboard as Grafana JSON whose every query names a metric
+#     trafficgen, Istio, Linkerd, productpage or cAdvisor exports (the tests evaluate them in a real
 #     Prometheus);
 #   - `helm lint --strict` of the chart with each ci/*-values.yaml;
 #   - the chart's schema rejects k8s/helm/bad-values.yaml and a few single mistakes.
@@ -101,6 +102,12 @@ def policy(path, expected):
     # The image has no ENTRYPOINT, so the manifests name the binary.
     assert c["command"] == ["trafficgen"] and c["args"][0] == "run", "command trafficgen, args run"
     env = {e["name"]: e.get("value") for e in c["env"]}
+    if "TRAFFICGEN_VERIFY_PROMETHEUS" in env:
+        assert env["TRAFFICGEN_VERIFY_PROMETHEUS"].startswith("http"), "verify: a Prometheus URL"
+        assert job["activeDeadlineSeconds"] >= seconds(env["TRAFFICGEN_DURATION"]) + \
+            seconds(env["TRAFFICGEN_LINGER"]) + seconds(env["TRAFFICGEN_VERIFY_RETRY_FOR"]), \
+            "deadline covers the run, the linger and the verification"
+
     assert all(n.startswith("TRAFFICGEN_") for n in env), "settings are TRAFFICGEN_* env vars"
     for n in ("TRAFFICGEN_RATE", "TRAFFICGEN_DURATION", "TRAFFICGEN_LINGER", "TRAFFICGEN_MESH_SHUTDOWN"):
         assert env.get(n), f"{n} is set"
@@ -143,6 +150,13 @@ def policy(path, expected):
         assert rule["spec"]["groups"], "PrometheusRule has rule groups"
     for pm in (d for d in docs if d["kind"] == "PodMonitor"):
         assert pm["metadata"]["labels"].get("release") == "prometheus", "PodMonitor release: prometheus"
+        if pm["metadata"]["labels"].get("app.kubernetes.io/component") == "service-monitor":
+            # The optional monitors of the services: never a job filter, always an interval.
+            for ep in pm["spec"]["podMetricsEndpoints"]:
+                assert ep["interval"], "service monitor has an interval"
+                assert not any("job" in (r.get("targetLabel") or "") and r.get("targetLabel") != "k8s_job"
+                               for r in ep.get("relabelings", [])), "service monitor does not set job"
+            continue
         sel = pm["spec"]["selector"]["matchLabels"]
         assert sel and all(labels.get(k) == v for k, v in sel.items()), "PodMonitor selects the pods"
         (ep,) = pm["spec"]["podMetricsEndpoints"]
@@ -263,12 +277,21 @@ step "Rules and dashboard"
 promtool check rules "$CHART/files/rules.yaml" >"$work/rules.txt" 2>&1 ||
   fail "promtool check rules $CHART/files/rules.yaml: $(cat "$work/rules.txt")"
 ok "promtool check rules $CHART/files/rules.yaml"
+for kind in none linkerd istio; do
+  promtool test rules "tests/rules/$kind.yaml" >"$work/rules.txt" 2>&1 ||
+    fail "promtool test rules tests/rules/$kind.yaml: $(cat "$work/rules.txt")"
+  ok "promtool test rules tests/rules/$kind.yaml (alerts of a cluster with $kind mesh)"
+done
 python3 - "$CHART/files/dashboard.json" <<'PY' || fail "$CHART/files/dashboard.json"
 import json, re, sys
 board = json.load(open(sys.argv[1]))
 assert board["uid"] == "trafficgen" and board["panels"], "a dashboard with uid trafficgen and panels"
 known = re.compile(r"\b(http_client_request_duration_seconds_(count|bucket)|trafficgen_[a-z_]+|process_[a-z_]+"
-                   r"|istio_requests_total|istio_request_duration_milliseconds_bucket)\b")
+                   r"|istio_requests_total|istio_request_duration_milliseconds_bucket"
+                   r"|request_total|response_total|response_latency_ms_bucket|request_result_total"
+                   r"|container_(cpu_usage_seconds|network_(receive|transmit)_bytes)_total"
+                   r"|container_memory_working_set_bytes)\b")
+assert not re.search(r'job=~?"(?!\$job)', json.dumps(board)), "no query filters on a fixed job value"
 ids = set()
 for p in board["panels"]:
     assert p["id"] not in ids, f"panel id {p['id']} is unique"
@@ -324,6 +347,7 @@ declare -A helm_kinds=(
   [linkerd]="ConfigMap Job PodMonitor"
   [scenario]="ConfigMap ConfigMap Job PodMonitor"
   [monitoring]="Job PodMonitor PrometheusRule"
+  [verify]="ConfigMap Job PodMonitor PodMonitor PodMonitor PodMonitor"
 )
 helm lint --strict --kube-version "$KUBE_VERSION" "$CHART" >"$work/lint.txt" 2>&1 ||
   fail "helm lint --strict $CHART: $(cat "$work/lint.txt")"
@@ -370,6 +394,8 @@ shards without mode indexed|/shards|--set shards=3
 unknown podMonitor key|additional properties 'enable' not allowed|--set podMonitor.enable=true
 unknown prometheusRule key|additional properties 'enable' not allowed|--set prometheusRule.enable=true
 dashboard namespace that is no name|/grafanaDashboard/namespace|--set grafanaDashboard.namespace=Monitoring
+unknown verify mesh|/verify/mesh|--set verify.mesh=consul
+unknown monitor|additional properties 'envoy' not allowed|--set monitors.envoy.enabled=true
 target with a comma|/targets/0|--set-json targets=["http://a/b,c"]
 threshold with a comma|/thresholds/0|--set-json thresholds=["p99<1s,p90<1s"]
 env entry with an unknown field|additional properties 'valu' not allowed|--set-json env=[{"name":"X","valu":"1"}]

@@ -1,5 +1,5 @@
 //! The command line: `trafficgen [run] [OPTIONS] [URL]...`, `trafficgen serve`, `trafficgen demo`,
-//! parsed into one [`Command`]. The top of the library: the only module that knows every
+//! `trafficgen verify`, parsed into one [`Command`]. The top of the library: the only module that knows every
 //! subcommand, so nothing below it imports a command.
 
 use std::ffi::OsString;
@@ -10,6 +10,7 @@ use crate::cluster;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
 use crate::settings::{self, env_name, RawConfig};
+use crate::verify::{self, RawVerify, VerifyArgs};
 
 /// The exit codes, stated in `--help` (and the README): what a Job or a pipeline acts on.
 const EXIT_CODES: &str = "\
@@ -29,13 +30,26 @@ List env vars take comma-separated items; write \\, for a comma inside an item, 
 per line.";
 
 /// Each run option's heading in `--help`, in this order. An option missing here fails a test.
-const HEADINGS: [(&str, &[&str]); 7] = [
+const HEADINGS: [(&str, &[&str]); 8] = [
     ("Target", &["method", "header", "body", "scenario", "resolve"]),
     ("Load", &["rate", "concurrency", "duration", "requests", "max_in_flight"]),
     ("Client", &["connections", "timeout", "http2", "insecure", "cacert"]),
     ("Output", &["metrics_addr", "output", "summary_file", "progress_interval", "log_format"]),
     ("Verdict", &["threshold", "expect_split"]),
     ("Classification", &["classify", "classify_header", "classify_preset"]),
+    (
+        "Verify the monitoring at the end of the run (see `trafficgen verify`)",
+        &[
+            "verify_prometheus",
+            "verify_preset",
+            "verify_mesh",
+            "verify_namespace",
+            "verify_checks",
+            "verify_retry_for",
+            "verify_scrape_interval",
+            "verify_bearer_token_file",
+        ],
+    ),
     (
         "Cluster",
         &[
@@ -81,6 +95,8 @@ enum Sub {
     Serve(sim::ServeArgs),
     /// Start the Bookinfo simulation on loopback and drive it at 150 req/s for 30 s.
     Demo(DemoArgs),
+    /// Check with PromQL that Prometheus saw the traffic: the bookinfo preset (no mesh, Linkerd, Istio) or your own checks.
+    Verify(VerifyArgs),
 }
 
 /// What the user asked for, validated.
@@ -92,6 +108,8 @@ pub enum Command {
     Serve(Box<sim::ServeArgs>),
     /// Drive the Bookinfo simulation with the plan.
     Demo(Box<DemoArgs>, Box<Plan>),
+    /// Run PromQL checks against Prometheus.
+    Verify(Box<verify::Spec>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -113,6 +131,11 @@ pub async fn parse(
 ) -> Result<Command, ParseError> {
     let matches = command().try_get_matches_from(args)?;
     match matches.subcommand() {
+        Some(("verify", m)) => {
+            let env = settings::prefixed(env).map_err(ConfigError::from)?;
+            let spec = RawVerify::layer(m, &env).spec().map_err(ConfigError::from)?;
+            Ok(Command::Verify(Box::new(spec)))
+        }
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
@@ -152,7 +175,7 @@ pub fn command() -> clap::Command {
     fn annotate(cmd: clap::Command) -> clap::Command {
         cmd.allow_negative_numbers(true).mut_args(|arg| {
             let id = arg.get_id().as_str().to_string();
-            if matches!(id.as_str(), "help" | "version" | "latency_scale" | "faults") {
+            if matches!(id.as_str(), "help" | "version" | "latency_scale" | "faults" | "mesh_metrics") {
                 return arg;
             }
             let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
@@ -170,6 +193,7 @@ pub fn command() -> clap::Command {
     };
     cmd.mut_subcommand("run", |c| annotate(c).after_help(EXIT_CODES))
         .mut_subcommand("demo", |c| demo(c).after_help(EXIT_CODES))
+        .mut_subcommand("verify", annotate)
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).

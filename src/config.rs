@@ -124,6 +124,8 @@ pub struct Plan {
     pub login: Option<usize>,
     /// `--expect-split`: the text as given and the class weights.
     pub expect_split: Option<(String, Vec<(String, f64)>)>,
+    /// `--verify-prometheus`: checks against Prometheus after the run (window set by the run).
+    pub verify: Option<crate::verify::Spec>,
 }
 
 // Upper bounds of every count, so no input can make the generator reserve unbounded memory (or
@@ -160,6 +162,12 @@ pub enum ConfigError {
     /// The command line or environment could not be read.
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<crate::verify::InputError> for ConfigError {
+    fn from(e: crate::verify::InputError) -> ConfigError {
+        ConfigError::Invalid { setting: e.setting, value: e.value, expected: e.expected }
+    }
 }
 
 impl From<settings::LayerError> for ConfigError {

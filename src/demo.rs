@@ -47,6 +47,9 @@ pub struct DemoArgs {
     /// Inject a fault: SERVICE:error=10% or SERVICE:delay=200ms (repeatable)
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<Fault>,
+    /// Serve the metrics of this kind of cluster: none, linkerd or istio
+    #[arg(long, value_name = "KIND", default_value = "istio", value_parser = sim::parse_mesh_metrics)]
+    pub mesh_metrics: sim::MeshMetrics,
 }
 
 /// Why the demo could not run.
@@ -88,11 +91,12 @@ pub async fn run(args: &DemoArgs, mut plan: Plan, shutdown: impl Future<Output =
     let options = BookinfoOptions {
         latency_scale: args.latency_scale,
         faults: args.faults.clone(),
+        mesh_metrics: args.mesh_metrics,
         ..BookinfoOptions::default()
     };
     let sim = Bookinfo::start(options).await?;
     let productpage = sim.productpage_addr();
-    tracing::info!(%productpage, metrics = %sim.metrics_addr(), "Bookinfo simulation started; its Istio metrics are at /metrics");
+    tracing::info!(%productpage, metrics = %sim.metrics_addr(), mesh_metrics = ?args.mesh_metrics, "Bookinfo simulation started; the cluster's metrics are at /metrics");
     plan.client.pins.push(Pin { host: "productpage".into(), port: 9080, addr: productpage });
     let result = run_with(plan, shutdown, |summary| judge(summary, &sim)).await;
     sim.shutdown().await;

@@ -26,6 +26,9 @@
 //! - `classify`: response classes (e.g. the reviews version).
 //! - `cluster`: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
 //! - [`report`]: progress lines, the summary and its verdict; `threshold` decides pass/fail.
+//! - [`verify`]: PromQL checks against Prometheus (`verify`, `run --verify-prometheus`): did
+//!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)? Below `config`
+//!   (a plan may carry a verification), above `client` (it speaks the HTTP API with it).
 
 mod classify;
 pub mod cli;
@@ -44,6 +47,7 @@ mod settings;
 pub mod shutdown;
 mod threshold;
 mod url;
+pub mod verify;
 mod worker;
 
 pub use run::run;

@@ -11,11 +11,11 @@ use trafficgen::shutdown;
 
 /// Every threshold held (or none was set and some request succeeded).
 const EXIT_OK: u8 = 0;
-/// A runtime failure that is not the target's (e.g. metrics port taken).
+/// A runtime failure that is not the target's (e.g. metrics port taken, Prometheus unreachable).
 const EXIT_FAILURE: u8 = 1;
 /// Invalid configuration; nothing was sent.
 const EXIT_CONFIG: u8 = 2;
-/// A threshold failed, or none was set and no request succeeded.
+/// A threshold or a `verify` check failed, or none was set and no request succeeded.
 const EXIT_THRESHOLDS: u8 = 3;
 
 fn main() -> ExitCode {
@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     };
     match command {
         Command::Serve(args) => {
-            init_logging(Format::Text, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()));
+            init_logging(Format::Text, no_color());
             let (signal, _) = match shutdown::signals() {
                 Ok(s) => s,
                 Err(e) => return fail(EXIT_FAILURE, &e),
@@ -50,6 +50,16 @@ fn main() -> ExitCode {
             match runtime.block_on(demo::run(&args, *plan, signal)) {
                 Ok(summary) => verdict(&summary, &caught),
                 Err(e @ DemoError::Config(_)) => fail(EXIT_CONFIG, &e),
+                Err(e) => fail(EXIT_FAILURE, &e),
+            }
+        }
+        Command::Verify(spec) => {
+            init_logging(Format::Text, no_color());
+            match runtime.block_on(trafficgen::verify::verify(&spec)) {
+                Ok(v) => {
+                    print!("{}", if spec.json { v.json() } else { v.table("") });
+                    ExitCode::from(if v.passed { EXIT_OK } else { EXIT_THRESHOLDS })
+                }
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }
@@ -79,6 +89,11 @@ fn verdict(summary: &Summary, caught: &shutdown::Caught) -> ExitCode {
 fn fail(code: u8, e: &dyn std::fmt::Display) -> ExitCode {
     eprintln!("trafficgen: {e}");
     ExitCode::from(code)
+}
+
+/// `NO_COLOR` is set (<https://no-color.org>), for the commands that have no run plan.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 /// Logs on stderr; ANSI colour only on a terminal and without `NO_COLOR`, never in `kubectl logs`.

@@ -11,6 +11,7 @@ use crate::config::{Format, Shard};
 use crate::recorder::Stats;
 use crate::scenario::Route;
 use crate::threshold::{Figures, Stat, Verdict};
+use crate::verify;
 
 mod progress;
 mod routes;
@@ -169,6 +170,13 @@ pub struct Summary {
     /// Which shard of an Indexed Job this pod was; absent when not sharded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// When sending started and ended, Unix seconds: `verify --summary` judges this window.
+    pub start_unix_s: f64,
+    /// See `start_unix_s`.
+    pub end_unix_s: f64,
+    /// `--verify-prometheus`: the checks run against Prometheus after the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<verify::Verdict>,
 }
 
 impl Summary {
@@ -201,6 +209,9 @@ impl Summary {
             services: BTreeMap::new(),
             split: None,
             shard: None,
+            start_unix_s: 0.0,
+            end_unix_s: 0.0,
+            verify: None,
         }
     }
 

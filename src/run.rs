@@ -20,6 +20,8 @@ use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Recorder, Stats};
 use crate::report::{self, Progress, RunSettings, Split, Summary};
+use crate::threshold::Verdict;
+use crate::verify;
 use crate::worker::{self, Shared, Stop};
 
 /// A failure that is not the target's fault: exit 1.
@@ -102,6 +104,8 @@ async fn run_inner(
     summary.started_at = humantime::format_rfc3339_millis(started_at).to_string();
     summary.ended_at = humantime::format_rfc3339_millis(started_at + window).to_string();
     summary.settings = settings(plan);
+    summary.start_unix_s = unix(started_at);
+    summary.end_unix_s = unix(started_at + window);
     summary.interrupted = interrupted;
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
     summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
@@ -111,24 +115,68 @@ async fn run_inner(
         summary.split = Some(split);
     }
     finish(&mut summary);
-    summary.judge();
-    print!("{}", summary.render(plan.output));
-    report::write_termination_log(&summary.verdict());
-    let written = match &plan.summary_file {
-        Some(path) => std::fs::write(path, summary.render(Format::Json))
-            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
-        None => Ok(()),
-    };
+    // Checks against Prometheus wait for the last scrape, so the summary waits for them.
+    let verify = plan.verify.as_ref().filter(|_| !interrupted);
+    let mut written = verify.is_none().then(|| report_summary(plan, &mut summary));
     cluster::push(plan, metrics.render()).await;
     if server.is_some() && !interrupted && !plan.linger.is_zero() {
         tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
         tokio::select! {
             _ = tokio::time::sleep(plan.linger) => {}
-            _ = shutdown => {}
+            _ = shutdown.clone() => {}
         }
     }
+    if let Some(spec) = verify {
+        let verdict = run_verify(spec, &summary, shutdown).await;
+        let passed = verdict.count(verify::Status::Pass);
+        summary.thresholds.push(Verdict {
+            expr: "prometheus checks (--verify-prometheus)".into(),
+            value: passed as f64,
+            measured: format!("{passed} of {} checks passed", verdict.checks.len()),
+            passed: verdict.passed,
+        });
+        summary.verify = Some(verdict);
+        written = Some(report_summary(plan, &mut summary));
+    }
     MetricsServer::stop(server).await;
-    written.map(|()| summary)
+    written.expect("the summary is reported once").map(|()| summary)
+}
+
+/// Judge, print and write the summary; the file's error is returned, the run still reports.
+fn report_summary(plan: &Plan, summary: &mut Summary) -> Result<(), RunError> {
+    summary.judge();
+    print!("{}", summary.render(plan.output));
+    report::write_termination_log(&summary.verdict());
+    match &plan.summary_file {
+        Some(path) => std::fs::write(path, summary.render(Format::Json))
+            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
+        None => Ok(()),
+    }
+}
+
+/// The run's checks over its own window; Prometheus unreachable or a rejected query is a failed check.
+async fn run_verify(spec: &verify::Spec, summary: &Summary, shutdown: impl Future<Output = ()>) -> verify::Verdict {
+    let mut spec = spec.clone();
+    let at = |s: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0));
+    spec.window = verify::Window::Fixed {
+        start: at(summary.start_unix_s),
+        end: at(summary.end_unix_s),
+        run_id: Some(summary.run_id.clone()),
+    };
+    tracing::info!("checking what Prometheus saw of the run");
+    let outcome = tokio::select! {
+        outcome = verify::verify(&spec) => outcome,
+        _ = shutdown => Err(verify::PromError::Unreachable {
+            url: String::new(),
+            what: "interrupted by a signal".into(),
+            query: String::new(),
+        }),
+    };
+    outcome.unwrap_or_else(|e| verify::Verdict::failed("Prometheus answers", e.to_string()))
+}
+
+fn unix(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The settings that shape a run's numbers, for its summary.

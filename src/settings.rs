@@ -128,6 +128,30 @@ pub struct RawConfig {
     /// This pod's shard, 0-based; defaults to JOB_COMPLETION_INDEX
     #[arg(long)]
     pub shard_index: Option<String>,
+    /// After the run (and --linger), check with PromQL that this Prometheus saw it; adds a verify section
+    #[arg(long)]
+    pub verify_prometheus: Option<String>,
+    /// Built-in checks for --verify-prometheus: bookinfo, or none (default bookinfo unless --verify-checks)
+    #[arg(long)]
+    pub verify_preset: Option<String>,
+    /// Kind of cluster for the preset: none, linkerd, istio, or auto
+    #[arg(long)]
+    pub verify_mesh: Option<String>,
+    /// Bookinfo's namespace for the preset (default bookinfo)
+    #[arg(long)]
+    pub verify_namespace: Option<String>,
+    /// YAML file of custom checks, as `verify --checks`
+    #[arg(long)]
+    pub verify_checks: Option<String>,
+    /// Re-run failing checks until they pass or this much time has passed
+    #[arg(long, default_value = "2m")]
+    pub verify_retry_for: Option<String>,
+    /// Prometheus's scrape interval (subquery step; a quarter of rate ranges)
+    #[arg(long, default_value = "30s")]
+    pub verify_scrape_interval: Option<String>,
+    /// File holding a bearer token for Prometheus
+    #[arg(long)]
+    pub verify_bearer_token_file: Option<String>,
 }
 
 /// A list setting. From an env var, one text: items on separate lines when it has any (a YAML
@@ -247,6 +271,14 @@ pub(crate) fn layer(
     }
     let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Env(e.to_string()))?;
     Ok(Layered { raw, sources, in_pod, no_color })
+}
+
+/// The `TRAFFICGEN_*` variables as text, under the same rules as a run's: a value that is not
+/// UTF-8, or empty, is an error naming the variable.
+pub(crate) fn prefixed(
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Result<Vec<(String, String)>, LayerError> {
+    Ok(ours(env)?.vars)
 }
 
 /// What the environment holds for trafficgen. Every other variable is ignored, whatever its bytes.

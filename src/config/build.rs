@@ -132,8 +132,10 @@ impl Plan {
                         .map_err(|e| v.invalid("expect_split", text, &e.to_string()))
                 })
                 .transpose()?,
+            verify: None,
         }
-        .sharded(v.shard(r)?);
+        .sharded(v.shard(r)?)
+        .verified(l)?;
         (plan.routes, plan.login) = routes::routes(&v, r)?;
         Ok(plan)
     }
@@ -151,6 +153,36 @@ impl Plan {
         self.requests = self.requests.map(share);
         self.shard = shard;
         self
+    }
+}
+
+impl Plan {
+    /// Add the `--verify-*` checks; they reach Prometheus with the run's TLS settings.
+    fn verified(mut self, l: &Layered) -> Result<Plan, ConfigError> {
+        if l.raw.verify_prometheus.is_none() {
+            return Ok(self);
+        }
+        let r = &l.raw;
+        let fields = [
+            ("prometheus", "verify_prometheus", &r.verify_prometheus),
+            ("preset", "verify_preset", &r.verify_preset),
+            ("mesh", "verify_mesh", &r.verify_mesh),
+            ("namespace", "verify_namespace", &r.verify_namespace),
+            ("checks", "verify_checks", &r.verify_checks),
+            ("retry_for", "verify_retry_for", &r.verify_retry_for),
+            ("scrape_interval", "verify_scrape_interval", &r.verify_scrape_interval),
+            ("bearer_token_file", "verify_bearer_token_file", &r.verify_bearer_token_file),
+        ];
+        let raw = crate::verify::RawVerify {
+            values: fields
+                .into_iter()
+                .filter_map(|(field, setting, value)| Some((field, l.name(setting), value.clone()?)))
+                .collect(),
+            checks: Vec::new(),
+            client: Some(ClientOptions { http2: false, ..self.client.clone() }),
+        };
+        self.verify = Some(raw.spec()?);
+        Ok(self)
     }
 }
 

@@ -48,6 +48,10 @@ impl Summary {
                 if split.passed { "consistent" } else { "NOT consistent" }
             );
         }
+        if let Some(v) = &self.verify {
+            let _ = writeln!(s, "  prometheus    checks after the run:");
+            s.push_str(&v.table("    "));
+        }
         for t in &self.thresholds {
             let _ = writeln!(
                 s,

@@ -11,3 +11,4 @@ mod output;
 mod prometheus;
 mod standin;
 mod support;
+mod verify;

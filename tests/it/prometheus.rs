@@ -23,7 +23,15 @@ fn api(prometheus: SocketAddr, path: &str) -> Result<Value, String> {
 }
 
 fn query(prometheus: SocketAddr, promql: &str) -> Result<usize, String> {
-    let q = serde_urlencoded::to_string([("query", promql)]).unwrap();
+    query_at(prometheus, promql, None)
+}
+
+/// How many series `promql` returns, evaluated now or at `time` (Unix seconds).
+pub(crate) fn query_at(prometheus: SocketAddr, promql: &str, time: Option<f64>) -> Result<usize, String> {
+    let mut q = serde_urlencoded::to_string([("query", promql)]).unwrap();
+    if let Some(t) = time {
+        q.push_str(&format!("&time={t:.3}"));
+    }
     let data = api(prometheus, &format!("/api/v1/query?{q}"))?;
     let found = data["result"].as_array().map_or(0, Vec::len);
     if found == 0 {
@@ -32,13 +40,26 @@ fn query(prometheus: SocketAddr, promql: &str) -> Result<usize, String> {
     Ok(found)
 }
 
-/// The dashboard's queries (panels and variables) with Grafana's variables filled in.
-fn dashboard_queries() -> Vec<(String, String)> {
+/// The kind of cluster a dashboard query needs (`istio`, `linkerd`), or `None` for every kind.
+pub(crate) fn mesh_of(expr: &str) -> Option<&'static str> {
+    if expr.contains("istio_") {
+        Some("istio")
+    } else if ["request_total{direction", "response_total", "response_latency_ms"].iter().any(|m| expr.contains(m)) {
+        Some("linkerd")
+    } else {
+        None
+    }
+}
+
+/// The dashboard's queries (panels and variables) with Grafana's variables filled in, `$job`
+/// being the generator's scrape job.
+pub(crate) fn dashboard_queries(job: &str) -> Vec<(String, String)> {
     let board: Value = serde_json::from_str(&std::fs::read_to_string(format!("{CHART_FILES}/dashboard.json")).unwrap())
         .expect("dashboard.json is JSON");
     let fill = |e: &str| {
         // "All" of $job is the union of the trafficgen jobs (here one); of $service, `.+`.
-        e.replace("$job", "bookinfo/trafficgen")
+        e.replace("$job", job)
+            .replace("$namespace", "bookinfo")
             .replace("$service", ".+")
             .replace("$__rate_interval", "10s")
             .replace("$__range", "1m")
@@ -65,7 +86,7 @@ fn a_real_prometheus_answers_every_dashboard_query_and_evaluates_the_rules() {
     let Some(prometheus_bin) = external("prometheus") else {
         return;
     };
-    let (bookinfo, generator, prometheus) = (closed_addr(), closed_addr(), closed_addr());
+    let (bookinfo, cluster, generator, prometheus) = (closed_addr(), closed_addr(), closed_addr(), closed_addr());
     let dir: PathBuf =
         std::env::temp_dir().join(format!("trafficgen-prometheus-{}-{}", std::process::id(), prometheus.port()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,7 +98,8 @@ fn a_real_prometheus_answers_every_dashboard_query_and_evaluates_the_rules() {
              rule_files: ['{CHART_FILES}/rules.yaml']\n\
              scrape_configs:\n\
              - {{job_name: bookinfo/trafficgen, static_configs: [{{targets: ['{generator}']}}]}}\n\
-             - {{job_name: bookinfo/productpage, static_configs: [{{targets: ['{bookinfo}']}}]}}\n"
+             - {{job_name: bookinfo/productpage, static_configs: [{{targets: ['{bookinfo}'], labels: {{namespace: bookinfo}}}}]}}\n\
+             - {{job_name: cluster, static_configs: [{{targets: ['{cluster}']}}]}}\n"
         ),
     )
     .unwrap();
@@ -85,7 +107,8 @@ fn a_real_prometheus_answers_every_dashboard_query_and_evaluates_the_rules() {
     let _sim = spawn(
         bin()
             .args(["serve", "--bookinfo", "--latency-scale", "0.05", "--fault", "productpage:error=10%"])
-            .arg(format!("--listen={bookinfo}")),
+            .arg(format!("--listen={bookinfo}"))
+            .arg(format!("--metrics-listen={cluster}")),
     );
     eventually(10, "the simulation", || http_get(bookinfo, "/health").ok_or("not up"));
     let _generator = spawn(bin().args([
@@ -113,10 +136,12 @@ fn a_real_prometheus_answers_every_dashboard_query_and_evaluates_the_rules() {
     eventually(30, "Prometheus to be ready", || http_get(prometheus, "/-/ready").ok_or("not ready"));
 
     // Both targets are scraped, and all four Bookinfo services received traffic.
-    eventually(30, "both targets up", || {
-        query(prometheus, "up == 1").and_then(|n| if n == 2 { Ok(()) } else { Err(format!("{n} up")) })
+    eventually(30, "all three targets up", || {
+        query(prometheus, "up == 1").and_then(|n| if n == 3 { Ok(()) } else { Err(format!("{n} up")) })
     });
-    for (title, promql) in dashboard_queries() {
+    for (title, promql) in
+        dashboard_queries("bookinfo/trafficgen").into_iter().filter(|(_, q)| mesh_of(q) != Some("linkerd"))
+    {
         eventually(40, &format!("data for panel {title:?}"), || query(prometheus, &promql));
     }
     let services =
@@ -145,9 +170,26 @@ fn a_real_prometheus_answers_every_dashboard_query_and_evaluates_the_rules() {
         }
         Ok(rules)
     });
-    assert_eq!(rules.len(), 6);
+    assert_eq!(rules.len(), 10);
     for rule in &rules {
         assert_eq!(rule["health"], "ok", "{rule}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn promtool_tests_the_alert_rules_of_each_kind_of_cluster() {
+    let Some(promtool) = external("promtool") else {
+        return;
+    };
+    for kind in ["none", "linkerd", "istio"] {
+        let file = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/rules/").to_string() + kind + ".yaml";
+        let out = Command::new(&promtool).args(["test", "rules", &file]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{kind}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -2,11 +2,10 @@
 //! over real HTTP on loopback, with Istio-standard metrics on a shared registry.
 
 use crate::error::ServeError;
-use crate::istio::IstioMetrics;
 use crate::net::{bind, nodelay};
 use crate::productpage;
 use crate::services::{details_router, ratings_router, reviews_router, Sim};
-use crate::target::encode;
+use crate::telemetry::{MeshMetrics, Telemetry};
 use crate::timings::ServiceStats;
 use crate::workload::{Behaviour, Fault, Workload};
 use axum::routing::get;
@@ -33,6 +32,10 @@ pub struct BookinfoOptions {
     pub listen_host: IpAddr,
     /// productpage's port (0 = ephemeral).
     pub productpage_port: u16,
+    /// Port of the cluster's metrics (mesh proxies, cAdvisor, kube-state-metrics); 0 = ephemeral.
+    pub metrics_port: u16,
+    /// Which kind of cluster the metrics look like.
+    pub mesh_metrics: MeshMetrics,
 }
 
 impl Default for BookinfoOptions {
@@ -42,6 +45,8 @@ impl Default for BookinfoOptions {
             faults: Vec::new(),
             listen_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             productpage_port: 0,
+            metrics_port: 0,
+            mesh_metrics: MeshMetrics::Istio,
         }
     }
 }
@@ -51,7 +56,7 @@ impl Default for BookinfoOptions {
 pub struct Bookinfo {
     addrs: [SocketAddr; 6],
     metrics_addr: SocketAddr,
-    metrics: Arc<IstioMetrics>,
+    telemetry: Arc<Telemetry>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<std::io::Result<()>>,
 }
@@ -59,23 +64,25 @@ pub struct Bookinfo {
 impl Bookinfo {
     /// Binds every listener, then starts serving.
     pub async fn start(opts: BookinfoOptions) -> Result<Bookinfo, ServeError> {
-        let metrics = Arc::new(IstioMetrics::new()?);
+        let telemetry = Arc::new(Telemetry::new(opts.mesh_metrics)?);
+        // The given ports first, before the backends' ephemeral ones could take them.
+        let productpage = bind(SocketAddr::new(opts.listen_host, opts.productpage_port)).await?;
+        let metrics_listener = bind(SocketAddr::new(opts.listen_host, opts.metrics_port)).await?;
+        let mut productpage = Some(productpage);
         let mut listeners = Vec::with_capacity(Workload::ALL.len());
         for w in Workload::ALL {
-            let addr = match w {
-                Workload::Productpage => SocketAddr::new(opts.listen_host, opts.productpage_port),
-                _ => SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-            };
-            listeners.push(bind(addr).await?);
+            listeners.push(match productpage.take().filter(|_| w == Workload::Productpage) {
+                Some(l) => l,
+                None => bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)).await?,
+            });
         }
-        let metrics_listener = bind(SocketAddr::new(opts.listen_host, 0)).await?;
         let mut addrs = [SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0); 6];
         for (slot, l) in addrs.iter_mut().zip(&listeners) {
             *slot = l.local_addr()?;
         }
         let metrics_addr = metrics_listener.local_addr()?;
         let behaviours = Workload::ALL.map(|w| Behaviour::new(w, opts.latency_scale, &opts.faults));
-        let sim = Arc::new(Sim::new(metrics.clone(), addrs, behaviours));
+        let sim = Arc::new(Sim::new(telemetry.clone(), addrs, behaviours));
 
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -88,10 +95,10 @@ impl Bookinfo {
             };
             tasks.spawn(serve(listener, router, stopped.clone()));
         }
-        let registry = metrics.clone();
-        let metrics_router = Router::new().route("/metrics", get(move || async move { encode(&registry.registry) }));
+        let cluster = telemetry.clone();
+        let metrics_router = Router::new().route("/metrics", get(move || async move { cluster.cluster_metrics() }));
         tasks.spawn(serve(metrics_listener, metrics_router, stopped));
-        Ok(Bookinfo { addrs, metrics_addr, metrics, stop, tasks })
+        Ok(Bookinfo { addrs, metrics_addr, telemetry, stop, tasks })
     }
 
     /// Where productpage listens.
@@ -99,7 +106,7 @@ impl Bookinfo {
         self.addr(Workload::Productpage)
     }
 
-    /// Where the shared `/metrics` listens (also served on productpage's port).
+    /// Where the cluster's `/metrics` listens: the mesh's proxy metrics, cAdvisor and kube-state-metrics.
     pub fn metrics_addr(&self) -> SocketAddr {
         self.metrics_addr
     }
@@ -109,9 +116,9 @@ impl Bookinfo {
         self.addrs[w as usize]
     }
 
-    /// Requests, 5xx errors and p50/p95/p99 per workload, from the Istio metrics.
+    /// Requests, 5xx errors and p50/p95/p99 per workload, from the Istio metrics (recorded whatever is served).
     pub fn service_stats(&self) -> BTreeMap<String, ServiceStats> {
-        self.metrics.stats()
+        self.telemetry.timings.stats()
     }
 
     /// Stops accepting, lets in-flight requests finish for up to 5 s, then aborts what is left.

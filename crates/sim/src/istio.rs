@@ -1,14 +1,9 @@
 //! Istio-standard server metrics, recorded by each simulated service as its destination sidecar would.
 
-use crate::timings::{ServiceStats, Timings};
+use crate::kube::NAMESPACE;
 use crate::workload::Workload;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::RwLock;
 
 /// Header through which a caller names its workload (the simulation's stand-in for Istio's peer metadata).
 ///
@@ -22,11 +17,13 @@ const BUCKETS_MS: [f64; 18] = [
     600000.0, 1800000.0, 3600000.0,
 ];
 
-pub(super) const LABELS: [&str; 8] = [
+pub(super) const LABELS: [&str; 10] = [
     "reporter",
     "source_workload",
     "destination_service_name",
+    "destination_service_namespace",
     "destination_workload",
+    "destination_workload_namespace",
     "destination_version",
     "destination_app",
     "response_code",
@@ -43,8 +40,6 @@ pub(crate) struct IstioMetrics {
     requests: IntCounterVec,
     duration: HistogramVec,
     sources: RwLock<Vec<String>>,
-    /// The same requests, timed exactly (Prometheus' view of them is bucketed).
-    timings: Timings,
 }
 
 impl IstioMetrics {
@@ -64,20 +59,20 @@ impl IstioMetrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
-        Ok(IstioMetrics { registry, requests, duration, sources: RwLock::new(Vec::new()), timings: Timings::new() })
+        Ok(IstioMetrics { registry, requests, duration, sources: RwLock::new(Vec::new()) })
     }
 
     /// Records one request served by `dest`.
-    pub(crate) fn record(&self, source: Option<&str>, dest: Workload, code: u16, elapsed: Duration) {
-        self.timings.record(dest, code, elapsed);
-        let millis = elapsed.as_secs_f64() * 1000.0;
+    pub(crate) fn record(&self, source: Option<&str>, dest: Workload, code: u16, millis: f64) {
         let source = self.source_label(source);
         let code = code.to_string();
         let labels = [
             "destination",
             source.as_str(),
             dest.service(),
+            NAMESPACE,
             dest.deployment(),
+            NAMESPACE,
             dest.version(),
             dest.service(),
             code.as_str(),
@@ -105,31 +100,10 @@ impl IstioMetrics {
         sources.push(name.to_owned());
         name.to_owned()
     }
-
-    /// Per-workload totals and exact quantiles, keyed by [`Workload::name`].
-    pub(crate) fn stats(&self) -> BTreeMap<String, ServiceStats> {
-        self.timings.stats()
-    }
 }
 
 fn is_workload_name(s: &str) -> bool {
     (1..=63).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-/// Middleware state: which workload a router serves, and where to record.
-#[derive(Debug, Clone)]
-pub(crate) struct Recorder {
-    pub(crate) metrics: Arc<IstioMetrics>,
-    pub(crate) workload: Workload,
-}
-
-/// Times a request from arrival to response head and records it, as the destination sidecar does.
-pub(crate) async fn record(State(rec): State<Recorder>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let source = req.headers().get(SOURCE_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let resp = next.run(req).await;
-    rec.metrics.record(source.as_deref(), rec.workload, resp.status().as_u16(), start.elapsed());
-    resp
 }
 
 #[cfg(test)]

@@ -2,12 +2,16 @@
 //!
 //! - [`target_router`]: the plain target (delay, jitter, error rate, body size, per-request overrides,
 //!   its own `/metrics` and `/healthz`).
-//! - [`Bookinfo`]: six services on loopback with the real call graph, bodies and Istio metrics.
+//! - [`Bookinfo`]: six services on loopback with the real call graph and bodies, and the metrics a
+//!   cluster with no mesh, Linkerd or Istio gives Prometheus ([`MeshMetrics`]): `telemetry` picks, `istio`,
+//!   `linkerd` and `kube` (cAdvisor, kube-state-metrics) record.
 
 mod bookinfo;
 mod data;
 mod error;
 mod istio;
+mod kube;
+mod linkerd;
 mod net;
 mod options;
 mod pages;
@@ -15,6 +19,7 @@ mod productpage;
 mod services;
 mod session;
 mod target;
+mod telemetry;
 mod timings;
 mod units;
 mod upstream;
@@ -26,8 +31,9 @@ mod tests;
 pub use bookinfo::{Bookinfo, BookinfoOptions};
 pub use error::ServeError;
 pub use istio::SOURCE_HEADER;
-pub use options::ServeArgs;
+pub use options::{parse_mesh_metrics, ServeArgs};
 pub use target::{target_router, TargetOptions, QUERY_HELP};
+pub use telemetry::MeshMetrics;
 pub use timings::ServiceStats;
 pub use units::{parse_scale, MAX_RESPONSE_SIZE};
 pub use workload::{Fault, FaultEffect, Workload};

@@ -3,6 +3,7 @@
 use crate::bookinfo::BookinfoOptions;
 use crate::error::ServeError;
 use crate::target::TargetOptions;
+use crate::telemetry::MeshMetrics;
 use crate::units::{parse_duration, parse_fraction, parse_scale, parse_size, parse_status};
 use crate::workload::Fault;
 use std::net::SocketAddr;
@@ -37,6 +38,13 @@ pub struct ServeArgs {
     /// Inject a fault: SERVICE:error=10% or SERVICE:delay=200ms (repeatable).
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
+    /// With --bookinfo: the metrics of which kind of cluster to serve: none (cAdvisor, kube-state-metrics,
+    /// productpage's own), linkerd or istio (each plus cAdvisor and kube-state-metrics).
+    #[arg(long, value_name = "KIND", default_value = "istio")]
+    pub mesh_metrics: String,
+    /// With --bookinfo: where to serve the cluster's /metrics (port 0 picks a free one on --listen's host).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Everything `serve` needs, validated.
@@ -70,11 +78,34 @@ impl ServeArgs {
                     faults: self.faults.iter().map(|f| f.parse::<Fault>()).collect::<Result<_, _>>()?,
                     listen_host: listen.ip(),
                     productpage_port: listen.port(),
+                    metrics_port: match &self.metrics_listen {
+                        None => 0,
+                        Some(addr) => addr
+                            .parse::<SocketAddr>()
+                            .ok()
+                            .filter(|a| a.ip() == listen.ip())
+                            .ok_or_else(|| ServeError::Invalid {
+                                setting: "--metrics-listen",
+                                value: addr.clone(),
+                                expected: "an address on --listen's IP, like 127.0.0.1:9090",
+                            })?
+                            .port(),
+                    },
+                    mesh_metrics: parse_mesh_metrics(&self.mesh_metrics)?,
                 })
             })
             .transpose()?;
         Ok(ServePlan { listen, target, bookinfo })
     }
+}
+
+/// `--mesh-metrics none|linkerd|istio`.
+pub fn parse_mesh_metrics(value: &str) -> Result<MeshMetrics, ServeError> {
+    MeshMetrics::parse(value.trim()).ok_or_else(|| ServeError::Invalid {
+        setting: "--mesh-metrics",
+        value: value.to_owned(),
+        expected: "none, linkerd or istio",
+    })
 }
 
 impl Default for ServeArgs {

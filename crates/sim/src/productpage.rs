@@ -9,7 +9,6 @@
 use crate::data::{self, Details, RatingsDoc, ReviewsDoc};
 use crate::pages;
 use crate::services::{forward_headers, service_router, CallFailure, Sim};
-use crate::target::encode;
 use crate::workload::Workload;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -25,7 +24,7 @@ use std::time::Duration;
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 const PP: Workload = Workload::Productpage;
 
-/// All productpage routes, plus the shared `/metrics` (not recorded as traffic).
+/// All productpage routes, plus its own `/metrics` (not recorded as traffic).
 pub(crate) fn router(sim: &Arc<Sim>) -> Router {
     let routes = Router::new()
         .route("/", get(index))
@@ -37,9 +36,9 @@ pub(crate) fn router(sim: &Arc<Sim>) -> Router {
         .route("/api/v1/products/{id}", get(api_details))
         .route("/api/v1/products/{id}/reviews", get(api_reviews))
         .route("/api/v1/products/{id}/ratings", get(api_ratings));
-    let metrics = sim.metrics.clone();
+    let telemetry = sim.telemetry.clone();
     service_router(sim, PP, routes, "Product page is healthy")
-        .route("/metrics", get(move || async move { encode(&metrics.registry) }))
+        .route("/metrics", get(move || async move { telemetry.productpage_metrics() }))
 }
 
 async fn index(State(sim): State<Arc<Sim>>) -> Response {

@@ -1,8 +1,9 @@
 //! State shared by the simulated services, and the three backends: details, reviews, ratings.
 
 use crate::data::{Details, RatingsDoc, ReviewsDoc};
-use crate::istio::{self, IstioMetrics, Recorder, SOURCE_HEADER};
+use crate::istio::SOURCE_HEADER;
 use crate::session::Sessions;
+use crate::telemetry::{self, Recorder, Telemetry};
 use crate::upstream::Upstream;
 use crate::workload::{Behaviour, Workload};
 use axum::extract::{Path, State};
@@ -32,7 +33,7 @@ const FORWARDED: [&str; 10] = [
 /// Everything the six services share: metrics, the loopback client, addresses and behaviours.
 #[derive(Debug)]
 pub(crate) struct Sim {
-    pub(crate) metrics: Arc<IstioMetrics>,
+    pub(crate) telemetry: Arc<Telemetry>,
     pub(crate) upstream: Upstream,
     pub(crate) sessions: Sessions,
     /// Listener address per workload, indexed like [`Workload::ALL`].
@@ -44,8 +45,8 @@ pub(crate) struct Sim {
 pub(crate) type CallFailure = Option<StatusCode>;
 
 impl Sim {
-    pub(crate) fn new(metrics: Arc<IstioMetrics>, addrs: [SocketAddr; 6], behaviours: [Behaviour; 6]) -> Sim {
-        Sim { metrics, upstream: Upstream::default(), sessions: Sessions::default(), addrs, behaviours }
+    pub(crate) fn new(telemetry: Arc<Telemetry>, addrs: [SocketAddr; 6], behaviours: [Behaviour; 6]) -> Sim {
+        Sim { telemetry, upstream: Upstream::default(), sessions: Sessions::default(), addrs, behaviours }
     }
 
     fn behaviour(&self, w: Workload) -> &Behaviour {
@@ -57,9 +58,10 @@ impl Sim {
         self.behaviour(w).fails().then(|| (StatusCode::SERVICE_UNAVAILABLE, "fault filter abort").into_response())
     }
 
-    /// Spends the workload's own processing time (plus any injected delay).
+    /// Spends the workload's own processing time (plus any injected delay), counted as its CPU time.
     pub(crate) async fn work(&self, w: Workload) {
         let t = self.behaviour(w).service_time();
+        self.telemetry.kube.cpu_seconds(w, t.as_secs_f64());
         if !t.is_zero() {
             tokio::time::sleep(t).await;
         }
@@ -77,7 +79,20 @@ impl Sim {
         let mut headers = forward.clone();
         headers.insert(SOURCE_HEADER, HeaderValue::from_static(from.deployment()));
         let host = format!("{}:9080", to.service());
-        match self.upstream.get(self.addrs[to as usize], &host, path, &headers, timeout).await {
+        let result = self.upstream.get(self.addrs[to as usize], &host, path, &headers, timeout).await;
+        // The caller's side of the exchange, for cAdvisor; and productpage counts each call's result.
+        let sent =
+            (path.len() + 16 + host.len() + headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>())
+                as u64;
+        let received = result.as_ref().map_or(0, |(_, h, body)| {
+            (h.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum::<usize>() + 19 + body.len()) as u64
+        });
+        self.telemetry.kube.bytes(from, received, sent);
+        if from == Workload::Productpage {
+            let code = result.as_ref().map_or(500, |(status, _, _)| status.as_u16());
+            self.telemetry.call_result(to, code);
+        }
+        match result {
             Ok((status, _, body)) if status.is_success() => Ok(body),
             Ok((status, _, _)) => Err(Some(status)),
             Err(_) => Err(None),
@@ -98,9 +113,9 @@ pub(crate) fn forward_headers(incoming: &HeaderMap) -> HeaderMap {
 
 /// Wraps a workload's business routes with Istio recording and adds an unrecorded `/health`.
 pub(crate) fn service_router(sim: &Arc<Sim>, w: Workload, routes: Router<Arc<Sim>>, health: &'static str) -> Router {
-    let recorder = Recorder { metrics: sim.metrics.clone(), workload: w };
+    let recorder = Recorder { telemetry: sim.telemetry.clone(), workload: w };
     routes
-        .route_layer(axum::middleware::from_fn_with_state(recorder, istio::record))
+        .route_layer(axum::middleware::from_fn_with_state(recorder, telemetry::record))
         .route("/health", get(move || async move { health }))
         .with_state(sim.clone())
 }

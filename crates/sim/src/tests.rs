@@ -175,9 +175,15 @@ async fn metrics_have_istio_labels() {
     for le in ["1", "250", "3600000", "+Inf"] {
         assert!(les.contains(&le), "bucket le={le} missing");
     }
-    // The same registry is reachable on productpage's port.
+    // productpage's own /metrics has its call results only, as text/html like Flask's.
     let on_pp = get(sim.productpage_addr(), "/metrics", &[]).await;
-    assert!(on_pp.body.contains("istio_requests_total{"));
+    assert!(!on_pp.body.contains("istio_requests_total{"));
+    assert!(
+        on_pp.body.contains(r#"request_result_total{destination_app="details",response_code="200"}"#),
+        "{}",
+        on_pp.body
+    );
+    assert!(on_pp.headers["content-type"].to_str().unwrap().starts_with("text/html"));
     sim.shutdown().await;
 }
 
@@ -296,5 +302,45 @@ fn plain_args() -> ServeArgs {
         bookinfo: false,
         latency_scale: "0".into(),
         faults: Vec::new(),
+        mesh_metrics: "istio".into(),
+        metrics_listen: None,
+    }
+}
+
+#[tokio::test]
+async fn each_kind_of_cluster_serves_its_own_metrics() {
+    use crate::telemetry::MeshMetrics;
+    for kind in [MeshMetrics::None, MeshMetrics::Linkerd, MeshMetrics::Istio] {
+        let opts = BookinfoOptions { latency_scale: 0.01, mesh_metrics: kind, ..Default::default() };
+        let sim = Bookinfo::start(opts).await.unwrap();
+        product_pages(&sim, 30, &[]).await;
+        let samples = scrape(&sim).await;
+        let has = |name: &str| samples.iter().any(|s| s.name == name);
+        assert_eq!(has("istio_requests_total"), kind == MeshMetrics::Istio, "{kind:?}");
+        assert_eq!(has("request_total"), kind == MeshMetrics::Linkerd, "{kind:?}");
+        // cAdvisor and kube-state-metrics in every kind, labelled like the kubelet's.
+        let rx = |pod: &str| -> f64 {
+            samples
+                .iter()
+                .filter(|s| s.name == "container_network_receive_bytes_total" && s.labels["pod"].starts_with(pod))
+                .inspect(|s| assert_eq!(s.labels["container"], "", "network is the pod sandbox's"))
+                .map(|s| s.value)
+                .sum()
+        };
+        for pod in ["productpage-v1-", "details-v1-", "ratings-v1-"] {
+            assert!(rx(pod) > 1000.0, "{kind:?}: {pod} received {}", rx(pod));
+        }
+        let cpu: Vec<_> = samples.iter().filter(|s| s.name == "container_cpu_usage_seconds_total").collect();
+        assert_eq!(cpu.len(), 6);
+        assert!(cpu.iter().all(|s| s.labels["namespace"] == "bookinfo" && !s.labels["container"].is_empty()));
+        assert!(cpu.iter().any(|s| s.labels["pod"].starts_with("details-v1-") && s.value > 0.0));
+        let ready = samples.iter().filter(|s| s.name == "kube_pod_status_ready" && s.labels["condition"] == "true");
+        assert_eq!(ready.map(|s| s.value).sum::<f64>(), 6.0);
+        if kind == MeshMetrics::Linkerd {
+            let inbound: Vec<_> = samples.iter().filter(|s| s.name == "request_total").collect();
+            assert!(inbound.iter().all(|s| s.labels["direction"] == "inbound" && s.labels["namespace"] == "bookinfo"));
+            assert!(inbound.iter().any(|s| s.labels["deployment"] == "reviews-v3"));
+        }
+        sim.shutdown().await;
     }
 }

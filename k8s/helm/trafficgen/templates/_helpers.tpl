@@ -79,7 +79,9 @@ activeDeadlineSeconds: {{ $v.job.activeDeadlineSeconds }}
 {{- else }}
 {{- $wait := 0 }}
 {{- if $v.waitFor.url }}{{ $wait = include "trafficgen.seconds" $v.waitFor.timeout | int }}{{ end }}
-activeDeadlineSeconds: {{ add $wait (include "trafficgen.seconds" $v.duration | int) (include "trafficgen.seconds" $v.linger | int) 300 }}
+{{- $verify := 0 }}
+{{- if $v.verify.enabled }}{{ $verify = include "trafficgen.seconds" $v.verify.retryFor | int }}{{ end }}
+activeDeadlineSeconds: {{ add $wait $verify (include "trafficgen.seconds" $v.duration | int) (include "trafficgen.seconds" $v.linger | int) 300 }}
 {{- end }}
 ttlSecondsAfterFinished: {{ $v.job.ttlSecondsAfterFinished }}
 podFailurePolicy:
@@ -190,6 +192,19 @@ template:
             valueFrom:
               fieldRef:
                 fieldPath: metadata.labels['batch.kubernetes.io/job-name']
+          {{- if $v.verify.enabled }}
+          # After the run and linger: PromQL checks of what Prometheus saw (trafficgen verify).
+          - name: TRAFFICGEN_VERIFY_PROMETHEUS
+            value: {{ $v.verify.prometheusUrl | quote }}
+          - name: TRAFFICGEN_VERIFY_MESH
+            value: {{ $v.verify.mesh | quote }}
+          - name: TRAFFICGEN_VERIFY_NAMESPACE
+            value: {{ $v.verify.namespace | quote }}
+          - name: TRAFFICGEN_VERIFY_RETRY_FOR
+            value: {{ $v.verify.retryFor | quote }}
+          - name: TRAFFICGEN_VERIFY_SCRAPE_INTERVAL
+            value: {{ $v.podMonitor.interval | quote }}
+          {{- end }}
           {{- with $v.env }}
           {{- toYaml . | nindent 10 }}
           {{- end }}

@@ -1,0 +1,229 @@
+//! `trafficgen verify` (and `run --verify-prometheus`): PromQL checks against a Prometheus HTTP API,
+//! judged over a window (the last `--window`, a run found by `--run-id`, or a `--summary` file's),
+//! re-run while they fail for up to `--retry-for`, since data arrives a scrape after the traffic.
+//!
+//! - `args`: the flags and `TRAFFICGEN_*` env vars, validated into a [`Spec`].
+//! - `check`: `NAME: PROMQL OP VALUE`, `--checks` files, judging a query's samples.
+//! - `preset`: the `bookinfo` checks per kind of cluster (no mesh, Linkerd, Istio).
+//! - `prom`: the HTTP API, over the generator's own client.
+//! - `render`: the [`Verdict`] as a table or JSON.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+mod args;
+mod check;
+mod preset;
+mod prom;
+mod render;
+
+pub use args::{InputError, RawVerify, VerifyArgs};
+pub use check::{CheckResult, Status};
+pub use preset::Mesh;
+pub use prom::PromError;
+pub use render::Verdict;
+
+use check::{judge, Check};
+use prom::{unix, Prometheus};
+
+/// How far back `--run-id` looks for the run's `trafficgen_run_info`.
+const RUN_LOOKBACK: &str = "7d";
+
+/// Which stretch of time the checks judge.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Window {
+    /// The last this long, ending now (at each attempt).
+    Last(Duration),
+    /// The run's own start and end, from its `trafficgen_run_info{run_id}` samples.
+    RunId(String),
+    /// Fixed start and end, e.g. from a summary file; the run id narrows trafficgen's series.
+    Fixed {
+        /// Start of sending.
+        start: SystemTime,
+        /// End of sending.
+        end: SystemTime,
+        /// The run's id, if known.
+        run_id: Option<String>,
+    },
+}
+
+/// A validated verification.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    prometheus: Prometheus,
+    /// The window judged.
+    pub window: Window,
+    /// Run the `bookinfo` preset.
+    pub preset: bool,
+    /// The preset's kind of cluster.
+    pub mesh: Mesh,
+    /// Bookinfo's namespace.
+    pub namespace: String,
+    checks: Vec<Check>,
+    /// How long failing checks are re-run.
+    pub retry_for: Duration,
+    /// Prometheus's scrape interval: the subquery step, and a quarter of the rate range.
+    pub scrape_interval: Duration,
+    /// Print JSON instead of the table.
+    pub json: bool,
+}
+
+/// The window of one attempt, with the values of the query placeholders.
+#[derive(Debug)]
+struct Resolved {
+    start: SystemTime,
+    /// When queries are evaluated.
+    at: SystemTime,
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Resolved {
+    fn fill(&self, query: &str) -> String {
+        self.vars.iter().fold(query.to_string(), |q, (k, v)| q.replace(k, v))
+    }
+}
+
+/// Run the checks, re-running failures until they pass or `retry_for` is up. Prometheus being
+/// unreachable is retried as well; a rejected query ends the verification at once.
+pub async fn verify(spec: &Spec) -> Result<Verdict, PromError> {
+    let deadline = Instant::now() + spec.retry_for;
+    let pause = spec.scrape_interval.clamp(Duration::from_secs(1), Duration::from_secs(10));
+    let mut settled: BTreeMap<String, CheckResult> = BTreeMap::new();
+    loop {
+        let attempt = attempt(spec, &mut settled).await;
+        let retry = match &attempt {
+            Ok(v) => !v.passed && v.count(Status::Fail) > 0,
+            Err(PromError::Unreachable { .. }) => true,
+            Err(PromError::Rejected { .. }) => false,
+        };
+        if !retry || Instant::now() + pause > deadline {
+            return attempt;
+        }
+        tracing::info!(pause = ?pause, "verify: checks failing; trying again");
+        tokio::time::sleep(pause).await;
+    }
+}
+
+/// One pass over the checks not yet passed or skipped.
+async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Result<Verdict, PromError> {
+    let Some(r) = resolve(spec).await? else {
+        let id = match &spec.window {
+            Window::RunId(id) => id.as_str(),
+            _ => "",
+        };
+        let row = CheckResult {
+            name: "run found in Prometheus".into(),
+            query: format!(r#"trafficgen_run_info{{run_id="{id}"}}[{RUN_LOOKBACK}]"#),
+            value: None,
+            expected: "samples".into(),
+            result: Status::Fail,
+            reason: Some(format!("no trafficgen_run_info of run {id} in the last {RUN_LOOKBACK}")),
+        };
+        return Ok(Verdict::new(vec![row], None, [0.0, 0.0]));
+    };
+    let (checks, mesh) = checks(spec, &r).await?;
+    let mut rows = Vec::with_capacity(checks.len());
+    for c in &checks {
+        if let Some(done) = settled.get(&c.name) {
+            rows.push(done.clone());
+            continue;
+        }
+        let row = run_check(spec, &r, c).await?;
+        if row.result != Status::Fail {
+            settled.insert(c.name.clone(), row.clone());
+        }
+        rows.push(row);
+    }
+    Ok(Verdict::new(rows, mesh, [unix(r.start), unix(r.at)]))
+}
+
+async fn run_check(spec: &Spec, r: &Resolved, c: &Check) -> Result<CheckResult, PromError> {
+    let query = r.fill(&c.query);
+    if let Some(needs) = &c.needs {
+        if spec.prometheus.query(&r.fill(&needs.query), r.at).await?.is_empty() {
+            return Ok(CheckResult {
+                name: c.name.clone(),
+                query,
+                value: None,
+                expected: c.expect.text(),
+                result: Status::Skipped,
+                reason: Some(needs.reason.clone()),
+            });
+        }
+    }
+    let samples = spec.prometheus.query(&query, r.at).await?;
+    Ok(judge(c, query, &samples))
+}
+
+/// The custom checks, then the preset's for the kind of cluster (found by probing for `auto`).
+async fn checks(spec: &Spec, r: &Resolved) -> Result<(Vec<Check>, Option<String>), PromError> {
+    let mut out = spec.checks.clone();
+    if !spec.preset {
+        return Ok((out, None));
+    }
+    let kinds = match spec.mesh {
+        Mesh::Auto => {
+            let mut found = Vec::new();
+            for kind in [Mesh::Linkerd, Mesh::Istio] {
+                let probe = preset::probe(kind).expect("a mesh has a probe");
+                if !spec.prometheus.query(&r.fill(probe), r.at).await?.is_empty() {
+                    found.push(kind);
+                }
+            }
+            if found.is_empty() {
+                vec![Mesh::None]
+            } else {
+                found
+            }
+        }
+        kind => vec![kind],
+    };
+    out.extend(preset::common());
+    for kind in &kinds {
+        out.extend(if *kind == Mesh::None { preset::none() } else { preset::mesh(*kind) });
+    }
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    let mesh = match spec.mesh {
+        Mesh::Auto => format!("{} (auto)", names.join("+")),
+        _ => names.join("+"),
+    };
+    Ok((out, Some(mesh)))
+}
+
+/// The attempt's window and placeholders; `None` when `--run-id` names no run Prometheus knows.
+async fn resolve(spec: &Spec) -> Result<Option<Resolved>, PromError> {
+    let now = SystemTime::now();
+    let step = spec.scrape_interval;
+    let (start, at, run_id) = match &spec.window {
+        Window::Last(d) => (now - *d, now, None),
+        Window::Fixed { start, end, run_id } => (*start, (*end + step).min(now), run_id.clone()),
+        Window::RunId(id) => {
+            let q = format!(r#"trafficgen_run_info{{run_id="{id}"}}[{RUN_LOOKBACK}]"#);
+            let times: Vec<f64> = spec.prometheus.query(&q, now).await?.into_iter().map(|(_, t)| t).collect();
+            let (Some(first), Some(last)) =
+                (times.iter().copied().reduce(f64::min), times.iter().copied().reduce(f64::max))
+            else {
+                return Ok(None);
+            };
+            let time = |t: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0));
+            (time(first), (time(last) + step).min(now), Some(id.clone()))
+        }
+    };
+    let secs = |d: Duration| format!("{}s", d.as_secs_f64().ceil().max(1.0) as u64);
+    let window = at.duration_since(start).unwrap_or_default().max(step);
+    let trafficgen = match &run_id {
+        Some(id) => format!(r#"trafficgen_run_info{{run_id="{id}"}}"#),
+        None => "trafficgen_build_info".to_string(),
+    };
+    // Longest names first: `$window` must not eat the start of a longer placeholder.
+    let vars = vec![
+        ("$rate_interval", secs(step * 4)),
+        ("$trafficgen", trafficgen),
+        ("$namespace", spec.namespace.clone()),
+        ("$window", secs(window)),
+        ("$step", secs(step)),
+    ];
+    Ok(Some(Resolved { start, at, vars }))
+}

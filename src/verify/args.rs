@@ -1,0 +1,344 @@
+//! The flags of `trafficgen verify`, their `TRAFFICGEN_*` env vars, and their validation into a
+//! [`Spec`]. `run --verify-*` fills the same [`RawVerify`] from its own settings, so both commands
+//! validate alike; errors name the flag or env var the value came from (exit 2).
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use clap::parser::ValueSource;
+use clap::ArgMatches;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+
+use super::check::{self, Check};
+use super::preset::Mesh;
+use super::prom::Prometheus;
+use super::{Spec, Window};
+use crate::client::ClientOptions;
+use crate::url::parse_url;
+
+/// Flags of `trafficgen verify`; each also reads `TRAFFICGEN_<NAME>` when not given.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct VerifyArgs {
+    /// Prometheus base URL, e.g. http://prometheus-kube-prometheus-prometheus.monitoring:9090
+    #[arg(long)]
+    pub prometheus: Option<String>,
+    /// File holding a bearer token for Prometheus (re-read each verification)
+    #[arg(long)]
+    pub bearer_token_file: Option<String>,
+    /// Extra CA certificates (PEM file) to trust for https:// Prometheus
+    #[arg(long)]
+    pub cacert: Option<String>,
+    /// Do not verify Prometheus's TLS certificate
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub insecure: Option<String>,
+    /// Judge the last DURATION, ending now (default 5m unless --run-id or --summary)
+    #[arg(long)]
+    pub window: Option<String>,
+    /// Judge the run with this id, from its first to its last trafficgen_run_info sample
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Judge the run of this JSON summary (--summary-file): its start, end and run id
+    #[arg(long)]
+    pub summary: Option<String>,
+    /// Built-in checks: bookinfo, or none (default bookinfo unless --check or --checks is given)
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Kind of cluster for the preset: none, linkerd, istio, or auto (whichever metrics exist)
+    #[arg(long, default_value = "auto")]
+    pub mesh: Option<String>,
+    /// Bookinfo's namespace
+    #[arg(long, default_value = "bookinfo")]
+    pub namespace: Option<String>,
+    /// Custom check 'NAME: PROMQL OP VALUE' (OP: < <= > >= == !=, or 'within 5% of 1'); repeatable; newline-separated in the env var
+    #[arg(long)]
+    pub check: Vec<String>,
+    /// YAML file of checks: checks: [{name, query, expect: '>= 1', skip_unless: PROMQL}]
+    #[arg(long)]
+    pub checks: Option<String>,
+    /// Re-run failing checks until they pass or this much time has passed
+    #[arg(long, default_value = "0s")]
+    pub retry_for: Option<String>,
+    /// Prometheus's scrape interval: the step of subqueries, a quarter of rate ranges
+    #[arg(long, default_value = "30s")]
+    pub scrape_interval: Option<String>,
+    /// Output: text (a table) or json
+    #[arg(long, default_value = "text")]
+    pub output: Option<String>,
+}
+
+/// One setting as text, with the name to use in messages.
+type Setting = Option<(String, String)>;
+
+/// Raw verification settings: each value with the flag or env var it came from.
+#[derive(Debug, Clone, Default)]
+pub struct RawVerify {
+    /// `prometheus`, `window`, ... -> (name for messages, value).
+    pub values: Vec<(&'static str, String, String)>,
+    /// Custom checks, each with its name for messages.
+    pub checks: Vec<(String, String)>,
+    /// TLS settings already validated elsewhere (`run` passes its own).
+    pub client: Option<ClientOptions>,
+}
+
+/// A bad setting (exit 2).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("invalid {setting}={value:?}: expected {expected}")]
+pub struct InputError {
+    /// Flag or env var.
+    pub setting: String,
+    /// The value given.
+    pub value: String,
+    /// What would have been accepted.
+    pub expected: String,
+}
+
+const FIELDS: [&str; 14] = [
+    "prometheus",
+    "bearer_token_file",
+    "cacert",
+    "insecure",
+    "window",
+    "run_id",
+    "summary",
+    "preset",
+    "mesh",
+    "namespace",
+    "checks",
+    "retry_for",
+    "scrape_interval",
+    "output",
+];
+
+impl RawVerify {
+    /// Layer `verify`'s flags over `TRAFFICGEN_*` env vars over the flags' defaults.
+    pub fn layer(matches: &ArgMatches, env: &[(String, String)]) -> RawVerify {
+        let env_of = |field: &str| {
+            let name = format!("TRAFFICGEN_{}", field.to_uppercase());
+            env.iter().find(|(k, v)| *k == name && !v.is_empty()).map(|(_, v)| (name, v.clone()))
+        };
+        let flag = |field: &str| format!("--{}", field.replace('_', "-"));
+        let mut raw = RawVerify::default();
+        for field in FIELDS {
+            let given = matches.get_one::<String>(field).cloned();
+            let picked = match (matches.value_source(field), env_of(field)) {
+                (Some(ValueSource::CommandLine), _) | (_, None) => given.map(|v| (flag(field), v)),
+                (_, Some(from_env)) => Some(from_env),
+            };
+            if let Some((name, value)) = picked {
+                raw.values.push((field, name, value));
+            }
+        }
+        let flags: Vec<String> = matches.get_many::<String>("check").into_iter().flatten().cloned().collect();
+        raw.checks = match (flags.is_empty(), env_of("check")) {
+            (true, Some((name, v))) => {
+                v.lines().filter(|l| !l.trim().is_empty()).map(|l| (name.clone(), l.into())).collect()
+            }
+            _ => flags.into_iter().map(|v| ("--check".to_string(), v)).collect(),
+        };
+        raw
+    }
+
+    fn get(&self, field: &str) -> Setting {
+        self.values.iter().find(|(f, _, _)| *f == field).map(|(_, n, v)| (n.clone(), v.clone()))
+    }
+
+    /// Validate into a [`Spec`].
+    pub fn spec(&self) -> Result<Spec, InputError> {
+        let base = self.need("prometheus", "a Prometheus URL such as http://prometheus:9090", parse_url)?;
+        let token = self.opt("bearer_token_file", "a readable file holding a token", |p| {
+            std::fs::read_to_string(p).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+        })?;
+        let client = match &self.client {
+            Some(c) => c.clone(),
+            None => ClientOptions {
+                connections: std::num::NonZeroUsize::MIN,
+                http2: false,
+                insecure: self.opt("insecure", "true or false", parse_bool)?.unwrap_or(false),
+                cacerts: self
+                    .opt("cacert", "a readable PEM file with at least one certificate", certs)?
+                    .unwrap_or_default(),
+                pins: Vec::new(),
+                nameserver: None,
+            },
+        };
+        let checks = self.custom_checks()?;
+        let preset = self.opt("preset", "bookinfo or none", |s| match s {
+            "bookinfo" => Some(true),
+            "none" => Some(false),
+            _ => None,
+        })?;
+        Ok(Spec {
+            prometheus: Prometheus { base, token, client },
+            window: self.window()?,
+            preset: preset.unwrap_or(checks.is_empty()),
+            mesh: self.opt("mesh", "none, linkerd, istio or auto", Mesh::parse)?.unwrap_or(Mesh::Auto),
+            namespace: self
+                .opt("namespace", "a Kubernetes namespace name", |s| name_like(s).then(|| s.to_string()))?
+                .unwrap_or_else(|| "bookinfo".into()),
+            checks,
+            retry_for: self.opt("retry_for", "a duration such as 2m, or 0s", duration)?.unwrap_or_default(),
+            scrape_interval: self
+                .opt("scrape_interval", "a duration such as 30s", |s| duration(s).filter(|d| !d.is_zero()))?
+                .unwrap_or(Duration::from_secs(30)),
+            json: self
+                .opt("output", "text or json", |s| match s {
+                    "text" => Some(false),
+                    "json" => Some(true),
+                    _ => None,
+                })?
+                .unwrap_or(false),
+        })
+    }
+
+    fn custom_checks(&self) -> Result<Vec<Check>, InputError> {
+        let mut out: Vec<Check> = self
+            .checks
+            .iter()
+            .map(|(name, v)| {
+                check::parse_flag(v).ok_or_else(|| InputError {
+                    setting: name.clone(),
+                    value: v.clone(),
+                    expected: "'NAME: PROMQL OP VALUE' with OP one of < <= > >= == != or 'within 5% of 1'".into(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        if let Some((name, path)) = self.get("checks") {
+            let text = std::fs::read_to_string(&path).map_err(|e| InputError {
+                setting: name.clone(),
+                value: path.clone(),
+                expected: format!("a readable YAML file ({e})"),
+            })?;
+            let parsed = check::parse_file(&text).map_err(|e| InputError {
+                setting: name,
+                value: path,
+                expected: format!("checks: [{{name, query, expect}}] ({e})"),
+            })?;
+            out.extend(parsed);
+        }
+        Ok(out)
+    }
+
+    fn window(&self) -> Result<Window, InputError> {
+        let given: Vec<(String, String)> = ["window", "run_id", "summary"].iter().filter_map(|f| self.get(f)).collect();
+        if given.len() > 1 {
+            let names: Vec<&str> = given.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(InputError {
+                setting: names.join(" and "),
+                value: given.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(", "),
+                expected: "only one of --window, --run-id and --summary".into(),
+            });
+        }
+        if let Some(d) = self.opt("window", "a duration such as 5m", |s| duration(s).filter(|d| !d.is_zero()))? {
+            return Ok(Window::Last(d));
+        }
+        if let Some(id) = self.opt("run_id", "letters, digits, '-', '_' or '.'", run_id)? {
+            return Ok(Window::RunId(id));
+        }
+        let summary = "a JSON summary written by --summary-file, with start_unix_s and end_unix_s";
+        if let Some(window) = self.opt("summary", summary, |p| summary_window(Path::new(p)))? {
+            return Ok(window);
+        }
+        Ok(Window::Last(Duration::from_secs(300)))
+    }
+
+    fn opt<T>(&self, field: &str, expected: &str, f: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, InputError> {
+        let Some((setting, value)) = self.get(field) else { return Ok(None) };
+        match f(value.trim()) {
+            Some(v) => Ok(Some(v)),
+            None => Err(InputError { setting, value, expected: expected.into() }),
+        }
+    }
+
+    fn need<T>(&self, field: &str, expected: &str, f: impl FnOnce(&str) -> Option<T>) -> Result<T, InputError> {
+        let flag = format!("--{} (or TRAFFICGEN_{})", field.replace('_', "-"), field.to_uppercase());
+        self.opt(field, expected, f)?.ok_or(InputError {
+            setting: flag,
+            value: String::new(),
+            expected: format!("{expected} (none given)"),
+        })
+    }
+}
+
+/// A run id as `run` accepts it: safe inside a PromQL label matcher.
+pub(crate) fn run_id(s: &str) -> Option<String> {
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))).then(|| s.to_string())
+}
+
+fn name_like(s: &str) -> bool {
+    (1..=63).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn duration(s: &str) -> Option<Duration> {
+    if s == "0" {
+        return Some(Duration::ZERO);
+    }
+    humantime::parse_duration(s).ok().filter(|d| *d <= Duration::from_secs(366 * 24 * 3600))
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" | "" => Some(false),
+        _ => None,
+    }
+}
+
+fn certs(path: &str) -> Option<Vec<CertificateDer<'static>>> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path).ok()?.collect::<Result<_, _>>().ok()?;
+    (!certs.is_empty()).then_some(certs)
+}
+
+/// Start, end and run id from a summary file.
+fn summary_window(path: &Path) -> Option<Window> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    let time = |key: &str| {
+        let t = v[key].as_f64().filter(|t| *t > 0.0)?;
+        Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(t))
+    };
+    let run_id = v["run_id"].as_str().and_then(run_id);
+    Some(Window::Fixed { start: time("start_unix_s")?, end: time("end_unix_s")?, run_id })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{Args, FromArgMatches};
+
+    fn raw(argv: &[&str], env: &[(&str, &str)]) -> RawVerify {
+        let cmd = VerifyArgs::augment_args(clap::Command::new("verify"));
+        let m = cmd.try_get_matches_from(std::iter::once("verify").chain(argv.iter().copied())).unwrap();
+        VerifyArgs::from_arg_matches(&m).unwrap();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        RawVerify::layer(&m, &env)
+    }
+
+    #[test]
+    fn flags_beat_env_beats_defaults() {
+        let s = raw(&["--window", "2m"], &[("TRAFFICGEN_PROMETHEUS", "http://p:9090"), ("TRAFFICGEN_WINDOW", "9m")])
+            .spec()
+            .unwrap();
+        assert_eq!(s.window, Window::Last(Duration::from_secs(120)));
+        assert_eq!(s.namespace, "bookinfo");
+        assert!(s.preset && s.mesh == Mesh::Auto);
+        let s = raw(&["--prometheus", "http://p"], &[("TRAFFICGEN_CHECK", "a: up == 1\nb: up > 0")]).spec().unwrap();
+        assert_eq!(s.checks.len(), 2);
+        assert!(!s.preset, "custom checks replace the default preset");
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+        let cases: [Case; 5] = [
+            (&[], &[], "invalid --prometheus (or TRAFFICGEN_PROMETHEUS)"),
+            (&["--prometheus", "x"], &[], "invalid --prometheus=\"x\""),
+            (&["--prometheus", "http://p"], &[("TRAFFICGEN_MESH", "consul")], "invalid TRAFFICGEN_MESH=\"consul\""),
+            (&["--prometheus", "http://p", "--check", "bad"], &[], "invalid --check=\"bad\""),
+            (&["--prometheus", "http://p", "--window", "1m", "--run-id", "x"], &[], "invalid --window and --run-id"),
+        ];
+        for (argv, env, want) in cases {
+            let e = raw(argv, env).spec().unwrap_err().to_string();
+            assert!(e.starts_with(want), "{argv:?}: {e}");
+        }
+    }
+}

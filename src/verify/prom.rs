@@ -1,0 +1,161 @@
+//! Prometheus's HTTP API, spoken with the generator's own client (TLS, `--cacert`, `--insecure`):
+//! instant queries (`/api/v1/query`) at a given time, answered as `(labels, value)` pairs.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use serde_json::Value;
+
+use crate::client::{Client, ClientOptions};
+use crate::scenario::Route;
+
+/// Largest API answer kept; a query answering more is a mistake in the check.
+const MAX_ANSWER: usize = 16 << 20;
+/// How long one query may take.
+const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why Prometheus gave no usable answer (exit 1).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PromError {
+    /// No HTTP answer at all.
+    #[error("Prometheus at {url} is unreachable ({what}) for query {query:?}")]
+    Unreachable {
+        /// The API URL.
+        url: String,
+        /// The failure, e.g. `connect`.
+        what: String,
+        /// The query being sent.
+        query: String,
+    },
+    /// Prometheus answered, but not with data: the query is rejected or the answer unreadable.
+    #[error("Prometheus rejected query {query:?}: {error}")]
+    Rejected {
+        /// The query.
+        query: String,
+        /// Prometheus's own message (or the HTTP status).
+        error: String,
+    },
+}
+
+/// One Prometheus server and how to reach it.
+#[derive(Debug, Clone)]
+pub(crate) struct Prometheus {
+    /// Base URL, e.g. `http://prometheus:9090` (a path prefix is kept).
+    pub base: Uri,
+    /// Bearer token sent as `Authorization`.
+    pub token: Option<String>,
+    /// TLS settings.
+    pub client: ClientOptions,
+}
+
+/// Seconds since the epoch, as the API takes times.
+pub(crate) fn unix(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Prometheus {
+    /// Evaluate `query` at `time`: one `(labels, value)` per series of a vector, one unlabelled pair for a
+    /// scalar. A range vector (matrix) yields each sample as `(labels, timestamp)`.
+    pub(crate) async fn query(&self, query: &str, time: SystemTime) -> Result<Vec<(String, f64)>, PromError> {
+        let path = format!("{}/api/v1/query", self.base.path().trim_end_matches('/'));
+        let url = Uri::builder()
+            .scheme(self.base.scheme_str().unwrap_or("http"))
+            .authority(self.base.authority().map_or("", |a| a.as_str()))
+            .path_and_query(path)
+            .build()
+            .map_err(|e| self.rejected(query, e.to_string()))?;
+        let form = serde_urlencoded::to_string([("query", query), ("time", &format!("{:.3}", unix(time)))])
+            .expect("strings encode");
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        if let Some(token) = &self.token {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| self.rejected(query, "the bearer token is not a valid header value".into()))?;
+            headers.insert(AUTHORIZATION, value);
+        }
+        let route = Route {
+            name: String::new(),
+            method: Method::POST,
+            uri: url.clone(),
+            headers,
+            body: Bytes::from(form),
+            weight: 1,
+            classifier: None,
+            login: false,
+        };
+        let client = Client::new(&[route], &ClientOptions { http2: false, ..self.client.clone() });
+        let mut body = Vec::new();
+        let sent = tokio::time::timeout(QUERY_TIMEOUT, client.send(0, None, MAX_ANSWER, &mut body)).await;
+        let unreachable =
+            |what: String| PromError::Unreachable { url: url.to_string(), what, query: query.to_string() };
+        let answer = match sent {
+            Err(_) => return Err(unreachable("timeout".into())),
+            Ok(Err(e)) => return Err(unreachable(e.as_str().to_string())),
+            Ok(Ok(answer)) => answer,
+        };
+        let json: Value = serde_json::from_slice(&body).map_err(|_| {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            self.rejected(query, format!("HTTP {} and not the Prometheus API: {text:?}", answer.status))
+        })?;
+        if json["status"] != "success" {
+            let error = json["error"].as_str().unwrap_or("no error message");
+            let kind = json["errorType"].as_str().unwrap_or("error");
+            return Err(self.rejected(query, format!("{kind}: {error} (HTTP {})", answer.status)));
+        }
+        samples(&json["data"]).ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))
+    }
+
+    fn rejected(&self, query: &str, error: String) -> PromError {
+        PromError::Rejected { query: query.to_string(), error }
+    }
+}
+
+/// The API's `data` as `(labels, value)` pairs.
+fn samples(data: &Value) -> Option<Vec<(String, f64)>> {
+    let value = |pair: &Value| pair.get(1)?.as_str()?.parse::<f64>().ok();
+    match data["resultType"].as_str()? {
+        "scalar" => Some(vec![(String::new(), value(&data["result"])?)]),
+        "vector" => {
+            data["result"].as_array()?.iter().map(|s| Some((labels(&s["metric"]), value(&s["value"])?))).collect()
+        }
+        "matrix" => {
+            let mut out = Vec::new();
+            for s in data["result"].as_array()? {
+                for point in s["values"].as_array()? {
+                    out.push((labels(&s["metric"]), point.get(0)?.as_f64()?));
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// `{a="1", b="2"}`, as Prometheus prints a series.
+fn labels(metric: &Value) -> String {
+    let pairs: Vec<String> = metric
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={:?}", v.as_str().unwrap_or_default()))
+        .collect();
+    format!("{{{}}}", pairs.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_every_result_type() {
+        let v = json!({"resultType": "vector", "result": [{"metric": {"pod": "a"}, "value": [1.0, "2.5"]}]});
+        assert_eq!(samples(&v).unwrap(), vec![("{pod=\"a\"}".to_string(), 2.5)]);
+        let s = json!({"resultType": "scalar", "result": [1.0, "NaN"]});
+        assert!(samples(&s).unwrap()[0].1.is_nan());
+        let m = json!({"resultType": "matrix", "result": [{"metric": {}, "values": [[10.5, "1"], [11.5, "1"]]}]});
+        assert_eq!(samples(&m).unwrap().iter().map(|p| p.1).collect::<Vec<_>>(), vec![10.5, 11.5]);
+    }
+}

@@ -1,0 +1,200 @@
+//! `trafficgen verify` against a real Prometheus that scrapes the simulation (as a cluster with no
+//! mesh, with Linkerd, with Istio) and a real run: the bookinfo preset passes on a healthy cluster,
+//! fails (exit 3, naming the check) with ratings failing, skips what the cluster does not have, and
+//! exits 1 once Prometheus is gone; `run --verify-prometheus` adds the same verdict to the run's summary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::prometheus::{dashboard_queries, mesh_of, query_at};
+use crate::support::{bin, closed_addr, eventually, external, http_get, spawn, Killed};
+
+/// What one cluster gave: the summary file of its run, and Prometheus (dropped = stopped).
+struct Cluster {
+    dir: PathBuf,
+    prometheus: SocketAddr,
+    prometheus_guard: Option<Killed>,
+    _sim: Killed,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.prometheus_guard.take();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Start the simulation as `kind` of cluster (with `faults`), Prometheus scraping it and the
+/// generator, then a 15 s run at 20 req/s; returns once the run has ended.
+fn cluster(prometheus_bin: &PathBuf, kind: &str, faults: &[&str]) -> Cluster {
+    let (bookinfo, metrics, generator, prometheus) = (closed_addr(), closed_addr(), closed_addr(), closed_addr());
+    let dir = std::env::temp_dir().join(format!("trafficgen-verify-{}-{}", std::process::id(), prometheus.port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("prometheus.yml");
+    // productpage's own /metrics is scraped by a PodMonitor in a cluster, which adds these labels.
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+             scrape_configs:\n\
+             - {{job_name: trafficgen, static_configs: [{{targets: ['{generator}']}}]}}\n\
+             - {{job_name: productpage, static_configs: [{{targets: ['{bookinfo}'], labels: {{namespace: bookinfo, pod: productpage-v1-7c9f8b6d5d-x2kqz}}}}]}}\n\
+             - {{job_name: cluster, static_configs: [{{targets: ['{metrics}']}}]}}\n"
+        ),
+    )
+    .unwrap();
+    let mut sim = bin();
+    sim.args(["serve", "--bookinfo", "--latency-scale", "0.05", "--mesh-metrics", kind])
+        .arg(format!("--listen={bookinfo}"))
+        .arg(format!("--metrics-listen={metrics}"));
+    for f in faults {
+        sim.arg(format!("--fault={f}"));
+    }
+    let sim = spawn(&mut sim);
+    eventually(10, "the simulation", || http_get(bookinfo, "/health").ok_or("not up"));
+    let guard = spawn(
+        Command::new(prometheus_bin)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address={prometheus}")),
+    );
+    eventually(30, "Prometheus to be ready", || http_get(prometheus, "/-/ready").ok_or("not ready"));
+    // A cluster's services had traffic before the run: their series exist when it starts (and
+    // productpage and the cluster's exporters are scraped; the generator is not up yet).
+    for _ in 0..12 {
+        http_get(bookinfo, "/productpage");
+    }
+    eventually(20, "the cluster scraped", || {
+        let body = http_get(prometheus, "/api/v1/query?query=count(up%3D%3D1)").ok_or("no answer")?;
+        if body.contains("\"2\"") {
+            Ok(())
+        } else {
+            Err(body)
+        }
+    });
+    let summary = dir.join("summary.json");
+    let status = bin()
+        .args(["run", "--rate", "20", "--duration", "15s", "--linger", "2s", "--progress-interval", "0s"])
+        .args(["--classify-preset", "bookinfo-reviews", "--output", "json"])
+        .arg(format!("--metrics-addr={generator}"))
+        .arg(format!("--resolve=productpage:9080:{bookinfo}"))
+        .arg(format!("--summary-file={}", summary.display()))
+        // The run checks itself too, after its linger (its verdict joins the summary).
+        .arg(format!("--verify-prometheus=http://{prometheus}"))
+        .args(["--verify-scrape-interval", "1s", "--verify-retry-for", "5s", "--verify-mesh", kind])
+        .arg("http://productpage:9080/productpage")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.code().is_some(), "the run ended");
+    Cluster { dir, prometheus, prometheus_guard: Some(guard), _sim: sim }
+}
+
+/// `verify` of the cluster's run; returns the exit code and stdout.
+fn verify(c: &Cluster, args: &[&str]) -> (i32, String) {
+    let out = bin()
+        .arg("verify")
+        .arg(format!("--prometheus=http://{}", c.prometheus))
+        .arg(format!("--summary={}", c.dir.join("summary.json").display()))
+        .args(["--scrape-interval", "1s"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    eprintln!("verify {args:?}:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), stdout)
+}
+
+/// The row of `check` in the table.
+fn row<'a>(table: &'a str, check: &str) -> &'a str {
+    table.lines().find(|l| l.starts_with(check)).unwrap_or_else(|| panic!("no row {check:?} in\n{table}"))
+}
+
+/// A healthy cluster of `kind` passes; ratings failing fails naming `failing`; Prometheus gone exits 1.
+fn passes_fails_and_needs_prometheus(kind: &str, failing: &[&str]) {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let faulty = {
+        let bin = prometheus_bin.clone();
+        let kind = kind.to_string();
+        std::thread::spawn(move || cluster(&bin, &kind, &["ratings:error=100%"]))
+    };
+    let mut healthy = cluster(&prometheus_bin, kind, &[]);
+    let summary = |c: &Cluster| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(c.dir.join("summary.json")).unwrap()).unwrap()
+    };
+    let own = summary(&healthy);
+    assert_eq!(own["verify"]["passed"], true, "run --verify-prometheus: {}", own["verify"]);
+    assert!(own["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["expr"] == "prometheus checks (--verify-prometheus)"));
+    let (code, table) = verify(&healthy, &["--mesh", kind, "--retry-for", "20s"]);
+    assert_eq!(code, 0, "{table}");
+    assert!(!table.contains("FAIL"), "{table}");
+    let (code, table) = verify(&healthy, &["--mesh", "auto", "--output", "json"]);
+    assert_eq!(code, 0, "{table}");
+    let json: serde_json::Value = serde_json::from_str(&table).unwrap();
+    assert_eq!(json["passed"], true);
+    assert!(json["mesh"].as_str().unwrap().starts_with(kind), "auto finds {kind}: {json}");
+
+    // Every dashboard query for this kind of cluster (and for every kind) has data at the end of
+    // the run, but those of errors: this run has none (prometheus.rs injects some).
+    let end = summary(&healthy)["end_unix_s"].as_f64();
+    let ours = |q: &String| mesh_of(q).is_none_or(|m| m == kind) && !q.contains("error_type!=\"\"");
+    for (title, promql) in dashboard_queries(".+").into_iter().filter(|(_, q)| ours(q)) {
+        eventually(5, &format!("data for panel {title:?}"), || query_at(healthy.prometheus, &promql, end));
+    }
+
+    let faulty = faulty.join().unwrap();
+    let own = summary(&faulty);
+    assert_eq!(own["verify"]["passed"], false, "run --verify-prometheus: {}", own["verify"]);
+    assert_eq!(own["passed"], false);
+    let (code, table) = verify(&faulty, &["--mesh", kind]);
+    assert_eq!(code, 3, "{table}");
+    for check in failing {
+        assert!(row(&table, check).contains("FAIL"), "{check} fails:\n{table}");
+    }
+    assert!(table.contains("verify: FAILED ("), "{table}");
+
+    healthy.prometheus_guard.take();
+    let (code, _) = verify(&healthy, &["--mesh", kind]);
+    assert_eq!(code, 1, "Prometheus stopped");
+}
+
+#[test]
+fn verify_a_cluster_with_no_mesh() {
+    passes_fails_and_needs_prometheus("none", &["error pages seen by trafficgen"]);
+}
+
+#[test]
+fn verify_a_cluster_with_linkerd() {
+    passes_fails_and_needs_prometheus(
+        "linkerd",
+        &["error pages seen by trafficgen", "success rate per workload (Linkerd)"],
+    );
+}
+
+#[test]
+fn verify_a_cluster_with_istio() {
+    passes_fails_and_needs_prometheus(
+        "istio",
+        &["error pages seen by trafficgen", "success rate per workload (Istio)"],
+    );
+}
+
+#[test]
+fn absent_metrics_are_skipped_with_the_reason() {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let c = cluster(&prometheus_bin, "none", &[]);
+    let (code, table) = verify(&c, &["--preset", "bookinfo", "--mesh", "linkerd", "--check", "custom: sum(up) >= 3"]);
+    assert_eq!(code, 0, "{table}");
+    let linkerd = row(&table, "ratings-v1 inbound req/s (Linkerd)");
+    assert!(linkerd.contains("skipped (no Linkerd proxy metrics"), "{table}");
+    assert!(row(&table, "custom").contains("pass"), "{table}");
+}
