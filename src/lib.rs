@@ -41,6 +41,7 @@ pub mod run;
 mod scenario;
 mod settings;
 pub mod shutdown;
+pub mod stages;
 mod threshold;
 mod url;
 mod worker;

@@ -15,9 +15,12 @@ use crate::threshold::{Figures, Stat, Verdict};
 
 mod progress;
 mod split;
+mod stages;
 
 pub use progress::Progress;
 pub use split::{classes, Split};
+pub(crate) use stages::table as stage_table;
+pub use stages::StageRow;
 
 /// Latency statistics in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -126,6 +129,12 @@ pub struct Summary {
     /// Which shard of an Indexed Job this pod was; absent when not sharded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// The `--warmup`'s figures, left out of everything above; absent without a warm-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<StageRow>,
+    /// One row per `--stages` stage (or one for a flat rate with a warm-up); absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageRow>,
 }
 
 impl Summary {
@@ -152,6 +161,8 @@ impl Summary {
             services: BTreeMap::new(),
             split: None,
             shard: None,
+            warmup: None,
+            stages: Vec::new(),
         }
     }
 
@@ -229,6 +240,22 @@ impl Summary {
                 "  {name:<14}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}{:>9.2}",
                 p.p50, p.p90, p.p95, p.p99, p.p999, p.max, p.mean
             );
+        }
+        if !self.stages.is_empty() {
+            let _ = writeln!(
+                s,
+                "  {:<14}{:>12}{:>9}{:>11}{:>11}{:>9}{:>9}{:>8}",
+                "stage", "target", "secs", "target/s", "achieved", "p50 ms", "p99 ms", "errors"
+            );
+            for r in self.warmup.iter().chain(&self.stages) {
+                let name = if r.stage == 0 { "warm-up".to_string() } else { r.stage.to_string() };
+                let target_rps = r.target_rps.map_or("max".to_string(), |t| format!("{t:.1}"));
+                let _ = writeln!(
+                    s,
+                    "  {name:<14}{:>12}{:>9.1}{target_rps:>11}{:>11.1}{:>9.2}{:>9.2}{:>8}",
+                    r.target, r.duration_s, r.achieved_rps, r.p50_ms, r.p99_ms, r.errors
+                );
+            }
         }
         if !self.services.is_empty() {
             let _ = writeln!(

@@ -17,8 +17,9 @@ use crate::cluster;
 use crate::config::{Format, Load, Plan};
 use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
-use crate::recorder::{Recorder, Stats};
+use crate::recorder::{Recorder, StageStats, Stats};
 use crate::report::{self, Progress, Split, Summary};
+use crate::stages::Schedule;
 use crate::worker::{self, Shared, Stop};
 
 /// A failure that is not the target's fault: exit 1.
@@ -85,7 +86,7 @@ async fn run_inner(
         ready = cluster::wait_for(plan) => Some(ready),
         _ = shutdown.clone() => None,
     };
-    let (stats, window, interrupted) = match ready {
+    let sent = match ready {
         Some(true) => send_all(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
             MetricsServer::stop(server).await;
@@ -93,10 +94,10 @@ async fn run_inner(
             return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
         }
         // A signal while waiting: nothing was sent; report that and end.
-        None => (Stats::default(), Duration::ZERO, true),
+        None => Sent { interrupted: true, ..Sent::default() },
     };
-    let mut summary = Summary::new(&stats, plan.load.rate(), window, &plan.routes);
-    summary.interrupted = interrupted;
+    let interrupted = sent.interrupted;
+    let mut summary = sent.summary(plan);
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
     summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
     if let Some((text, expected)) = &plan.expect_split {
@@ -151,11 +152,51 @@ impl MetricsServer {
     }
 }
 
+/// What one send window produced.
+#[derive(Debug, Default)]
+pub(crate) struct Sent {
+    /// The measured figures (warm-up left out).
+    pub(crate) stats: Stats,
+    /// The whole sending window, warm-up included.
+    pub(crate) window: Duration,
+    /// Whether a signal ended it.
+    pub(crate) interrupted: bool,
+    /// The warm-up row and one row per stage; empty without stages or warm-up.
+    rows: Vec<StageStats>,
+    /// The rate over time; `None` for closed loop.
+    schedule: Option<Arc<Schedule>>,
+}
+
+impl Sent {
+    /// The summary of the measured part of the window, with the per-stage table; thresholds
+    /// are the caller's.
+    pub(crate) fn summary(&self, plan: &Plan) -> Summary {
+        let measured = self.window.saturating_sub(plan.warmup);
+        let target = match (&plan.stages, &self.schedule) {
+            (Some(_), Some(s)) if !measured.is_zero() => {
+                let (from, to) = (plan.warmup.as_secs_f64(), self.window.as_secs_f64());
+                Some(((s.integral(to) - s.integral(from)) / (to - from) * 1000.0).round() / 1000.0)
+            }
+            _ => plan.load.rate(),
+        };
+        let mut summary = Summary::new(&self.stats, target, measured, &plan.routes);
+        summary.interrupted = self.interrupted;
+        (summary.warmup, summary.stages) =
+            report::stage_table(self.schedule.as_deref(), plan.stages.as_deref(), plan.warmup, self.window, &self.rows);
+        summary
+    }
+}
+
 /// Start one worker per core on the plan's schedule and wait for them; returns the merged stats,
 /// the sending window and whether a signal ended it.
-async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> (Stats, Duration, bool) {
+pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> Sent {
     let rate = plan.load.rate();
     metrics.target_rps.set(rate.unwrap_or(0.0));
+    let schedule = match &plan.stages {
+        Some(stages) => Some(Arc::new(Schedule::staged(stages))),
+        None => rate.map(|r| Arc::new(Schedule::flat(r))),
+    };
+    let rows = plan.stages.as_ref().map_or(usize::from(!plan.warmup.is_zero()), Vec::len);
     let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
     let slots = match plan.load {
         Load::Open { .. } => plan.max_in_flight.get(),
@@ -164,7 +205,7 @@ async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output =
     let workers = parallelism.min(slots);
     let shared = Arc::new(Shared {
         client: Client::new(&plan.routes, &plan.client),
-        recorder: Recorder::new(workers),
+        recorder: Recorder::with_stages(workers, rows),
         metrics: metrics.clone(),
         routes: plan.routes.clone(),
         login: plan.login,
@@ -175,17 +216,49 @@ async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output =
     let start = Instant::now();
     let mut tasks = JoinSet::new();
     for id in 0..workers {
-        let pacer = Pacer::new(start, rate, id, workers, plan.requests, plan.duration);
+        let mut pacer = Pacer::new(start, rate, id, workers, plan.requests, plan.duration).warmup(plan.warmup);
+        if let (Some(schedule), Some(_)) = (&schedule, &plan.stages) {
+            pacer = pacer.shaped(schedule.clone());
+        }
         let cap = share(slots as u64, id, workers) as usize;
         tasks.spawn(worker::work(shared.clone(), id, pacer, cap, stopped.clone()));
     }
-    let progress =
-        plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, plan.log_format, rate)));
+    let staged = schedule.clone().filter(|_| plan.stages.is_some());
+    let progress = plan
+        .progress_interval
+        .map(|every| tokio::spawn(progress(shared.clone(), start, every, plan.log_format, rate, staged.clone())));
+    let follow = (staged.is_some() || !plan.warmup.is_zero())
+        .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.warmup)));
     let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
-    if let Some(p) = progress {
-        p.abort();
+    // An open-loop schedule that ran to its end covers the whole duration, though its last
+    // request was due a little before: the rate over the window is then the rate asked for.
+    let window = match (plan.duration, interrupted, plan.requests, rate) {
+        (Some(duration), false, None, Some(_)) => duration,
+        _ => window,
+    };
+    for task in [progress, follow].into_iter().flatten() {
+        task.abort();
+        let _ = task.await;
     }
-    (shared.recorder.total(), window, interrupted)
+    Sent { stats: shared.recorder.total(), window, interrupted, rows: shared.recorder.stages(), schedule }
+}
+
+/// How often `trafficgen_target_rps` follows a ramp: far finer than any scrape interval.
+const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+
+/// Keep `trafficgen_target_rps` on the stage's rate and `trafficgen_warmup` at 1 until the
+/// warm-up ends.
+async fn follow(metrics: Metrics, start: Instant, schedule: Option<Arc<Schedule>>, warmup: Duration) {
+    let mut ticker = tokio::time::interval_at(start, FOLLOW_EVERY);
+    loop {
+        let elapsed = ticker.tick().await - start;
+        metrics.warmup.set(i64::from(elapsed < warmup));
+        if let Some(s) = &schedule {
+            let secs = elapsed.as_secs_f64();
+            metrics.target_rps.set(s.rate_at(secs));
+            metrics.stage.set(s.stage_at(secs) as i64 + 1);
+        }
+    }
 }
 
 /// Wait for the workers, ending the window at the deadline or on `shutdown`; after a signal,
@@ -229,7 +302,14 @@ async fn supervise(
     (end - start, abort_at.is_some())
 }
 
-async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, format: Format, target: Option<f64>) {
+async fn progress(
+    shared: Arc<Shared>,
+    start: Instant,
+    every: Duration,
+    format: Format,
+    target: Option<f64>,
+    schedule: Option<Arc<Schedule>>,
+) {
     let mut ticker = interval_at(start + every, every);
     let mut state = Progress { target, ..Progress::default() };
     let mut classes = BTreeMap::new();
@@ -242,6 +322,9 @@ async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, format: 
         }
         state.sent += window.counts.requests;
         state.elapsed = now - start;
+        if let Some(s) = &schedule {
+            state.target = Some((s.rate_at(state.elapsed.as_secs_f64()) * 10.0).round() / 10.0);
+        }
         state.span = now - last;
         state.in_flight = shared.metrics.in_flight.get();
         state.classes = report::classes(&classes, &shared.routes);
