@@ -12,6 +12,7 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Regi
 use serde::Deserialize;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// Filler bodies are slices of this, so sized responses cost no allocation up to 1 MiB.
 static FILLER: LazyLock<Bytes> = LazyLock::new(|| {
@@ -22,6 +23,8 @@ static FILLER: LazyLock<Bytes> = LazyLock::new(|| {
 #[derive(Debug)]
 struct Target {
     opts: TargetOptions,
+    /// `--workers`: requests in service at once; the rest wait in its FIFO queue.
+    workers: Option<Semaphore>,
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
@@ -48,6 +51,8 @@ pub struct TargetOptions {
     pub error_status: http::StatusCode,
     /// Body size in bytes; 0 answers `ok\n`.
     pub response_size: usize,
+    /// Requests in service at once, the others queued first come first served; 0 = no limit.
+    pub workers: usize,
 }
 
 impl Default for TargetOptions {
@@ -58,6 +63,7 @@ impl Default for TargetOptions {
             error_rate: 0.0,
             error_status: http::StatusCode::INTERNAL_SERVER_ERROR,
             response_size: 0,
+            workers: 0,
         }
     }
 }
@@ -81,7 +87,8 @@ pub fn target_router(opts: TargetOptions) -> Router {
     .expect("static metric definition");
     registry.register(Box::new(requests.clone())).expect("fresh registry");
     registry.register(Box::new(duration.clone())).expect("fresh registry");
-    let state = Arc::new(Target { opts, registry, requests, duration });
+    let workers = (opts.workers > 0).then(|| Semaphore::new(opts.workers));
+    let state = Arc::new(Target { opts, workers, registry, requests, duration });
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -91,6 +98,12 @@ pub fn target_router(opts: TargetOptions) -> Router {
 
 async fn answer(State(t): State<Arc<Target>>, Query(q): Query<Overrides>) -> Response {
     let start = Instant::now();
+    // Tokio's semaphore is fair: waiters get a permit in arrival order, a FIFO queue. A client
+    // that gives up leaves the queue, as its handler is dropped.
+    let _permit = match &t.workers {
+        Some(workers) => Some(workers.acquire().await.expect("the semaphore is never closed")),
+        None => None,
+    };
     let resp = match respond(&t.opts, &q).await {
         Ok(r) => r,
         Err(msg) => (StatusCode::BAD_REQUEST, msg).into_response(),
@@ -207,6 +220,28 @@ mod tests {
         assert!(text.contains("trafficgen_serve_requests_total{code=\"200\"} 1"), "{text}");
         assert!(text.contains("trafficgen_serve_requests_total{code=\"404\"} 1"), "{text}");
         assert!(text.contains("trafficgen_serve_request_duration_seconds_bucket{code=\"200\""), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn workers_serve_k_at_once_and_queue_the_rest_in_order() {
+        let opts = TargetOptions { workers: 2, delay: Duration::from_millis(10), ..Default::default() };
+        let r = target_router(opts);
+        let start = tokio::time::Instant::now();
+        let calls: Vec<_> = (0..6)
+            .map(|_| {
+                let r = r.clone();
+                tokio::spawn(async move {
+                    call(&r, "/").await;
+                    start.elapsed()
+                })
+            })
+            .collect();
+        let mut done = Vec::new();
+        for c in calls {
+            done.push(c.await.unwrap().as_millis());
+        }
+        // Two at a time, 10 ms each: the queue drains in three rounds, first come first served.
+        assert_eq!(done, [10, 10, 20, 20, 30, 30]);
     }
 
     #[test]
