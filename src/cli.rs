@@ -1,4 +1,5 @@
 //! The command line: `trafficgen [run] [OPTIONS] [URL]...`, `trafficgen serve`, `trafficgen demo`,
+//! `trafficgen capacity`,
 //! parsed into one [`Command`]. The top of the library: the only module that knows every
 //! subcommand, so nothing below it imports a command.
 
@@ -6,6 +7,7 @@ use std::ffi::OsString;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::capacity::{self, Capacity, CapacityArgs};
 use crate::cluster;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
@@ -32,6 +34,8 @@ enum Sub {
     Serve(sim::ServeArgs),
     /// Start the Bookinfo simulation on loopback and drive it at 150 req/s for 30 s.
     Demo(DemoArgs),
+    /// Find the highest rate that keeps the SLO: steps at rising rates, then bisection to 5%.
+    Capacity(CapacityArgs),
 }
 
 /// What the user asked for, validated.
@@ -43,6 +47,8 @@ pub enum Command {
     Serve(Box<sim::ServeArgs>),
     /// Drive the Bookinfo simulation with the plan.
     Demo(Box<DemoArgs>, Box<Plan>),
+    /// Search for the highest rate that keeps the SLO.
+    Capacity(Box<Capacity>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -63,7 +69,13 @@ pub async fn parse(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Command, ParseError> {
     let matches = command().try_get_matches_from(args)?;
+    let env: Vec<(String, String)> = env.into_iter().collect();
     match matches.subcommand() {
+        Some(("capacity", m)) => {
+            let args = CapacityArgs::from_arg_matches(m)?;
+            let layered = settings::layer(m, env.clone()).map_err(ConfigError::from)?;
+            Ok(Command::Capacity(Box::new(capacity::plan(&args, m, &layered, &env)?)))
+        }
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
@@ -116,7 +128,7 @@ pub fn command() -> clap::Command {
             .iter()
             .fold(annotate(cmd), |cmd, (field, value)| cmd.mut_arg(*field, |a| a.default_value(*value)))
     };
-    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", demo)
+    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", demo).mut_subcommand("capacity", annotate)
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).

@@ -22,10 +22,13 @@
 //! - `outcome`: `ErrorType` and `Outcome`, the vocabulary of logs, metrics and the summary.
 //! - `recorder`: per-worker histograms and counters; `metrics` is their Prometheus view.
 //! - [`demo`]: drives the Bookinfo simulation (crate `sim`, which also serves `serve`).
+//! - [`capacity`]: steps of the run at rising rates, then bisection: the highest rate that keeps the SLO.
+//! - [`stages`]: `--stages` and the schedule math (request n is due where the rate's integral reaches n).
 //! - `classify`: response classes (e.g. the reviews version).
 //! - `cluster`: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
 //! - [`report`]: progress lines, the summary and its verdict; `threshold` decides pass/fail.
 
+pub mod capacity;
 mod classify;
 pub mod cli;
 mod client;

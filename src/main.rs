@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use trafficgen::capacity::{self, Ending};
 use trafficgen::cli::{self, Command, ParseError};
 use trafficgen::config::Format;
 use trafficgen::demo::{self, DemoError};
@@ -38,6 +39,19 @@ fn main() -> ExitCode {
             match runtime.block_on(demo::run(&args, *plan, shutdown::signals())) {
                 Ok(summary) => verdict(&summary),
                 Err(e @ DemoError::Config(_)) => fail(EXIT_CONFIG, &e),
+                Err(e) => fail(EXIT_FAILURE, &e),
+            }
+        }
+        Command::Capacity(search) => {
+            init_logging(search.plan.log_format);
+            match runtime.block_on(capacity::run(*search, shutdown::signals())) {
+                // Found: 0. Even --start broke the SLO: 3, as a failed threshold. --max held, the
+                // generator's limits were reached, or a signal: 1, no capacity within reach.
+                Ok(outcome) => ExitCode::from(match outcome.end {
+                    Ending::Found => EXIT_OK,
+                    Ending::StartBroke => EXIT_THRESHOLDS,
+                    Ending::MaxHeld | Ending::GeneratorLimit | Ending::Interrupted => EXIT_FAILURE,
+                }),
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }

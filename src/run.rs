@@ -127,14 +127,14 @@ async fn run_inner(
 }
 
 /// The /metrics endpoint of one run, stopped by the run.
-struct MetricsServer {
+pub(crate) struct MetricsServer {
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
 
 impl MetricsServer {
     /// Bind before any request is sent, so a taken port fails the run up front.
-    async fn start(addr: SocketAddr, metrics: &Metrics) -> Result<Self, RunError> {
+    pub(crate) async fn start(addr: SocketAddr, metrics: &Metrics) -> Result<Self, RunError> {
         let listener = metrics::bind(addr).await.map_err(|source| RunError::MetricsBind { addr, source })?;
         tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "serving /metrics");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -144,7 +144,7 @@ impl MetricsServer {
         Ok(MetricsServer { stop, task })
     }
 
-    async fn stop(server: Option<Self>) {
+    pub(crate) async fn stop(server: Option<Self>) {
         if let Some(s) = server {
             let _ = s.stop.send(());
             let _ = s.task.await;
