@@ -83,6 +83,9 @@ pub struct Capacity {
     pub cooldown: Duration,
 }
 
+/// The run options the search sets for each step, refused from the user.
+pub const OWN_SETTINGS: [&str; 5] = ["rate", "concurrency", "duration", "requests", "stages"];
+
 /// Validate the capacity flags (flag, then `TRAFFICGEN_*` env var, then default) and the run plan.
 pub fn plan(
     args: &CapacityArgs,
@@ -90,7 +93,7 @@ pub fn plan(
     layered: &Layered,
     env: &[(String, String)],
 ) -> Result<Capacity, ConfigError> {
-    for field in ["rate", "duration", "requests", "stages"] {
+    for field in OWN_SETTINGS {
         if matches!(layered.sources.get(field), Some(Source::Flag | Source::Env)) {
             let value = serde_json::to_value(&layered.raw).ok().and_then(|v| v[field].as_str().map(String::from));
             return Err(ConfigError::Invalid {

@@ -128,7 +128,11 @@ pub fn command() -> clap::Command {
             .iter()
             .fold(annotate(cmd), |cmd, (field, value)| cmd.mut_arg(*field, |a| a.default_value(*value)))
     };
-    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", demo).mut_subcommand("capacity", annotate)
+    // The search sets each step's rate and duration: those run options are refused, so not shown.
+    let capacity = |cmd: clap::Command| {
+        capacity::OWN_SETTINGS.iter().fold(annotate(cmd), |cmd, field| cmd.mut_arg(*field, |a| a.hide(true)))
+    };
+    cmd.mut_subcommand("run", annotate).mut_subcommand("demo", demo).mut_subcommand("capacity", capacity)
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).
