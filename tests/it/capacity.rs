@@ -35,6 +35,16 @@ fn finds_the_capacity_of_k_workers_behind_a_queue() {
     let out = capacity(&["--slo", "p99<50ms", "--start", "200", "--step-duration", "2s", "--cooldown", "500ms", &url]);
     let lines = json_lines(&out);
     let (last, steps) = lines.split_last().expect("output");
+    // At a quarter of the capacity nothing queues: p99 is the 10 ms service plus this machine's
+    // scheduling noise. When other work starves both processes of CPU, that noise alone breaks a
+    // 50 ms SLO, and the search measures the machine, not the queue: say so loudly, and fail in CI.
+    let floor = steps[0]["p99_ms"].as_f64().unwrap_or(f64::MAX);
+    if floor > 20.0 {
+        let msg = format!("SKIPPED: p99 {floor} ms at 200 req/s against a 10 ms service: the machine is too busy for a 50 ms SLO ({lines:?})");
+        assert!(std::env::var("TRAFFICGEN_REQUIRE_EXTERNAL").as_deref() != Ok("1"), "{msg}");
+        eprintln!("{msg}");
+        return;
+    }
     assert_eq!(out.status.code(), Some(0), "{lines:?}");
     for (i, step) in steps.iter().enumerate() {
         assert_eq!(step["step"], i + 1);

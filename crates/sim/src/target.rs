@@ -10,9 +10,11 @@ use axum::Router;
 use bytes::Bytes;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use serde::Deserialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Mutex;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// Filler bodies are slices of this, so sized responses cost no allocation up to 1 MiB.
 static FILLER: LazyLock<Bytes> = LazyLock::new(|| {
@@ -24,7 +26,7 @@ static FILLER: LazyLock<Bytes> = LazyLock::new(|| {
 struct Target {
     opts: TargetOptions,
     /// `--workers`: requests in service at once; the rest wait in its FIFO queue.
-    workers: Option<Semaphore>,
+    workers: Option<Workers>,
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
@@ -87,7 +89,7 @@ pub fn target_router(opts: TargetOptions) -> Router {
     .expect("static metric definition");
     registry.register(Box::new(requests.clone())).expect("fresh registry");
     registry.register(Box::new(duration.clone())).expect("fresh registry");
-    let workers = (opts.workers > 0).then(|| Semaphore::new(opts.workers));
+    let workers = (opts.workers > 0).then(|| Workers::new(opts.workers));
     let state = Arc::new(Target { opts, workers, registry, requests, duration });
     Router::new()
         .route("/metrics", get(metrics))
@@ -98,13 +100,7 @@ pub fn target_router(opts: TargetOptions) -> Router {
 
 async fn answer(State(t): State<Arc<Target>>, Query(q): Query<Overrides>) -> Response {
     let start = Instant::now();
-    // Tokio's semaphore is fair: waiters get a permit in arrival order, a FIFO queue. A client
-    // that gives up leaves the queue, as its handler is dropped.
-    let _permit = match &t.workers {
-        Some(workers) => Some(workers.acquire().await.expect("the semaphore is never closed")),
-        None => None,
-    };
-    let resp = match respond(&t.opts, &q).await {
+    let resp = match respond(&t.opts, &q, t.workers.as_ref()).await {
         Ok(r) => r,
         Err(msg) => (StatusCode::BAD_REQUEST, msg).into_response(),
     };
@@ -114,7 +110,7 @@ async fn answer(State(t): State<Arc<Target>>, Query(q): Query<Overrides>) -> Res
     resp
 }
 
-async fn respond(opts: &TargetOptions, q: &Overrides) -> Result<Response, String> {
+async fn respond(opts: &TargetOptions, q: &Overrides, workers: Option<&Workers>) -> Result<Response, String> {
     let bad = |e: ServeError| e.to_string().replacen("--", "", 1);
     let delay = match &q.delay {
         Some(d) => parse_duration("delay", d).map_err(bad)?,
@@ -129,8 +125,10 @@ async fn respond(opts: &TargetOptions, q: &Overrides) -> Result<Response, String
         Some(s) => parse_size("size", s).map_err(bad)?,
         None => opts.response_size,
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    match workers {
+        Some(workers) => tokio::time::sleep_until(workers.book(delay)).await,
+        None if !delay.is_zero() => tokio::time::sleep(delay).await,
+        None => {}
     }
     let body = match size {
         0 if status.is_success() => Bytes::from_static(b"ok\n"),
@@ -139,6 +137,33 @@ async fn respond(opts: &TargetOptions, q: &Overrides) -> Result<Response, String
         n => Bytes::from(FILLER.iter().copied().cycle().take(n).collect::<Vec<u8>>()),
     };
     Ok((status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+}
+
+/// K servers behind one FIFO queue, in virtual time: a request arriving now is served by the
+/// server that frees first, from when it frees (or now) for its delay. Computing each end time,
+/// rather than holding a permit while sleeping, keeps the capacity exactly K / delay however late
+/// the timer wakes a handler: like the generator's pacer, the schedule is absolute. A request
+/// whose client gives up keeps its place, as it would in a real server's queue.
+#[derive(Debug)]
+struct Workers {
+    /// When each server is next free, earliest first.
+    free_at: Mutex<BinaryHeap<Reverse<tokio::time::Instant>>>,
+}
+
+impl Workers {
+    fn new(k: usize) -> Workers {
+        let now = tokio::time::Instant::now();
+        Workers { free_at: Mutex::new((0..k).map(|_| Reverse(now)).collect()) }
+    }
+
+    /// Queue a request that takes `delay` in service; returns when it is done.
+    fn book(&self, delay: Duration) -> tokio::time::Instant {
+        let mut free_at = self.free_at.lock().unwrap_or_else(|p| p.into_inner());
+        let Reverse(free) = free_at.pop().expect("at least one worker");
+        let done = free.max(tokio::time::Instant::now()) + delay;
+        free_at.push(Reverse(done));
+        done
+    }
 }
 
 /// `delay` plus uniform jitter in [-jitter, +jitter], floored at zero.
