@@ -332,3 +332,23 @@ async fn progress(
         last = now;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn target_rps_follows_the_stages_and_the_warmup_gauge_ends() {
+        let metrics = Metrics::new(&[], HashMap::new());
+        let schedule = Arc::new(Schedule::staged(&crate::stages::parse("10s:0->100, 10s:100").unwrap()));
+        let start = Instant::now();
+        let task = tokio::spawn(follow(metrics.clone(), start, Some(schedule), Duration::from_secs(5)));
+        let mut seen = Vec::new();
+        for at in [2, 7, 15] {
+            sleep_until(start + Duration::from_millis(at * 1000 + 100)).await;
+            seen.push((metrics.target_rps.get(), metrics.stage.get(), metrics.warmup.get()));
+        }
+        task.abort();
+        assert_eq!(seen, [(20.0, 1, 1), (70.0, 1, 0), (100.0, 2, 0)]);
+    }
+}
