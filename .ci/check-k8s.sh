@@ -109,8 +109,13 @@ def policy(path, expected):
             "deadline covers the run, the linger and the verification"
 
     assert all(n.startswith("TRAFFICGEN_") for n in env), "settings are TRAFFICGEN_* env vars"
-    for n in ("TRAFFICGEN_RATE", "TRAFFICGEN_DURATION", "TRAFFICGEN_LINGER", "TRAFFICGEN_MESH_SHUTDOWN"):
+    # --stages set the rate and the duration; trafficgen refuses them alongside.
+    stages = env.get("TRAFFICGEN_STAGES")
+    shape = () if stages else ("TRAFFICGEN_RATE", "TRAFFICGEN_DURATION")
+    for n in shape + ("TRAFFICGEN_LINGER", "TRAFFICGEN_MESH_SHUTDOWN"):
         assert env.get(n), f"{n} is set"
+    if stages:
+        assert not ({"TRAFFICGEN_RATE", "TRAFFICGEN_DURATION"} & set(env)), "no rate or duration with stages"
     assert "TRAFFICGEN_URL" in env or "TRAFFICGEN_SCENARIO" in env, "a target or a scenario"
     rules = job["podFailurePolicy"]["rules"]
     assert any(r["action"] == "FailJob" and r["onExitCodes"]["containerName"] == "trafficgen"
@@ -119,7 +124,11 @@ def policy(path, expected):
     assert any(r["action"] == "Ignore" and {"type": "DisruptionTarget", "status": "True"} in r["onPodConditions"]
                for r in rules if "onPodConditions" in r), "Ignore DisruptionTarget"
     assert job["backoffLimit"] >= 0 and job["ttlSecondsAfterFinished"] > 0, "backoffLimit, ttl"
-    run = seconds(env["TRAFFICGEN_DURATION"]) + seconds(env["TRAFFICGEN_LINGER"])
+    if stages:
+        sending = sum(seconds(s.split(":")[0].strip()) for s in stages.split(","))
+    else:
+        sending = seconds(env["TRAFFICGEN_DURATION"])
+    run = sending + seconds(env["TRAFFICGEN_LINGER"])
     if env.get("TRAFFICGEN_WAIT_FOR"):
         run += seconds(env["TRAFFICGEN_WAIT_TIMEOUT"])
     assert job["activeDeadlineSeconds"] > run, \
@@ -346,6 +355,7 @@ declare -A helm_kinds=(
   [istio]="ConfigMap Job PodMonitor"
   [linkerd]="ConfigMap Job PodMonitor"
   [scenario]="ConfigMap ConfigMap Job PodMonitor"
+  [stages]="ConfigMap Job PodMonitor"
   [monitoring]="Job PodMonitor PrometheusRule"
   [verify]="ConfigMap Job PodMonitor PodMonitor PodMonitor PodMonitor"
 )
@@ -400,6 +410,8 @@ target with a comma|/targets/0|--set-json targets=["http://a/b,c"]
 threshold with a comma|/thresholds/0|--set-json thresholds=["p99<1s,p90<1s"]
 env entry with an unknown field|additional properties 'valu' not allowed|--set-json env=[{"name":"X","valu":"1"}]
 neither targets nor scenario|give at least one URL, or a scenario|--set-json targets=[]
+stage that is no DURATION:RATE|/stages/0|--set-json stages=["fast"]
+warm-up that is no duration|/warmup|--set warmup=soon
 CASES
 
 printf '\n%d passed, 0 failed\n' "$passed"

@@ -1,11 +1,13 @@
 //! The command line: `trafficgen [run] [OPTIONS] [URL]...`, `trafficgen serve`, `trafficgen demo`,
-//! `trafficgen verify`, parsed into one [`Command`]. The top of the library: the only module that knows every
+//! `trafficgen verify`, `trafficgen capacity`, parsed into one [`Command`]. The top of the library: the only
+//! module that knows every
 //! subcommand, so nothing below it imports a command.
 
 use std::ffi::OsString;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::capacity::{self, Capacity, CapacityArgs};
 use crate::cluster;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
@@ -32,7 +34,7 @@ per line.";
 /// Each run option's heading in `--help`, in this order. An option missing here fails a test.
 const HEADINGS: [(&str, &[&str]); 8] = [
     ("Target", &["method", "header", "body", "scenario", "resolve"]),
-    ("Load", &["rate", "concurrency", "duration", "requests", "max_in_flight"]),
+    ("Load", &["rate", "concurrency", "duration", "requests", "stages", "warmup", "max_in_flight"]),
     ("Client", &["connections", "timeout", "http2", "insecure", "cacert"]),
     ("Output", &["metrics_addr", "output", "summary_file", "progress_interval", "log_format"]),
     ("Verdict", &["threshold", "expect_split"]),
@@ -97,6 +99,8 @@ enum Sub {
     Demo(DemoArgs),
     /// Check with PromQL that Prometheus saw the traffic: the bookinfo preset (no mesh, Linkerd, Istio) or your own checks.
     Verify(VerifyArgs),
+    /// Find the highest rate that keeps the SLO: steps at rising rates, then bisection to 5%.
+    Capacity(CapacityArgs),
 }
 
 /// What the user asked for, validated.
@@ -110,6 +114,8 @@ pub enum Command {
     Demo(Box<DemoArgs>, Box<Plan>),
     /// Run PromQL checks against Prometheus.
     Verify(Box<verify::Spec>),
+    /// Search for the highest rate that keeps the SLO.
+    Capacity(Box<Capacity>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -130,11 +136,18 @@ pub async fn parse(
     env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Command, ParseError> {
     let matches = command().try_get_matches_from(args)?;
+    let env: Vec<(OsString, OsString)> = env.into_iter().collect();
     match matches.subcommand() {
         Some(("verify", m)) => {
             let env = settings::prefixed(env).map_err(ConfigError::from)?;
             let spec = RawVerify::layer(m, &env).spec().map_err(ConfigError::from)?;
             Ok(Command::Verify(Box::new(spec)))
+        }
+        Some(("capacity", m)) => {
+            let args = CapacityArgs::from_arg_matches(m)?;
+            let layered = settings::layer(m, env.clone()).map_err(ConfigError::from)?;
+            let text = settings::prefixed(env).map_err(ConfigError::from)?;
+            Ok(Command::Capacity(Box::new(capacity::plan(&args, m, &layered, &text)?)))
         }
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
@@ -191,9 +204,14 @@ pub fn command() -> clap::Command {
         let cmd = NOT_IN_DEMO.iter().fold(annotate(cmd), |cmd, id| cmd.mut_arg(*id, |a| a.hide(true)));
         demo::DEFAULTS.iter().fold(cmd, |cmd, (field, value)| cmd.mut_arg(*field, |a| a.default_value(*value)))
     };
+    // The search sets each step's rate and duration: those run options are refused, so not shown.
+    let capacity = |cmd: clap::Command| {
+        capacity::OWN_SETTINGS.iter().fold(annotate(cmd), |cmd, field| cmd.mut_arg(*field, |a| a.hide(true)))
+    };
     cmd.mut_subcommand("run", |c| annotate(c).after_help(EXIT_CODES))
         .mut_subcommand("demo", |c| demo(c).after_help(EXIT_CODES))
         .mut_subcommand("verify", annotate)
+        .mut_subcommand("capacity", capacity)
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).

@@ -11,6 +11,7 @@ use http::Uri;
 use crate::client::ClientOptions;
 use crate::scenario::Route;
 use crate::settings;
+use crate::stages::Stage;
 use crate::threshold::Threshold;
 
 /// How requests are started.
@@ -80,6 +81,10 @@ pub struct Plan {
     pub duration: Option<Duration>,
     /// Stop after this many requests.
     pub requests: Option<u64>,
+    /// `--stages`: the rate over time (then `load` holds their mean rate and `duration` their sum).
+    pub stages: Option<Vec<Stage>>,
+    /// `--warmup`: the first part of the run, sent but left out of the summary; zero = none.
+    pub warmup: Duration,
     /// How to connect: connections per target, HTTP/2, TLS, pinned names.
     pub client: ClientOptions,
     /// Maximum outstanding requests.
@@ -178,6 +183,7 @@ impl From<settings::LayerError> for ConfigError {
 
 mod build;
 mod routes;
+mod shape;
 mod validator;
 pub use build::parse_mesh;
 

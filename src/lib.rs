@@ -23,6 +23,8 @@
 //! - `outcome`: `ErrorType` and `Outcome`, the vocabulary of logs, metrics and the summary.
 //! - `recorder`: per-worker histograms and counters; `metrics` is their Prometheus view.
 //! - [`demo`]: drives the Bookinfo simulation (crate `sim`, which also serves `serve`).
+//! - [`capacity`]: steps of the run at rising rates, then bisection: the highest rate that keeps the SLO.
+//! - [`stages`]: `--stages` and the schedule math (request n is due where the rate's integral reaches n).
 //! - `classify`: response classes (e.g. the reviews version).
 //! - `cluster`: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
 //! - [`report`]: progress lines, the summary and its verdict; `threshold` decides pass/fail.
@@ -30,6 +32,7 @@
 //!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)? Below `config`
 //!   (a plan may carry a verification), above `client` (it speaks the HTTP API with it).
 
+pub mod capacity;
 mod classify;
 pub mod cli;
 mod client;
@@ -43,8 +46,10 @@ mod recorder;
 pub mod report;
 pub mod run;
 mod scenario;
+mod send;
 mod settings;
 pub mod shutdown;
+pub mod stages;
 mod threshold;
 mod url;
 pub mod verify;

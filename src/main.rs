@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use trafficgen::capacity::{self, Ending};
 use trafficgen::cli::{self, Command, ParseError};
 use trafficgen::config::Format;
 use trafficgen::demo::{self, DemoError};
@@ -60,6 +61,24 @@ fn main() -> ExitCode {
                     print!("{}", if spec.json { v.json() } else { v.table("") });
                     ExitCode::from(if v.passed { EXIT_OK } else { EXIT_THRESHOLDS })
                 }
+                Err(e) => fail(EXIT_FAILURE, &e),
+            }
+        }
+        Command::Capacity(search) => {
+            init_logging(search.plan.log_format, search.plan.no_color);
+            let (signal, caught) = match shutdown::signals() {
+                Ok(s) => s,
+                Err(e) => return fail(EXIT_FAILURE, &e),
+            };
+            match runtime.block_on(capacity::run(*search, signal)) {
+                // A signal: 128 + its number, as for a run. Found: 0. Even --start broke the SLO: 3,
+                // as a failed threshold. --max held or the generator's limits were reached: 1.
+                Ok(outcome) => ExitCode::from(match (outcome.end, caught.get()) {
+                    (Ending::Interrupted, Some(signal)) => shutdown::exit_code(signal),
+                    (Ending::Found, _) => EXIT_OK,
+                    (Ending::StartBroke, _) => EXIT_THRESHOLDS,
+                    (Ending::MaxHeld | Ending::GeneratorLimit | Ending::Interrupted, _) => EXIT_FAILURE,
+                }),
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }

@@ -34,6 +34,10 @@ pub(crate) struct Metrics {
     duration: HistogramVec,
     /// `trafficgen_target_rps`.
     pub target_rps: Gauge,
+    /// `trafficgen_warmup`: 1 during the `--warmup`, else 0.
+    pub warmup: IntGauge,
+    /// `trafficgen_stage`: the running `--stages` stage, 1-based; 0 without stages.
+    pub stage: IntGauge,
     /// `trafficgen_in_flight_requests`.
     pub in_flight: IntGauge,
     /// `trafficgen_requests_dropped_total`.
@@ -65,6 +69,13 @@ impl Metrics {
         .expect("valid histogram");
         let target_rps =
             Gauge::new("trafficgen_target_rps", "Configured request rate (0 = closed loop).").expect("valid gauge");
+        let warmup = IntGauge::new(
+            "trafficgen_warmup",
+            "1 while the run is in its --warmup (counted here, left out of the summary), else 0.",
+        )
+        .expect("valid gauge");
+        let stage = IntGauge::new("trafficgen_stage", "The --stages stage being sent, 1-based; 0 without stages.")
+            .expect("valid gauge");
         let in_flight =
             IntGauge::new("trafficgen_in_flight_requests", "Requests sent and not yet answered.").expect("valid gauge");
         let dropped =
@@ -85,6 +96,8 @@ impl Metrics {
         for c in [
             Box::new(duration.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(target_rps.clone()),
+            Box::new(warmup.clone()),
+            Box::new(stage.clone()),
             Box::new(in_flight.clone()),
             Box::new(dropped.clone()),
             Box::new(responses.clone()),
@@ -112,7 +125,7 @@ impl Metrics {
                 responses.with_label_values(&[r.name.as_str(), class]);
             }
         }
-        Metrics { registry, duration, target_rps, in_flight, dropped, responses, routes }
+        Metrics { registry, duration, target_rps, warmup, stage, in_flight, dropped, responses, routes }
     }
 
     /// Register `trafficgen_run_info{run_id}` = 1.

@@ -146,12 +146,62 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
-/// One worker's figures: outcomes land in the current window, which is folded into the total
-/// when a progress line takes it; the run's figures are total + window.
+/// Which part of the run an outcome belongs to, by its intended send time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// The `--warmup`: shown in progress lines and metrics, left out of the summary.
+    Warmup,
+    /// Stage n of `--stages` (0 without stages).
+    Stage(usize),
+}
+
+/// One row of the per-stage table: counts and a latency histogram at two significant digits
+/// (a tenth of the full histogram's memory; the table shows p50 and p99).
+#[derive(Debug, Clone)]
+pub(crate) struct StageStats {
+    /// Requests completed.
+    pub(crate) requests: u64,
+    /// Requests with an error.
+    pub(crate) errors: u64,
+    /// Sends skipped because `--max-in-flight` was reached.
+    pub(crate) dropped: u64,
+    /// Corrected latency, microseconds.
+    pub(crate) latency: Histogram<u64>,
+}
+
+impl Default for StageStats {
+    fn default() -> Self {
+        let latency = Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds");
+        StageStats { requests: 0, errors: 0, dropped: 0, latency }
+    }
+}
+
+impl StageStats {
+    fn merge(&mut self, other: &StageStats) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        self.dropped += other.dropped;
+        self.latency.add(&other.latency).expect("histograms share bounds");
+    }
+}
+
+/// One worker's figures: the measured total (warm-up left out), the window since the last
+/// progress line (everything), and the per-stage rows (row 0 is the warm-up).
 #[derive(Debug, Default)]
 struct Shard {
     total: Stats,
     window: Stats,
+    rows: Vec<StageStats>,
+}
+
+impl Shard {
+    fn row(&mut self, phase: Phase) -> Option<&mut StageStats> {
+        let i = match phase {
+            Phase::Warmup => 0,
+            Phase::Stage(n) => n + 1,
+        };
+        self.rows.get_mut(i)
+    }
 }
 
 /// Per-worker shards behind uncontended locks; readers merge them.
@@ -162,43 +212,87 @@ pub(crate) struct Recorder {
 
 impl Recorder {
     /// A recorder with one shard per worker.
+    #[cfg(test)]
     pub(crate) fn new(workers: usize) -> Self {
-        Recorder { shards: (0..workers).map(|_| Mutex::default()).collect() }
+        Self::with_stages(workers, 0)
+    }
+
+    /// A recorder that also keeps a row per stage and one for the warm-up; `stages` = 0 keeps none.
+    pub(crate) fn with_stages(workers: usize, stages: usize) -> Self {
+        let rows = if stages == 0 { 0 } else { stages + 1 };
+        let shard = || Mutex::new(Shard { rows: vec![StageStats::default(); rows], ..Shard::default() });
+        Recorder { shards: (0..workers).map(|_| shard()).collect() }
     }
 
     fn shard(&self, worker: usize) -> MutexGuard<'_, Shard> {
         self.shards[worker].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Record an outcome on worker `worker`'s shard.
+    /// Record a measured outcome on worker `worker`'s shard.
+    #[cfg(test)]
     pub(crate) fn record(&self, worker: usize, o: &Outcome) {
-        self.shard(worker).window.record(o);
+        self.record_in(worker, Phase::Stage(0), o);
+    }
+
+    /// Record an outcome of `phase` on worker `worker`'s shard.
+    pub(crate) fn record_in(&self, worker: usize, phase: Phase, o: &Outcome) {
+        let mut s = self.shard(worker);
+        s.window.record(o);
+        if phase != Phase::Warmup {
+            s.total.record(o);
+        }
+        if let Some(row) = s.row(phase) {
+            row.requests += 1;
+            row.errors += u64::from(o.error.is_some());
+            row.latency.saturating_record(micros(o.latency));
+        }
     }
 
     /// Count a dropped send on worker `worker`'s shard.
+    #[cfg(test)]
     pub(crate) fn drop_send(&self, worker: usize) {
-        self.shard(worker).window.counts.dropped += 1;
+        self.drop_in(worker, Phase::Stage(0));
     }
 
-    /// Everything recorded so far, merged.
+    /// Count a dropped send of `phase` on worker `worker`'s shard.
+    pub(crate) fn drop_in(&self, worker: usize, phase: Phase) {
+        let mut s = self.shard(worker);
+        s.window.counts.dropped += 1;
+        if phase != Phase::Warmup {
+            s.total.counts.dropped += 1;
+        }
+        if let Some(row) = s.row(phase) {
+            row.dropped += 1;
+        }
+    }
+
+    /// Everything measured so far (the warm-up left out), merged.
     pub(crate) fn total(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
-            let s = self.shard(w);
-            all.merge(&s.total);
-            all.merge(&s.window);
+            all.merge(&self.shard(w).total);
         }
         all
     }
 
-    /// What was recorded since the previous call, merged; starts a new window.
+    /// The warm-up row and then one row per stage, merged over workers; empty without stages.
+    pub(crate) fn stages(&self) -> Vec<StageStats> {
+        let mut rows: Vec<StageStats> = Vec::new();
+        for w in 0..self.shards.len() {
+            let s = self.shard(w);
+            rows.resize_with(s.rows.len(), StageStats::default);
+            for (all, row) in rows.iter_mut().zip(&s.rows) {
+                all.merge(row);
+            }
+        }
+        rows
+    }
+
+    /// What was recorded since the previous call (warm-up included), merged; starts a new window.
     pub(crate) fn take_window(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
-            let mut s = self.shard(w);
-            let window = std::mem::take(&mut s.window);
-            s.total.merge(&window);
-            all.merge(&window);
+            all.merge(&std::mem::take(&mut self.shard(w).window));
         }
         all
     }
@@ -245,6 +339,25 @@ mod tests {
         r.record(1, &outcome(10, Some(200), None));
         assert_eq!(r.take_window().counts.requests, 1);
         assert_eq!(r.total().counts.requests, 2);
+    }
+
+    #[test]
+    fn the_warmup_shows_in_windows_and_its_row_but_not_in_the_total() {
+        let r = Recorder::with_stages(2, 2);
+        r.record_in(0, Phase::Warmup, &outcome(500, Some(200), None));
+        r.drop_in(1, Phase::Warmup);
+        r.record_in(1, Phase::Stage(0), &outcome(10, Some(503), Some(ErrorType::Http5xx)));
+        r.record_in(0, Phase::Stage(1), &outcome(20, Some(200), None));
+        r.record_in(1, Phase::Stage(1), &outcome(30, Some(200), None));
+        let t = r.total();
+        assert_eq!((t.counts.requests, t.counts.dropped, t.latency.max() / 1000), (3, 0, 30));
+        let w = r.take_window();
+        assert_eq!((w.counts.requests, w.counts.dropped), (4, 1));
+        let rows = r.stages();
+        let counts: Vec<_> = rows.iter().map(|s| (s.requests, s.errors, s.dropped)).collect();
+        assert_eq!(counts, [(1, 0, 1), (1, 1, 0), (2, 0, 0)]);
+        assert!((495..=505).contains(&(rows[0].latency.max() / 1000)));
+        assert!(Recorder::new(1).stages().is_empty());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::verify;
 mod progress;
 mod routes;
 mod split;
+mod stages;
 mod text;
 
 use text::plural;
@@ -23,6 +24,8 @@ use text::plural;
 pub use progress::Progress;
 pub use routes::RouteFigures;
 pub use split::{classes, Split};
+pub(crate) use stages::table as stage_table;
+pub use stages::StageRow;
 
 /// Latency statistics in milliseconds.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -177,6 +180,12 @@ pub struct Summary {
     /// `--verify-prometheus`: the checks run against Prometheus after the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<verify::Verdict>,
+    /// The `--warmup`'s figures, left out of everything above; absent without a warm-up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup: Option<StageRow>,
+    /// One row per `--stages` stage (or one for a flat rate with a warm-up); absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageRow>,
 }
 
 impl Summary {
@@ -212,6 +221,8 @@ impl Summary {
             start_unix_s: 0.0,
             end_unix_s: 0.0,
             verify: None,
+            warmup: None,
+            stages: Vec::new(),
         }
     }
 

@@ -1,28 +1,22 @@
 //! One run, start to end: bind /metrics, start the workers, stop them on time or on a signal,
 //! then report.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
-use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
-use tokio::sync::{oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::{interval_at, sleep_until, Instant};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
-use crate::client::Client;
 use crate::cluster;
 use crate::config::{Format, Load, Plan};
 use crate::metrics::{self, Metrics};
-use crate::pacer::{share, Pacer};
-use crate::recorder::{Recorder, Stats};
-use crate::report::{self, Progress, RunSettings, Split, Summary};
+use crate::report::{self, RunSettings, Split, Summary};
+use crate::send::{send_all, Sent};
 use crate::threshold::Verdict;
 use crate::verify;
-use crate::worker::{self, Shared, Stop};
 
 /// A failure that is not the target's fault: exit 1.
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +83,7 @@ async fn run_inner(
         _ = shutdown.clone() => None,
     };
     let started_at = SystemTime::now();
-    let (stats, window, interrupted) = match ready {
+    let sent = match ready {
         Some(true) => send_all(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
             MetricsServer::stop(server).await;
@@ -97,16 +91,16 @@ async fn run_inner(
             return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
         }
         // A signal while waiting: nothing was sent; report that and end.
-        None => (Stats::default(), Duration::ZERO, true),
+        None => Sent::none_interrupted(),
     };
-    let mut summary = Summary::new(&stats, plan.load.rate(), window, &plan.routes);
+    let (interrupted, window) = (sent.interrupted, sent.window);
+    let mut summary = sent.summary(plan);
     summary.run_id.clone_from(&plan.run_id);
     summary.started_at = humantime::format_rfc3339_millis(started_at).to_string();
     summary.ended_at = humantime::format_rfc3339_millis(started_at + window).to_string();
     summary.settings = settings(plan);
     summary.start_unix_s = unix(started_at);
     summary.end_unix_s = unix(started_at + window);
-    summary.interrupted = interrupted;
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
     summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
     if let Some((text, expected)) = &plan.expect_split {
@@ -202,14 +196,14 @@ fn settings(plan: &Plan) -> RunSettings {
 }
 
 /// The /metrics endpoint of one run, stopped by the run.
-struct MetricsServer {
+pub(crate) struct MetricsServer {
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
 
 impl MetricsServer {
     /// Bind before any request is sent, so a taken port fails the run up front.
-    async fn start(addr: SocketAddr, metrics: &Metrics) -> Result<Self, RunError> {
+    pub(crate) async fn start(addr: SocketAddr, metrics: &Metrics) -> Result<Self, RunError> {
         let listener = metrics::bind(addr).await.map_err(|source| RunError::MetricsBind { addr, source })?;
         tracing::info!(addr = %listener.local_addr().unwrap_or(addr), "serving /metrics");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -219,154 +213,10 @@ impl MetricsServer {
         Ok(MetricsServer { stop, task })
     }
 
-    async fn stop(server: Option<Self>) {
+    pub(crate) async fn stop(server: Option<Self>) {
         if let Some(s) = server {
             let _ = s.stop.send(());
             let _ = s.task.await;
         }
-    }
-}
-
-/// Start one worker per core on the plan's schedule and wait for them; returns the merged stats,
-/// the sending window and whether a signal ended it.
-async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> (Stats, Duration, bool) {
-    let rate = plan.load.rate();
-    metrics.target_rps.set(rate.unwrap_or(0.0));
-    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let slots = match plan.load {
-        Load::Open { .. } => plan.max_in_flight.get(),
-        Load::Closed { concurrency } => concurrency.get(),
-    };
-    let workers = parallelism.min(slots);
-    let shared = Arc::new(Shared {
-        client: Client::new(&plan.routes, &plan.client),
-        recorder: Recorder::new(workers),
-        metrics: metrics.clone(),
-        routes: plan.routes.clone(),
-        login: plan.login,
-        wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
-        timeout: plan.timeout,
-    });
-    let (stop, stopped) = watch::channel(Stop::Running);
-    let start = Instant::now();
-    let mut tasks = JoinSet::new();
-    for id in 0..workers {
-        let pacer = Pacer::new(start, rate, id, workers, plan.requests, plan.duration);
-        let cap = share(slots as u64, id, workers) as usize;
-        tasks.spawn(worker::work(shared.clone(), id, pacer, cap, stopped.clone()));
-    }
-    let look = Look::of(plan);
-    let progress = plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, look)));
-    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
-    if let Some(p) = progress {
-        p.abort();
-        if look.tty {
-            // The status line was drawn without a newline; end it so the summary starts afresh.
-            eprintln!();
-        }
-    }
-    (shared.recorder.total(), window, interrupted)
-}
-
-/// Wait for the workers, ending the window at the deadline or on `shutdown`; after a signal,
-/// abort what is still in flight once `--drain-timeout` has passed.
-/// Returns the sending window and whether a signal cut it short.
-async fn supervise(
-    tasks: &mut JoinSet<()>,
-    stop: &watch::Sender<Stop>,
-    start: Instant,
-    plan: &Plan,
-    shutdown: impl Future<Output = ()>,
-) -> (Duration, bool) {
-    tokio::pin!(shutdown);
-    let deadline = plan.duration.map(|d| start + d);
-    let mut ended: Option<Instant> = None;
-    let mut abort_at: Option<Instant> = None;
-    loop {
-        tokio::select! {
-            joined = tasks.join_next() => match joined {
-                Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Some(_) => {}
-                None => break,
-            },
-            _ = sleep_until(deadline.unwrap_or(start)), if deadline.is_some() && ended.is_none() => {
-                ended = deadline;
-                let _ = stop.send(Stop::Done);
-            }
-            _ = &mut shutdown, if abort_at.is_none() => {
-                let now = Instant::now();
-                ended.get_or_insert(now);
-                abort_at = Some(now + plan.drain_timeout);
-                tracing::info!(drain_timeout = ?plan.drain_timeout, "signal received: stopping, draining in-flight requests");
-                let _ = stop.send(Stop::Signal);
-            }
-            _ = sleep_until(abort_at.unwrap_or(start)), if abort_at.is_some_and(|_| *stop.borrow() == Stop::Signal) => {
-                let _ = stop.send(Stop::Abort);
-            }
-        }
-    }
-    // A schedule that ran to its end is judged over its own length: 150 requests at 50/s took
-    // 3 s of schedule, however early the last response came back.
-    let scheduled = match plan.load.rate() {
-        Some(rate) if ended.is_none() => {
-            let by_count = plan.requests.map(|n| Duration::from_secs_f64(n as f64 / rate));
-            by_count.into_iter().chain(plan.duration).min().map(|d| start + d)
-        }
-        _ => None,
-    };
-    let end = ended.or(scheduled).unwrap_or_else(Instant::now);
-    (end - start, abort_at.is_some())
-}
-
-/// How progress looks: JSON lines, plain lines, or a status line redrawn on a terminal.
-#[derive(Debug, Clone, Copy)]
-struct Look {
-    format: Format,
-    /// Text on a terminal: redraw one status line in place.
-    tty: bool,
-    /// Colour on that status line.
-    colour: bool,
-    target: Option<f64>,
-    duration: Option<Duration>,
-}
-
-impl Look {
-    fn of(plan: &Plan) -> Look {
-        let tty = plan.log_format == Format::Text && std::io::stderr().is_terminal();
-        Look {
-            format: plan.log_format,
-            tty,
-            colour: tty && !plan.no_color,
-            target: plan.load.rate(),
-            duration: plan.duration,
-        }
-    }
-}
-
-async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, look: Look) {
-    let mut ticker = interval_at(start + every, every);
-    let mut state = Progress { target: look.target, duration: look.duration, ..Progress::default() };
-    let mut classes = BTreeMap::new();
-    let mut last = start;
-    loop {
-        let now = ticker.tick().await;
-        let window = shared.recorder.take_window();
-        for (key, n) in &window.counts.classes {
-            *classes.entry(*key).or_insert(0) += n;
-        }
-        state.sent += window.counts.requests;
-        state.elapsed = now - start;
-        state.span = now - last;
-        state.in_flight = shared.metrics.in_flight.get();
-        state.classes = report::classes(&classes, &shared.routes);
-        for (kind, n) in &window.counts.error_types {
-            *state.errors.entry(kind.as_str().to_string()).or_insert(0) += n;
-        }
-        if look.tty {
-            eprint!("\r\x1b[2K{}", state.status(&window, look.colour));
-        } else {
-            eprintln!("{}", state.line(&window, look.format));
-        }
-        last = now;
     }
 }

@@ -34,6 +34,12 @@ pub struct RawConfig {
     /// Stop after this many requests
     #[arg(long)]
     pub requests: Option<String>,
+    /// Rate over time instead of --rate/--duration: `DURATION:RATE` or `DURATION:FROM->TO` ramps, e.g. `30s:0->150, 10m:150, 30s:150->0`
+    #[arg(long)]
+    pub stages: Option<String>,
+    /// Send this first part of the run on schedule but leave it out of the summary, thresholds and split test
+    #[arg(long, default_value = "0s")]
+    pub warmup: Option<String>,
     /// Maximum connections per target
     #[arg(long, default_value = "64")]
     pub connections: Option<String>,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use tokio::sync::watch;
@@ -16,7 +17,7 @@ use crate::client::Client;
 use crate::metrics::{Metrics, Observer};
 use crate::outcome::{ErrorType, Outcome};
 use crate::pacer::{Pacer, Tick};
-use crate::recorder::Recorder;
+use crate::recorder::{Phase, Recorder};
 use crate::scenario::Route;
 
 /// Why sending stops.
@@ -66,9 +67,9 @@ pub(crate) async fn work(
         None => None,
     };
     let mut in_flight = FuturesUnordered::new();
-    let finish = |o: Outcome, observer: &mut Observer| {
+    let finish = |(o, phase): (Outcome, Phase), observer: &mut Observer| {
         shared.metrics.in_flight.dec();
-        shared.recorder.record(id, &o);
+        shared.recorder.record_in(id, phase, &o);
         observer.observe(&o);
     };
     // An open-loop schedule ends by itself at the window's end, and every tick due before then is
@@ -83,12 +84,12 @@ pub(crate) async fn work(
             _ = due(tick), if open || in_flight.len() < cap => {
                 pacer.advance();
                 if in_flight.len() >= cap {
-                    shared.recorder.drop_send(id);
+                    shared.recorder.drop_in(id, phase(tick));
                     shared.metrics.dropped.inc();
                     continue;
                 }
                 shared.metrics.in_flight.inc();
-                in_flight.push(send(&shared, tick, cookie.as_ref(), abort.clone()));
+                in_flight.push(send(&shared, tick, cookie.as_ref(), abort.clone()).map(move |o| (o, phase(tick))));
             }
         }
     }
@@ -103,6 +104,15 @@ pub(crate) async fn work(
 /// before it sends within the millisecond before `due` instead: the rate is unchanged, and the
 /// latency of an early send counts from the actual send (see [`send`]).
 const TIMER_SLACK: Duration = Duration::from_millis(1);
+
+/// The part of the run a tick's outcome counts in.
+fn phase(tick: Tick) -> Phase {
+    if tick.warmup {
+        Phase::Warmup
+    } else {
+        Phase::Stage(tick.stage)
+    }
+}
 
 async fn due(tick: Tick) {
     if let Some(at) = tick.due {

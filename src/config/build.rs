@@ -39,6 +39,8 @@ impl Plan {
             requests: v.opt("requests", &r.requests, &format!("a whole number from 1 to {MAX_REQUESTS}"), |s| {
                 s.parse::<u64>().ok().filter(|n| (1..=MAX_REQUESTS).contains(n))
             })?,
+            stages: None,
+            warmup: Duration::ZERO,
             client: ClientOptions {
                 connections: v.count("connections", &r.connections, MAX_CONNECTIONS)?,
                 http2: v.flag("http2", &r.http2)?,
@@ -134,6 +136,7 @@ impl Plan {
                 .transpose()?,
             verify: None,
         }
+        .shaped(&v)?
         .sharded(v.shard(r)?)
         .verified(l)?;
         (plan.routes, plan.login) = routes::routes(&v, r)?;
@@ -151,6 +154,11 @@ impl Plan {
             },
         };
         self.requests = self.requests.map(share);
+        // Each shard sends its 1/N share of every stage.
+        for stage in self.stages.iter_mut().flatten() {
+            stage.from /= shard.count as f64;
+            stage.to /= shard.count as f64;
+        }
         self.shard = shard;
         self
     }
@@ -210,11 +218,11 @@ fn generate_run_id() -> String {
 /// Longest duration any setting takes: a year, far past any Job and safe to add to an `Instant`.
 const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
-fn positive_duration(s: &str) -> Option<Duration> {
+pub(super) fn positive_duration(s: &str) -> Option<Duration> {
     duration(s).filter(|d| !d.is_zero())
 }
 
-fn duration(s: &str) -> Option<Duration> {
+pub(super) fn duration(s: &str) -> Option<Duration> {
     humantime::parse_duration(s).ok().filter(|d| *d <= MAX_DURATION)
 }
 

@@ -269,3 +269,39 @@ fn env_list_items_may_hold_commas() {
     let plain = plan(&[], &[("TRAFFICGEN_URL", "http://a/x,http://b/y")]).unwrap();
     assert_eq!(plain.routes.len(), 2);
 }
+
+#[test]
+fn stages_set_rate_and_duration_and_shard_per_stage() {
+    let p = plan(&["--stages", "30s:0->150, 1m:150, 30s:150->0", "--warmup", "30s", "http://a/"], &[]).unwrap();
+    assert_eq!(p.duration, Some(Duration::from_secs(120)));
+    // (2250 + 9000 + 2250) requests over 120 s.
+    assert_eq!(p.load, Load::Open { rate: 112.5 });
+    assert_eq!(p.warmup, Duration::from_secs(30));
+    let env_stages =
+        [("TRAFFICGEN_STAGES", "10s:0->90, 10s:90"), ("TRAFFICGEN_SHARDS", "3"), ("JOB_COMPLETION_INDEX", "2")];
+    let p = plan(&["http://a/"], &env_stages).unwrap();
+    let stages = p.stages.unwrap();
+    assert_eq!((stages[0].from, stages[0].to, stages[1].from), (0.0, 30.0, 30.0));
+    assert_eq!(p.load, Load::Open { rate: 67.5 / 3.0 });
+}
+
+#[test]
+fn stages_and_warmup_errors_name_the_setting() {
+    for (args, vars, want) in [
+        (vec!["--stages", "30s:0->x"], vec![], r#"invalid --stages="30s:0->x": expected DURATION:RATE"#),
+        (vec!["--stages", "30s:1", "--rate", "5"], vec![], r#"invalid --rate="5": expected no --rate with --stages"#),
+        (vec!["--stages", "30s:1"], vec![("TRAFFICGEN_DURATION", "1m")], r#"invalid TRAFFICGEN_DURATION="1m""#),
+        (vec!["--stages", "30s:1", "--warmup", "30s"], vec![], "shorter than the stages' total"),
+        (
+            vec!["--warmup", "1m", "--duration", "30s"],
+            vec![],
+            r#"invalid --warmup="1m": expected a warm-up shorter than --duration"#,
+        ),
+        (vec![], vec![("TRAFFICGEN_WARMUP", "x")], r#"invalid TRAFFICGEN_WARMUP="x""#),
+    ] {
+        let mut args = args;
+        args.push("http://a/");
+        let e = err(&args, &vars);
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
+}

@@ -79,6 +79,22 @@ impl Summary {
                 p.p50, p.p90, p.p95, p.p99, p.p999, p.max, p.mean
             );
         }
+        if !self.stages.is_empty() {
+            let _ = writeln!(
+                s,
+                "  {:<14}{:>12}{:>9}{:>11}{:>11}{:>9}{:>9}{:>8}",
+                "stage", "target", "secs", "target/s", "achieved", "p50 ms", "p99 ms", "errors"
+            );
+            for r in self.warmup.iter().chain(&self.stages) {
+                let name = if r.stage == 0 { "warm-up".to_string() } else { r.stage.to_string() };
+                let target_rps = r.target_rps.map_or("max".to_string(), |t| format!("{t:.1}"));
+                let _ = writeln!(
+                    s,
+                    "  {name:<14}{:>12}{:>9.1}{target_rps:>11}{:>11.1}{:>9.2}{:>9.2}{:>8}",
+                    r.target, r.duration_s, r.achieved_rps, r.p50_ms, r.p99_ms, r.errors
+                );
+            }
+        }
         if !self.services.is_empty() {
             let _ = writeln!(
                 s,

@@ -142,3 +142,28 @@ async fn the_summary_names_its_run_and_its_routes() {
     assert!(s.routes.is_empty());
     assert!(s.render(trafficgen::config::Format::Text).contains("no thresholds set: 1 request at"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warmup_is_sent_but_left_out_of_the_summary_and_thresholds() {
+    let (addr, hits) = target().await;
+    // The first 50 answers are 503: all of them fall in the warm-up's 100 requests.
+    let url = format!("http://{addr}/ready-after/50");
+    let s = run(&["--rate", "100", "--duration", "2s", "--warmup", "1s", "--threshold", "error_rate<1%", &url]).await;
+    assert_eq!(hits.total.load(Ordering::Relaxed), 200);
+    assert_eq!((s.requests, s.errors, s.passed, s.duration_s), (100, 0, true, 1.0), "{s:?}");
+    let warmup = s.warmup.expect("a warm-up row");
+    assert_eq!((warmup.requests, warmup.errors), (100, 50));
+    assert_eq!((s.stages.len(), s.stages[0].requests), (1, 100));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_send_their_integral_and_report_each_stage() {
+    let (addr, hits) = target().await;
+    let url = format!("http://{addr}/ok");
+    let s = run(&["--stages", "1s:0->200, 1s:200", &url]).await;
+    assert_eq!(hits.total.load(Ordering::Relaxed), 300);
+    assert_eq!((s.requests, s.target_rps, s.achieved_rps), (300, Some(150.0), 150.0));
+    let rows: Vec<_> = s.stages.iter().map(|r| (r.stage, r.target.as_str(), r.requests, r.target_rps)).collect();
+    assert_eq!(rows, [(1, "0->200", 100, Some(100.0)), (2, "200", 200, Some(200.0))]);
+    assert!(s.warmup.is_none());
+}

@@ -2,6 +2,7 @@
 
 mod binary;
 mod bookinfo;
+mod capacity;
 mod cluster;
 mod engine;
 mod faults;

@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Response body size in bytes (0 answers a short text).
     #[arg(long, value_name = "BYTES", default_value = "0")]
     pub response_size: String,
+    /// Requests the plain target serves at once (each taking --delay); the rest wait in a FIFO queue, so latency climbs once the rate passes workers / delay. 0 = no limit.
+    #[arg(long, value_name = "K", default_value = "0")]
+    pub workers: String,
     /// Run the Bookinfo simulation (six services, Istio metrics) instead of the plain target.
     #[arg(long)]
     pub bookinfo: bool,
@@ -69,6 +72,13 @@ impl ServeArgs {
             error_rate: parse_fraction("--error-rate", &self.error_rate)?,
             error_status: parse_status("--status", &self.status)?,
             response_size: parse_size("--response-size", &self.response_size)?,
+            workers: self.workers.trim().parse().ok().filter(|k| *k <= 1_000_000).ok_or_else(|| {
+                ServeError::Invalid {
+                    setting: "--workers",
+                    value: self.workers.clone(),
+                    expected: "a whole number of requests served at once (0 = no limit)",
+                }
+            })?,
         };
         let bookinfo = self
             .bookinfo
@@ -185,6 +195,7 @@ mod tests {
             (vec!["--delay=soon"], r#"invalid --delay "soon": expected a duration like 20ms or 1s"#),
             (vec!["--status=99"], r#"invalid --status "99": expected an HTTP status code between 100 and 599"#),
             (vec!["--listen=localhost"], r#"invalid --listen "localhost": expected an IP address"#),
+            (vec!["--workers=-2"], r#"invalid --workers "-2": expected a whole number"#),
             (vec!["--response-size=-1"], r#"invalid --response-size "-1": expected a number of bytes"#),
             (vec!["--bookinfo", "--latency-scale=-2"], r#"invalid --latency-scale "-2": expected"#),
             (vec!["--bookinfo", "--fault=x"], r#"invalid --fault "x": expected"#),

@@ -10,6 +10,9 @@ use axum::Router;
 use bytes::Bytes;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 use serde::Deserialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Mutex;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
@@ -22,6 +25,8 @@ static FILLER: LazyLock<Bytes> = LazyLock::new(|| {
 #[derive(Debug)]
 struct Target {
     opts: TargetOptions,
+    /// `--workers`: requests in service at once; the rest wait in its FIFO queue.
+    workers: Option<Workers>,
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
@@ -56,6 +61,8 @@ pub struct TargetOptions {
     pub error_status: http::StatusCode,
     /// Body size in bytes; 0 answers `ok\n`.
     pub response_size: usize,
+    /// Requests in service at once, the others queued first come first served; 0 = no limit.
+    pub workers: usize,
 }
 
 impl Default for TargetOptions {
@@ -66,6 +73,7 @@ impl Default for TargetOptions {
             error_rate: 0.0,
             error_status: http::StatusCode::INTERNAL_SERVER_ERROR,
             response_size: 0,
+            workers: 0,
         }
     }
 }
@@ -89,7 +97,8 @@ pub fn target_router(opts: TargetOptions) -> Router {
     .expect("static metric definition");
     registry.register(Box::new(requests.clone())).expect("fresh registry");
     registry.register(Box::new(duration.clone())).expect("fresh registry");
-    let state = Arc::new(Target { opts, registry, requests, duration });
+    let workers = (opts.workers > 0).then(|| Workers::new(opts.workers));
+    let state = Arc::new(Target { opts, workers, registry, requests, duration });
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -99,7 +108,7 @@ pub fn target_router(opts: TargetOptions) -> Router {
 
 async fn answer(State(t): State<Arc<Target>>, Query(q): Query<Overrides>) -> Response {
     let start = Instant::now();
-    let resp = match respond(&t.opts, &q).await {
+    let resp = match respond(&t.opts, &q, t.workers.as_ref()).await {
         Ok(r) => r,
         Err(msg) => (StatusCode::BAD_REQUEST, msg).into_response(),
     };
@@ -109,7 +118,7 @@ async fn answer(State(t): State<Arc<Target>>, Query(q): Query<Overrides>) -> Res
     resp
 }
 
-async fn respond(opts: &TargetOptions, q: &Overrides) -> Result<Response, String> {
+async fn respond(opts: &TargetOptions, q: &Overrides, workers: Option<&Workers>) -> Result<Response, String> {
     let bad = |e: ServeError| e.to_string().replacen("--", "", 1);
     let delay = match &q.delay {
         Some(d) => parse_duration("delay", d).map_err(bad)?,
@@ -124,8 +133,10 @@ async fn respond(opts: &TargetOptions, q: &Overrides) -> Result<Response, String
         Some(s) => parse_size("size", s).map_err(bad)?,
         None => opts.response_size,
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
+    match workers {
+        Some(workers) => tokio::time::sleep_until(workers.book(delay)).await,
+        None if !delay.is_zero() => tokio::time::sleep(delay).await,
+        None => {}
     }
     let body = match size {
         0 if status.is_success() => Bytes::from_static(b"ok\n"),
@@ -134,6 +145,33 @@ async fn respond(opts: &TargetOptions, q: &Overrides) -> Result<Response, String
         n => Bytes::from(FILLER.iter().copied().cycle().take(n).collect::<Vec<u8>>()),
     };
     Ok((status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+}
+
+/// K servers behind one FIFO queue, in virtual time: a request arriving now is served by the
+/// server that frees first, from when it frees (or now) for its delay. Computing each end time,
+/// rather than holding a permit while sleeping, keeps the capacity exactly K / delay however late
+/// the timer wakes a handler: like the generator's pacer, the schedule is absolute. A request
+/// whose client gives up keeps its place, as it would in a real server's queue.
+#[derive(Debug)]
+struct Workers {
+    /// When each server is next free, earliest first.
+    free_at: Mutex<BinaryHeap<Reverse<tokio::time::Instant>>>,
+}
+
+impl Workers {
+    fn new(k: usize) -> Workers {
+        let now = tokio::time::Instant::now();
+        Workers { free_at: Mutex::new((0..k).map(|_| Reverse(now)).collect()) }
+    }
+
+    /// Queue a request that takes `delay` in service; returns when it is done.
+    fn book(&self, delay: Duration) -> tokio::time::Instant {
+        let mut free_at = self.free_at.lock().unwrap_or_else(|p| p.into_inner());
+        let Reverse(free) = free_at.pop().expect("at least one worker");
+        let done = free.max(tokio::time::Instant::now()) + delay;
+        free_at.push(Reverse(done));
+        done
+    }
 }
 
 /// `delay` plus uniform jitter in [-jitter, +jitter], floored at zero.
@@ -215,6 +253,28 @@ mod tests {
         assert!(text.contains("trafficgen_serve_requests_total{code=\"200\"} 1"), "{text}");
         assert!(text.contains("trafficgen_serve_requests_total{code=\"404\"} 1"), "{text}");
         assert!(text.contains("trafficgen_serve_request_duration_seconds_bucket{code=\"200\""), "{text}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn workers_serve_k_at_once_and_queue_the_rest_in_order() {
+        let opts = TargetOptions { workers: 2, delay: Duration::from_millis(10), ..Default::default() };
+        let r = target_router(opts);
+        let start = tokio::time::Instant::now();
+        let calls: Vec<_> = (0..6)
+            .map(|_| {
+                let r = r.clone();
+                tokio::spawn(async move {
+                    call(&r, "/").await;
+                    start.elapsed()
+                })
+            })
+            .collect();
+        let mut done = Vec::new();
+        for c in calls {
+            done.push(c.await.unwrap().as_millis());
+        }
+        // Two at a time, 10 ms each: the queue drains in three rounds, first come first served.
+        assert_eq!(done, [10, 10, 20, 20, 30, 30]);
     }
 
     #[test]

@@ -299,6 +299,7 @@ fn plain_args() -> ServeArgs {
         error_rate: "0".into(),
         status: "500".into(),
         response_size: "0".into(),
+        workers: "0".into(),
         bookinfo: false,
         latency_scale: "0".into(),
         faults: Vec::new(),

@@ -64,6 +64,17 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $total }}
 {{- end }}
 
+{{/* Whole seconds of sending: the stages' durations added up, or `duration`. */}}
+{{- define "trafficgen.sending" -}}
+{{- if .Values.stages }}
+{{- $total := 0 }}
+{{- range .Values.stages }}{{ $total = add $total (include "trafficgen.seconds" (first (splitList ":" .)) | int) }}{{ end }}
+{{- $total }}
+{{- else }}
+{{- include "trafficgen.seconds" .Values.duration }}
+{{- end }}
+{{- end }}
+
 {{/* The Job spec, shared by the Job and the CronJob's jobTemplate. */}}
 {{- define "trafficgen.jobSpec" -}}
 {{- $v := .Values }}
@@ -81,7 +92,7 @@ activeDeadlineSeconds: {{ $v.job.activeDeadlineSeconds }}
 {{- if $v.waitFor.url }}{{ $wait = include "trafficgen.seconds" $v.waitFor.timeout | int }}{{ end }}
 {{- $verify := 0 }}
 {{- if $v.verify.enabled }}{{ $verify = include "trafficgen.seconds" $v.verify.retryFor | int }}{{ end }}
-activeDeadlineSeconds: {{ add $wait $verify (include "trafficgen.seconds" $v.duration | int) (include "trafficgen.seconds" $v.linger | int) 300 }}
+activeDeadlineSeconds: {{ add $wait $verify (include "trafficgen.sending" . | int) (include "trafficgen.seconds" $v.linger | int) 300 }}
 {{- end }}
 ttlSecondsAfterFinished: {{ $v.job.ttlSecondsAfterFinished }}
 podFailurePolicy:
@@ -156,10 +167,20 @@ template:
           - name: TRAFFICGEN_URL
             value: {{ join "," . | quote }}
           {{- end }}
+          {{- if $v.stages }}
+          # The stages set the rate over time and the duration; rate and duration are unused.
+          - name: TRAFFICGEN_STAGES
+            value: {{ join ", " $v.stages | quote }}
+          {{- else }}
           - name: TRAFFICGEN_RATE
             value: {{ include "trafficgen.rate" . | quote }}
           - name: TRAFFICGEN_DURATION
             value: {{ $v.duration | quote }}
+          {{- end }}
+          {{- if $v.warmup }}
+          - name: TRAFFICGEN_WARMUP
+            value: {{ $v.warmup | quote }}
+          {{- end }}
           {{- with $v.thresholds }}
           - name: TRAFFICGEN_THRESHOLD
             value: {{ join "," . | quote }}

@@ -1,0 +1,261 @@
+//! One sending window: start a worker per core on the plan's schedule, keep the progress lines
+//! and the stage gauges going, end the window on time or on a signal (draining, then aborting),
+//! and hand back what was recorded.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::{interval_at, sleep_until, Instant};
+
+use crate::client::Client;
+use crate::config::{Format, Load, Plan};
+use crate::metrics::Metrics;
+use crate::pacer::{share, Pacer};
+use crate::recorder::{Recorder, StageStats, Stats};
+use crate::report::{self, Progress, Summary};
+use crate::stages::Schedule;
+use crate::worker::{self, Shared, Stop};
+
+/// What one send window produced.
+#[derive(Debug, Default)]
+pub(crate) struct Sent {
+    /// The measured figures (warm-up left out).
+    pub(crate) stats: Stats,
+    /// The whole sending window, warm-up included.
+    pub(crate) window: Duration,
+    /// Whether a signal ended it.
+    pub(crate) interrupted: bool,
+    /// The warm-up row and one row per stage; empty without stages or warm-up.
+    rows: Vec<StageStats>,
+    /// The rate over time; `None` for closed loop.
+    schedule: Option<Arc<Schedule>>,
+}
+
+impl Sent {
+    /// A signal came before the first send: nothing to report but that.
+    pub(crate) fn none_interrupted() -> Sent {
+        Sent { interrupted: true, ..Sent::default() }
+    }
+
+    /// The summary of the measured part of the window, with the per-stage table; thresholds
+    /// are the caller's.
+    pub(crate) fn summary(&self, plan: &Plan) -> Summary {
+        let measured = self.window.saturating_sub(plan.warmup);
+        let target = match (&plan.stages, &self.schedule) {
+            (Some(_), Some(s)) if !measured.is_zero() => {
+                let (from, to) = (plan.warmup.as_secs_f64(), self.window.as_secs_f64());
+                Some(((s.integral(to) - s.integral(from)) / (to - from) * 1000.0).round() / 1000.0)
+            }
+            _ => plan.load.rate(),
+        };
+        let mut summary = Summary::new(&self.stats, target, measured, &plan.routes);
+        summary.interrupted = self.interrupted;
+        (summary.warmup, summary.stages) =
+            report::stage_table(self.schedule.as_deref(), plan.stages.as_deref(), plan.warmup, self.window, &self.rows);
+        summary
+    }
+}
+
+/// Start one worker per core on the plan's schedule and wait for them; returns what was sent,
+/// the sending window and whether a signal ended it.
+pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> Sent {
+    let rate = plan.load.rate();
+    metrics.target_rps.set(rate.unwrap_or(0.0));
+    let schedule = match &plan.stages {
+        Some(stages) => Some(Arc::new(Schedule::staged(stages))),
+        None => rate.map(|r| Arc::new(Schedule::flat(r))),
+    };
+    let rows = plan.stages.as_ref().map_or(usize::from(!plan.warmup.is_zero()), Vec::len);
+    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let slots = match plan.load {
+        Load::Open { .. } => plan.max_in_flight.get(),
+        Load::Closed { concurrency } => concurrency.get(),
+    };
+    let workers = parallelism.min(slots);
+    let shared = Arc::new(Shared {
+        client: Client::new(&plan.routes, &plan.client),
+        recorder: Recorder::with_stages(workers, rows),
+        metrics: metrics.clone(),
+        routes: plan.routes.clone(),
+        login: plan.login,
+        wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
+        timeout: plan.timeout,
+    });
+    let (stop, stopped) = watch::channel(Stop::Running);
+    let start = Instant::now();
+    let mut tasks = JoinSet::new();
+    for id in 0..workers {
+        let mut pacer = Pacer::new(start, rate, id, workers, plan.requests, plan.duration).warmup(plan.warmup);
+        if let (Some(schedule), Some(_)) = (&schedule, &plan.stages) {
+            pacer = pacer.shaped(schedule.clone());
+        }
+        let cap = share(slots as u64, id, workers) as usize;
+        tasks.spawn(worker::work(shared.clone(), id, pacer, cap, stopped.clone()));
+    }
+    let staged = schedule.clone().filter(|_| plan.stages.is_some());
+    let look = Look::of(plan);
+    let progress =
+        plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, look, staged.clone())));
+    let follow = (staged.is_some() || !plan.warmup.is_zero())
+        .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.warmup)));
+    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
+    for task in [progress, follow].into_iter().flatten() {
+        task.abort();
+        let _ = task.await;
+    }
+    if look.tty && plan.progress_interval.is_some() {
+        // The status line was drawn without a newline; end it so the summary starts afresh.
+        eprintln!();
+    }
+    Sent { stats: shared.recorder.total(), window, interrupted, rows: shared.recorder.stages(), schedule }
+}
+
+/// How often `trafficgen_target_rps` follows a ramp: far finer than any scrape interval.
+const FOLLOW_EVERY: Duration = Duration::from_millis(250);
+
+/// Keep `trafficgen_target_rps` on the stage's rate and `trafficgen_warmup` at 1 until the
+/// warm-up ends.
+async fn follow(metrics: Metrics, start: Instant, schedule: Option<Arc<Schedule>>, warmup: Duration) {
+    let mut ticker = tokio::time::interval_at(start, FOLLOW_EVERY);
+    loop {
+        let elapsed = ticker.tick().await - start;
+        metrics.warmup.set(i64::from(elapsed < warmup));
+        if let Some(s) = &schedule {
+            let secs = elapsed.as_secs_f64();
+            metrics.target_rps.set(s.rate_at(secs));
+            metrics.stage.set(s.stage_at(secs) as i64 + 1);
+        }
+    }
+}
+
+/// Wait for the workers, ending the window at the deadline or on `shutdown`; after a signal,
+/// abort what is still in flight once `--drain-timeout` has passed.
+/// Returns the sending window and whether a signal cut it short.
+async fn supervise(
+    tasks: &mut JoinSet<()>,
+    stop: &watch::Sender<Stop>,
+    start: Instant,
+    plan: &Plan,
+    shutdown: impl Future<Output = ()>,
+) -> (Duration, bool) {
+    tokio::pin!(shutdown);
+    let deadline = plan.duration.map(|d| start + d);
+    let mut ended: Option<Instant> = None;
+    let mut abort_at: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => match joined {
+                Some(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Some(_) => {}
+                None => break,
+            },
+            _ = sleep_until(deadline.unwrap_or(start)), if deadline.is_some() && ended.is_none() => {
+                ended = deadline;
+                let _ = stop.send(Stop::Done);
+            }
+            _ = &mut shutdown, if abort_at.is_none() => {
+                let now = Instant::now();
+                ended.get_or_insert(now);
+                abort_at = Some(now + plan.drain_timeout);
+                tracing::info!(drain_timeout = ?plan.drain_timeout, "signal received: stopping, draining in-flight requests");
+                let _ = stop.send(Stop::Signal);
+            }
+            _ = sleep_until(abort_at.unwrap_or(start)), if abort_at.is_some_and(|_| *stop.borrow() == Stop::Signal) => {
+                let _ = stop.send(Stop::Abort);
+            }
+        }
+    }
+    // A schedule that ran to its end is judged over its own length: 150 requests at 50/s took
+    // 3 s of schedule, however early the last response came back.
+    let scheduled = match plan.load.rate() {
+        Some(rate) if ended.is_none() => {
+            let by_count = plan.requests.map(|n| Duration::from_secs_f64(n as f64 / rate));
+            by_count.into_iter().chain(plan.duration).min().map(|d| start + d)
+        }
+        _ => None,
+    };
+    let end = ended.or(scheduled).unwrap_or_else(Instant::now);
+    (end - start, abort_at.is_some())
+}
+
+/// How progress looks: JSON lines, plain lines, or a status line redrawn on a terminal.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    format: Format,
+    /// Text on a terminal: redraw one status line in place.
+    tty: bool,
+    /// Colour on that status line.
+    colour: bool,
+    target: Option<f64>,
+    duration: Option<Duration>,
+}
+
+impl Look {
+    fn of(plan: &Plan) -> Look {
+        let tty = plan.log_format == Format::Text && std::io::stderr().is_terminal();
+        Look {
+            format: plan.log_format,
+            tty,
+            colour: tty && !plan.no_color,
+            target: plan.load.rate(),
+            duration: plan.duration,
+        }
+    }
+}
+
+async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, look: Look, schedule: Option<Arc<Schedule>>) {
+    let mut ticker = interval_at(start + every, every);
+    let mut state = Progress { target: look.target, duration: look.duration, ..Progress::default() };
+    let mut classes = BTreeMap::new();
+    let mut last = start;
+    loop {
+        let now = ticker.tick().await;
+        let window = shared.recorder.take_window();
+        for (key, n) in &window.counts.classes {
+            *classes.entry(*key).or_insert(0) += n;
+        }
+        state.sent += window.counts.requests;
+        state.elapsed = now - start;
+        if let Some(s) = &schedule {
+            state.target = Some((s.rate_at(state.elapsed.as_secs_f64()) * 10.0).round() / 10.0);
+        }
+        state.span = now - last;
+        state.in_flight = shared.metrics.in_flight.get();
+        state.classes = report::classes(&classes, &shared.routes);
+        for (kind, n) in &window.counts.error_types {
+            *state.errors.entry(kind.as_str().to_string()).or_insert(0) += n;
+        }
+        if look.tty {
+            eprint!("\r\x1b[2K{}", state.status(&window, look.colour));
+        } else {
+            eprintln!("{}", state.line(&window, look.format));
+        }
+        last = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[tokio::test(start_paused = true)]
+    async fn target_rps_follows_the_stages_and_the_warmup_gauge_ends() {
+        let metrics = Metrics::new(&[], HashMap::new());
+        let schedule = Arc::new(Schedule::staged(&crate::stages::parse("10s:0->100, 10s:100").unwrap()));
+        let start = Instant::now();
+        let task = tokio::spawn(follow(metrics.clone(), start, Some(schedule), Duration::from_secs(5)));
+        let mut seen = Vec::new();
+        for at in [2, 7, 15] {
+            sleep_until(start + Duration::from_millis(at * 1000 + 100)).await;
+            seen.push((metrics.target_rps.get(), metrics.stage.get(), metrics.warmup.get()));
+        }
+        task.abort();
+        assert_eq!(seen, [(20.0, 1, 1), (70.0, 1, 0), (100.0, 2, 0)]);
+    }
+}
