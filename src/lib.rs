@@ -42,6 +42,7 @@ mod scenario;
 mod settings;
 pub mod shutdown;
 mod threshold;
+mod timeline;
 mod url;
 mod worker;
 

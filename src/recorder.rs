@@ -105,11 +105,13 @@ fn micros(d: Duration) -> u64 {
 }
 
 /// One worker's figures: outcomes land in the current window, which is folded into the total
-/// when a progress line takes it; the run's figures are total + window.
+/// when a progress line takes it; the run's figures are total + window. Each outcome also lands
+/// in `second`, which the timeline takes once a second, whatever the progress interval.
 #[derive(Debug, Default)]
 struct Shard {
     total: Stats,
     window: Stats,
+    second: Stats,
 }
 
 /// Per-worker shards behind uncontended locks; readers merge them.
@@ -130,12 +132,16 @@ impl Recorder {
 
     /// Record an outcome on worker `worker`'s shard.
     pub(crate) fn record(&self, worker: usize, o: &Outcome) {
-        self.shard(worker).window.record(o);
+        let mut shard = self.shard(worker);
+        shard.window.record(o);
+        shard.second.record(o);
     }
 
     /// Count a dropped send on worker `worker`'s shard.
     pub(crate) fn drop_send(&self, worker: usize) {
-        self.shard(worker).window.counts.dropped += 1;
+        let mut shard = self.shard(worker);
+        shard.window.counts.dropped += 1;
+        shard.second.counts.dropped += 1;
     }
 
     /// Everything recorded so far, merged.
@@ -157,6 +163,15 @@ impl Recorder {
             let window = std::mem::take(&mut s.window);
             s.total.merge(&window);
             all.merge(&window);
+        }
+        all
+    }
+
+    /// What was recorded since the previous call, merged: the timeline's next interval.
+    pub(crate) fn take_second(&self) -> Stats {
+        let mut all = Stats::default();
+        for w in 0..self.shards.len() {
+            all.merge(&std::mem::take(&mut self.shard(w).second));
         }
         all
     }
@@ -202,6 +217,10 @@ mod tests {
         r.record(1, &outcome(10, Some(200), None));
         assert_eq!(r.take_window().counts.requests, 1);
         assert_eq!(r.total().counts.requests, 2);
+        r.drop_send(0);
+        let second = r.take_second();
+        assert_eq!((second.counts.requests, second.counts.dropped), (2, 1), "seconds ignore progress windows");
+        assert_eq!(r.take_second().counts.requests, 0);
     }
 
     #[test]

@@ -6,21 +6,25 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Format, Shard};
 use crate::recorder::Stats;
 use crate::scenario::Route;
 use crate::threshold::{Figures, Stat, Verdict};
+use crate::timeline::Point;
 
+mod histograms;
 mod progress;
 mod split;
 
+pub use histograms::{decode, Histograms};
 pub use progress::Progress;
 pub use split::{classes, Split};
 
 /// Latency statistics in milliseconds.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Percentiles {
     /// Median.
     pub p50: f64,
@@ -126,6 +130,23 @@ pub struct Summary {
     /// Which shard of an Indexed Job this pod was; absent when not sharded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// The full latency distributions (HdrHistogram V2 compressed, base64, µs).
+    pub histograms: Histograms,
+    /// The run second by second (coarser past an hour).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<Point>,
+    /// Client spans of sampled requests sent to `--otlp-endpoint`; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spans: Option<Spans>,
+}
+
+/// What became of the client spans of sampled requests.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Spans {
+    /// Accepted by the OTLP receiver.
+    pub exported: u64,
+    /// Lost: the queue was full, the receiver failed or did not answer in time.
+    pub dropped: u64,
 }
 
 impl Summary {
@@ -152,6 +173,9 @@ impl Summary {
             services: BTreeMap::new(),
             split: None,
             shard: None,
+            histograms: Histograms::of(stats),
+            timeline: Vec::new(),
+            spans: None,
         }
     }
 
@@ -211,6 +235,9 @@ impl Summary {
                 t.expr,
                 t.value
             );
+        }
+        if let Some(spans) = self.spans {
+            let _ = writeln!(s, "  spans         {} exported, {} dropped", spans.exported, spans.dropped);
         }
         let _ = writeln!(s, "  verdict       {}", self.verdict());
         s
@@ -353,6 +380,9 @@ mod tests {
         assert_eq!(v["error_types"]["http_5xx"], 2);
         assert_eq!(v["thresholds"][0]["passed"], true);
         assert!((sum.error_rate() - 0.02).abs() < 1e-9);
+        let latency = decode(v["histograms"]["latency"].as_str().unwrap()).unwrap();
+        assert_eq!(latency.len(), 100, "the histogram decodes to the same counts");
+        assert_eq!(decode(v["histograms"]["service_time"].as_str().unwrap()).unwrap().max() / 1000, 100);
     }
 
     #[test]

@@ -19,7 +19,10 @@ use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Recorder, Stats};
 use crate::report::{self, Progress, Split, Summary};
+use crate::timeline::Point;
 use crate::worker::{self, Shared, Stop};
+
+mod seconds;
 
 /// A failure that is not the target's fault: exit 1.
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +88,7 @@ async fn run_inner(
         ready = cluster::wait_for(plan) => Some(ready),
         _ = shutdown.clone() => None,
     };
-    let (stats, window, interrupted) = match ready {
+    let (stats, window, interrupted, timeline) = match ready {
         Some(true) => send_all(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
             MetricsServer::stop(server).await;
@@ -93,9 +96,10 @@ async fn run_inner(
             return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
         }
         // A signal while waiting: nothing was sent; report that and end.
-        None => (Stats::default(), Duration::ZERO, true),
+        None => (Stats::default(), Duration::ZERO, true, Vec::new()),
     };
     let mut summary = Summary::new(&stats, plan.load.rate(), window, &plan.routes);
+    summary.timeline = timeline;
     summary.interrupted = interrupted;
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
     summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
@@ -152,8 +156,12 @@ impl MetricsServer {
 }
 
 /// Start one worker per core on the plan's schedule and wait for them; returns the merged stats,
-/// the sending window and whether a signal ended it.
-async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> (Stats, Duration, bool) {
+/// the sending window, whether a signal ended it and the timeline.
+async fn send_all(
+    plan: &Plan,
+    metrics: &Metrics,
+    shutdown: impl Future<Output = ()>,
+) -> (Stats, Duration, bool, Vec<Point>) {
     let rate = plan.load.rate();
     metrics.target_rps.set(rate.unwrap_or(0.0));
     let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -181,11 +189,15 @@ async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output =
     }
     let progress =
         plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, plan.log_format, rate)));
+    let (seconds_done, seconds_stopped) = oneshot::channel();
+    let seconds = tokio::spawn(seconds::record(shared.clone(), start, seconds_stopped));
     let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
     if let Some(p) = progress {
         p.abort();
     }
-    (shared.recorder.total(), window, interrupted)
+    let _ = seconds_done.send(());
+    let timeline = seconds.await.map(|t| t.finish(rate)).unwrap_or_default();
+    (shared.recorder.total(), window, interrupted, timeline)
 }
 
 /// Wait for the workers, ending the window at the deadline or on `shutdown`; after a signal,
