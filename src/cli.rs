@@ -7,6 +7,7 @@ use std::ffi::OsString;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::cluster;
+use crate::compare::CompareArgs;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
 use crate::settings::{self, env_name, RawConfig};
@@ -32,6 +33,8 @@ enum Sub {
     Serve(sim::ServeArgs),
     /// Start the Bookinfo simulation on loopback and drive it at 150 req/s for 30 s.
     Demo(DemoArgs),
+    /// Compare two runs' summaries: differences, their significance, budgets (exit 3 when exceeded).
+    Compare(CompareArgs),
 }
 
 /// What the user asked for, validated.
@@ -43,6 +46,8 @@ pub enum Command {
     Serve(Box<sim::ServeArgs>),
     /// Drive the Bookinfo simulation with the plan.
     Demo(Box<DemoArgs>, Box<Plan>),
+    /// Compare two runs.
+    Compare(Box<CompareArgs>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -65,6 +70,7 @@ pub async fn parse(
     let matches = command().try_get_matches_from(args)?;
     match matches.subcommand() {
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
+        Some(("compare", m)) => Ok(Command::Compare(Box::new(CompareArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
             let plan = demo::plan(&settings::layer(m, env).map_err(ConfigError::from)?)?;

@@ -30,6 +30,7 @@ mod classify;
 pub mod cli;
 mod client;
 mod cluster;
+pub mod compare;
 pub mod config;
 pub mod demo;
 mod metrics;

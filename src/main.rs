@@ -14,7 +14,7 @@ const EXIT_OK: u8 = 0;
 const EXIT_FAILURE: u8 = 1;
 /// Invalid configuration; nothing was sent.
 const EXIT_CONFIG: u8 = 2;
-/// Thresholds failed.
+/// Thresholds failed, or `compare` found a budget exceeded.
 const EXIT_THRESHOLDS: u8 = 3;
 
 fn main() -> ExitCode {
@@ -41,6 +41,10 @@ fn main() -> ExitCode {
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }
+        Command::Compare(args) => match trafficgen::compare::run(&args) {
+            Ok(comparison) => ExitCode::from(if comparison.passed() { EXIT_OK } else { EXIT_THRESHOLDS }),
+            Err(e) => fail(EXIT_FAILURE, &e),
+        },
         Command::Run(plan) => {
             init_logging(plan.log_format);
             match runtime.block_on(trafficgen::run(*plan, shutdown::signals())) {

@@ -18,7 +18,7 @@ mod histograms;
 mod progress;
 mod split;
 
-pub use histograms::{decode, Histograms};
+pub use histograms::{decode, DecodeError, Histograms};
 pub use progress::Progress;
 pub use split::{classes, Split};
 

@@ -3,6 +3,7 @@
 mod binary;
 mod bookinfo;
 mod cluster;
+mod compare;
 mod engine;
 mod prometheus;
 mod support;
