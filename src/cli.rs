@@ -10,6 +10,7 @@ use crate::cluster;
 use crate::compare::CompareArgs;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
+use crate::html::ReportArgs;
 use crate::settings::{self, env_name, RawConfig};
 
 /// Top-level command line, as clap reads it.
@@ -35,6 +36,8 @@ enum Sub {
     Demo(DemoArgs),
     /// Compare two runs' summaries: differences, their significance, budgets (exit 3 when exceeded).
     Compare(CompareArgs),
+    /// Draw one or more runs' summaries as one self-contained HTML page.
+    Report(ReportArgs),
 }
 
 /// What the user asked for, validated.
@@ -48,6 +51,8 @@ pub enum Command {
     Demo(Box<DemoArgs>, Box<Plan>),
     /// Compare two runs.
     Compare(Box<CompareArgs>),
+    /// Write the HTML report of some runs.
+    Report(Box<ReportArgs>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -71,6 +76,7 @@ pub async fn parse(
     match matches.subcommand() {
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("compare", m)) => Ok(Command::Compare(Box::new(CompareArgs::from_arg_matches(m)?))),
+        Some(("report", m)) => Ok(Command::Report(Box::new(ReportArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
             let plan = demo::plan(&settings::layer(m, env).map_err(ConfigError::from)?)?;

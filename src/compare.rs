@@ -182,8 +182,18 @@ impl Comparison {
         s
     }
 
-    /// The figure rows as aligned text (also the HTML report's compare table).
+    /// The figure rows as aligned text.
     pub fn table(&self) -> Vec<String> {
+        self.cells()
+            .into_iter()
+            .map(|[name, base, new, diff, rel, mark]| {
+                format!("{name:<14}{base:>11}{new:>11}{diff:>11}{rel:>9}  {mark}")
+            })
+            .collect()
+    }
+
+    /// The figure rows as cells: name, base, new, diff, rel, significant (also the HTML table).
+    pub fn cells(&self) -> Vec<[String; 6]> {
         self.rows
             .iter()
             .map(|r| {
@@ -200,14 +210,14 @@ impl Comparison {
                     (_, true) => "yes",
                     (_, false) => "no",
                 };
-                format!("{name:<14}{base:>11}{new:>11}{diff:>11}{rel:>9}  {mark}")
+                [name, base, new, diff, rel, mark.to_string()]
             })
             .collect()
     }
 }
 
 /// The table label of a figure: `p99.9` rather than the JSON key `p999`.
-pub fn label(f: Figure) -> &'static str {
+fn label(f: Figure) -> &'static str {
     match f {
         Figure::Percentile(999) => "p99.9",
         f => f.key(),

@@ -94,6 +94,8 @@ pub struct Plan {
     pub output: Format,
     /// Where to also write the JSON summary.
     pub summary_file: Option<PathBuf>,
+    /// Where to write the HTML report.
+    pub report: Option<PathBuf>,
     /// Progress line interval; `None` = off.
     pub progress_interval: Option<Duration>,
     /// Log and progress format.

@@ -33,6 +33,7 @@ mod cluster;
 pub mod compare;
 pub mod config;
 pub mod demo;
+pub mod html;
 mod metrics;
 mod outcome;
 mod pacer;

@@ -45,6 +45,10 @@ fn main() -> ExitCode {
             Ok(comparison) => ExitCode::from(if comparison.passed() { EXIT_OK } else { EXIT_THRESHOLDS }),
             Err(e) => fail(EXIT_FAILURE, &e),
         },
+        Command::Report(args) => match trafficgen::html::run(&args) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(e) => fail(EXIT_FAILURE, &e),
+        },
         Command::Run(plan) => {
             init_logging(plan.log_format);
             match runtime.block_on(trafficgen::run(*plan, shutdown::signals())) {

@@ -15,6 +15,7 @@ use tokio::time::{interval_at, sleep_until, Instant};
 use crate::client::Client;
 use crate::cluster;
 use crate::config::{Format, Load, Plan};
+use crate::html;
 use crate::metrics::{self, Metrics};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Recorder, Stats};
@@ -43,6 +44,9 @@ pub enum RunError {
         /// The bound.
         timeout: Duration,
     },
+    /// The HTML report could not be written.
+    #[error("--report: {0}")]
+    Report(#[from] html::ReportError),
     /// The summary file could not be written.
     #[error("cannot write --summary-file {path}: {source}")]
     SummaryFile {
@@ -117,6 +121,10 @@ async fn run_inner(
             .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
         None => Ok(()),
     };
+    let written = written.and_then(|()| match &plan.report {
+        Some(path) => Ok(html::write_summary(&summary, &plan.run_id, path)?),
+        None => Ok(()),
+    });
     cluster::push(plan, metrics.render()).await;
     if server.is_some() && !interrupted && !plan.linger.is_zero() {
         tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");

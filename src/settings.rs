@@ -71,6 +71,9 @@ pub struct RawConfig {
     /// Also write the JSON summary to this file
     #[arg(long)]
     pub summary_file: Option<String>,
+    /// Also write an HTML report of the run (charts, no network needed to view) to this file
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<String>,
     /// Interval of progress lines on stderr (`0s` = off)
     #[arg(long, default_value = "5s")]
     pub progress_interval: Option<String>,

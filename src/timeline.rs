@@ -152,10 +152,16 @@ impl Timeline {
         }
     }
 
-    /// All points, the one still gathering included; each gets `target` as its asked-for rate.
+    /// All points, the one still gathering included (joined to the one before when shorter than
+    /// half a step, so a last sliver of draining requests does not read as a rate spike); each
+    /// gets `target` as its asked-for rate.
     pub(crate) fn finish(mut self, target: Option<f64>) -> Vec<Point> {
         if let Some((start, length, stats, names)) = self.pending.take() {
-            self.points.push(Point::of(start, length, &stats, names));
+            let point = Point::of(start, length, &stats, names);
+            match self.points.pop() {
+                Some(last) if length.as_secs_f64() < 0.5 * f64::from(self.step) => self.points.push(last.merge(point)),
+                last => self.points.extend(last.into_iter().chain([point])),
+            }
         }
         for p in &mut self.points {
             p.target_rps = target;
@@ -188,11 +194,12 @@ mod tests {
         for i in 0..11u64 {
             tl.add(Duration::from_secs(i), Duration::from_secs(1), second(i + 1, 10 * (i + 1)), BTreeMap::new());
         }
+        tl.add(Duration::from_secs(11), Duration::from_millis(100), second(1, 5), BTreeMap::new());
         let points = tl.finish(Some(5.0));
         assert!(points.len() <= 4, "{points:?}");
-        assert_eq!(points.iter().map(|p| p.requests).sum::<u64>(), (1..=11).sum::<u64>());
+        assert_eq!(points.iter().map(|p| p.requests).sum::<u64>(), (1..=11).sum::<u64>() + 1);
         let covered: f64 = points.iter().map(|p| p.interval_s).sum();
-        assert!((covered - 11.0).abs() < 1e-9, "{covered}");
+        assert!((covered - 11.1).abs() < 1e-9, "{covered}");
         assert_eq!(points[0].t, 0.0);
         assert!(points.windows(2).all(|w| (w[0].t + w[0].interval_s - w[1].t).abs() < 1e-9), "{points:?}");
         assert!(points.iter().all(|p| p.target_rps == Some(5.0)));

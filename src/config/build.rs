@@ -75,6 +75,7 @@ impl Plan {
             )?,
             output: v.format("output", &r.output)?,
             summary_file: r.summary_file.as_ref().map(PathBuf::from),
+            report: r.report.as_ref().map(PathBuf::from),
             progress_interval: v
                 .parse(
                     "progress_interval",

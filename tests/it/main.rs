@@ -6,4 +6,5 @@ mod cluster;
 mod compare;
 mod engine;
 mod prometheus;
+mod report;
 mod support;
