@@ -12,6 +12,7 @@ use crate::client::ClientOptions;
 use crate::scenario::Route;
 use crate::settings;
 use crate::threshold::Threshold;
+use crate::trace::Tracing;
 
 /// How requests are started.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,6 +125,10 @@ pub struct Plan {
     pub login: Option<usize>,
     /// `--expect-split`: the text as given and the class weights.
     pub expect_split: Option<(String, Vec<(String, f64)>)>,
+    /// Trace headers and sampling.
+    pub tracing: Tracing,
+    /// Where to export sampled requests' client spans (the full `/v1/traces` URL).
+    pub otlp_endpoint: Option<Uri>,
 }
 
 /// A configuration error: the run never starts and the process exits 2.

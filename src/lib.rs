@@ -35,6 +35,7 @@ pub mod config;
 pub mod demo;
 pub mod html;
 mod metrics;
+mod otlp;
 mod outcome;
 mod pacer;
 mod recorder;
@@ -45,6 +46,7 @@ mod settings;
 pub mod shutdown;
 mod threshold;
 mod timeline;
+mod trace;
 mod url;
 mod worker;
 

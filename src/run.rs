@@ -17,10 +17,12 @@ use crate::cluster;
 use crate::config::{Format, Load, Plan};
 use crate::html;
 use crate::metrics::{self, Metrics};
+use crate::otlp::{self, Exporter, Resource};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Recorder, Stats};
-use crate::report::{self, Progress, Split, Summary};
+use crate::report::{self, Progress, Spans, Split, Summary};
 use crate::timeline::Point;
+use crate::trace::{LogLimit, Tracer};
 use crate::worker::{self, Shared, Stop};
 
 mod seconds;
@@ -92,7 +94,7 @@ async fn run_inner(
         ready = cluster::wait_for(plan) => Some(ready),
         _ = shutdown.clone() => None,
     };
-    let (stats, window, interrupted, timeline) = match ready {
+    let sent = match ready {
         Some(true) => send_all(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
             MetricsServer::stop(server).await;
@@ -100,10 +102,18 @@ async fn run_inner(
             return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
         }
         // A signal while waiting: nothing was sent; report that and end.
-        None => (Stats::default(), Duration::ZERO, true, Vec::new()),
+        None => Sent {
+            stats: Stats::default(),
+            window: Duration::ZERO,
+            interrupted: true,
+            timeline: Vec::new(),
+            spans: None,
+        },
     };
-    let mut summary = Summary::new(&stats, plan.load.rate(), window, &plan.routes);
-    summary.timeline = timeline;
+    let interrupted = sent.interrupted;
+    let mut summary = Summary::new(&sent.stats, plan.load.rate(), sent.window, &plan.routes);
+    summary.timeline = sent.timeline;
+    summary.spans = sent.spans.map(|c| Spans { exported: c.exported, dropped: c.dropped });
     summary.interrupted = interrupted;
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
     summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
@@ -164,12 +174,8 @@ impl MetricsServer {
 }
 
 /// Start one worker per core on the plan's schedule and wait for them; returns the merged stats,
-/// the sending window, whether a signal ended it and the timeline.
-async fn send_all(
-    plan: &Plan,
-    metrics: &Metrics,
-    shutdown: impl Future<Output = ()>,
-) -> (Stats, Duration, bool, Vec<Point>) {
+/// the sending window, whether a signal ended it, the timeline and the spans' fate.
+async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> Sent {
     let rate = plan.load.rate();
     metrics.target_rps.set(rate.unwrap_or(0.0));
     let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -178,6 +184,13 @@ async fn send_all(
         Load::Closed { concurrency } => concurrency.get(),
     };
     let workers = parallelism.min(slots);
+    let (exporter, spans) = match &plan.otlp_endpoint {
+        Some(endpoint) => {
+            let (exporter, sink) = Exporter::start(endpoint.clone(), resource(plan));
+            (Some(exporter), Some(sink))
+        }
+        None => (None, None),
+    };
     let shared = Arc::new(Shared {
         client: Client::new(&plan.routes, &plan.client),
         recorder: Recorder::new(workers),
@@ -186,6 +199,7 @@ async fn send_all(
         login: plan.login,
         wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
         timeout: plan.timeout,
+        trace: Tracer { tracing: plan.tracing, spans, failures: LogLimit::default() },
     });
     let (stop, stopped) = watch::channel(Stop::Running);
     let start = Instant::now();
@@ -205,7 +219,26 @@ async fn send_all(
     }
     let _ = seconds_done.send(());
     let timeline = seconds.await.map(|t| t.finish(rate)).unwrap_or_default();
-    (shared.recorder.total(), window, interrupted, timeline)
+    let spans = match exporter {
+        Some(e) => Some(e.finish().await),
+        None => None,
+    };
+    Sent { stats: shared.recorder.total(), window, interrupted, timeline, spans }
+}
+
+/// What sending came to.
+struct Sent {
+    stats: Stats,
+    window: Duration,
+    interrupted: bool,
+    timeline: Vec<Point>,
+    spans: Option<otlp::Counts>,
+}
+
+/// The OTLP resource of this run's spans.
+fn resource(plan: &Plan) -> Resource {
+    let routes = plan.routes.iter().map(|r| (r.method.to_string(), r.uri.to_string())).collect();
+    Resource { service: "trafficgen".into(), run_id: plan.run_id.clone(), routes }
 }
 
 /// Wait for the workers, ending the window at the deadline or on `shutdown`; after a signal,

@@ -125,6 +125,15 @@ pub struct RawConfig {
     /// This pod's shard, 0-based; defaults to JOB_COMPLETION_INDEX
     #[arg(long)]
     pub shard_index: Option<String>,
+    /// Trace headers each request carries: w3c (traceparent), b3 (x-b3-*), both, or none; all but none add a unique x-request-id
+    #[arg(long, default_value = "both")]
+    pub trace_headers: Option<String>,
+    /// Share of requests marked sampled in their trace headers, e.g. 0.01 or 1%
+    #[arg(long, default_value = "0.01")]
+    pub trace_sample: Option<String>,
+    /// Export the client span of each sampled request to this OTLP/HTTP receiver, e.g. http://jaeger-collector:4318; defaults to OTEL_EXPORTER_OTLP_ENDPOINT
+    #[arg(long)]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Where a setting's value came from; error messages name the flag or the env var accordingly.
@@ -186,6 +195,15 @@ pub(crate) fn layer(
     if !env.iter().any(|(k, _)| *k == shard_index) {
         if let Some((_, v)) = env.iter().find(|(k, _)| k == "JOB_COMPLETION_INDEX") {
             env.push((shard_index, v.clone()));
+        }
+    }
+    // The OpenTelemetry SDKs' standard variables, unless TRAFFICGEN_OTLP_ENDPOINT is set.
+    let otlp = env_name("otlp_endpoint");
+    for standard in ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"] {
+        if !env.iter().any(|(k, _)| *k == otlp) {
+            if let Some((_, v)) = env.iter().find(|(k, _)| k == standard) {
+                env.push((otlp.clone(), v.clone()));
+            }
         }
     }
     let env: RawConfig = envy::prefixed(ENV_PREFIX).from_iter(env).map_err(|e| LayerError::Env(e.to_string()))?;

@@ -18,6 +18,7 @@ use crate::outcome::{ErrorType, Outcome};
 use crate::pacer::{Pacer, Tick};
 use crate::recorder::Recorder;
 use crate::scenario::Route;
+use crate::trace::Tracer;
 
 /// Why sending stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     pub wheel: Vec<usize>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Trace headers, span export, failure lines.
+    pub trace: Tracer,
 }
 
 /// Run worker `id`: send the pacer's ticks with at most `cap` in flight until the schedule ends
@@ -116,10 +119,11 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
     let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
     let classifier = shared.routes[route].classifier.as_deref();
     let keep = if classifier.is_some_and(Classifier::needs_body) { BODY_CAP } else { 0 };
-    let extra = if shared.routes[route].login { cookie } else { None };
+    let mut extra = if shared.routes[route].login { cookie.cloned() } else { None }.unwrap_or_default();
+    let trace = shared.trace.start(&mut extra);
     let mut body = Vec::new();
     let result = tokio::select! {
-        r = timeout(shared.timeout, shared.client.send(route, extra, keep, &mut body)) => r.unwrap_or(Err(ErrorType::Timeout)),
+        r = timeout(shared.timeout, shared.client.send(route, Some(&extra), keep, &mut body)) => r.unwrap_or(Err(ErrorType::Timeout)),
         _ = stop.wait_for(|s| *s == Stop::Abort) => Err(ErrorType::Cancelled),
     };
     let end = Instant::now();
@@ -131,7 +135,7 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
             classifier.map(|c| c.classify(answer.status, &answer.headers, &body)),
         ),
     };
-    Outcome {
+    let outcome = Outcome {
         route,
         status,
         error,
@@ -139,7 +143,9 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
         latency: end.saturating_duration_since(intended).max(end - started),
         service_time: end - started,
         class,
-    }
+    };
+    shared.trace.end(trace, &shared.routes[route].name, &outcome);
+    outcome
 }
 
 /// Send the login route and keep its cookies for this worker's logged-in routes. A failed login

@@ -11,8 +11,10 @@ use rustls_pki_types::CertificateDer;
 use super::validator::Validator;
 use super::{routes, ConfigError, Load, Mesh, Plan, Shard};
 use crate::client::{ClientOptions, Pin};
+use crate::otlp::traces_url;
 use crate::settings::Layered;
 use crate::threshold::Threshold;
+use crate::trace::{TraceHeaders, Tracing};
 use crate::url::{bare_host, parse_url};
 
 impl Plan {
@@ -129,6 +131,26 @@ impl Plan {
                         .map_err(|e| v.invalid("expect_split", text, &e.to_string()))
                 })
                 .transpose()?,
+            tracing: Tracing {
+                headers: v.parse(
+                    "trace_headers",
+                    r.trace_headers.as_deref(),
+                    "w3c, b3, both or none",
+                    TraceHeaders::parse,
+                )?,
+                sample: v.parse(
+                    "trace_sample",
+                    r.trace_sample.as_deref(),
+                    "a ratio from 0 to 1 such as 0.01, or a percentage such as 1%",
+                    parse_ratio,
+                )?,
+            },
+            otlp_endpoint: v.opt(
+                "otlp_endpoint",
+                &r.otlp_endpoint,
+                "an http:// URL such as http://jaeger-collector:4318",
+                |s| parse_url(s).filter(|u| u.scheme_str() == Some("http")).as_ref().and_then(traces_url),
+            )?,
         }
         .sharded(v.shard(r)?))
     }
@@ -179,6 +201,15 @@ fn positive_duration(s: &str) -> Option<Duration> {
 
 fn duration(s: &str) -> Option<Duration> {
     humantime::parse_duration(s).ok().filter(|d| *d <= MAX_DURATION)
+}
+
+/// `0.25` or `25%`, within 0…1.
+fn parse_ratio(s: &str) -> Option<f64> {
+    let v = match s.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().ok()? / 100.0,
+        None => s.parse::<f64>().ok()?,
+    };
+    (0.0..=1.0).contains(&v).then_some(v)
 }
 
 fn parse_pin(s: &str) -> Option<Pin> {

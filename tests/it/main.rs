@@ -8,3 +8,4 @@ mod engine;
 mod prometheus;
 mod report;
 mod support;
+mod trace;
