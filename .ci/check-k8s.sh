@@ -374,6 +374,9 @@ target with a comma|/targets/0|--set-json targets=["http://a/b,c"]
 threshold with a comma|/thresholds/0|--set-json thresholds=["p99<1s,p90<1s"]
 env entry with an unknown field|additional properties 'valu' not allowed|--set-json env=[{"name":"X","valu":"1"}]
 neither targets nor scenario|give at least one URL, or a scenario|--set-json targets=[]
+unknown trace header format|/tracing/headers|--set tracing.headers=zipkin
+trace sample above 1|/tracing/sample|--set tracing.sample=5
+OTLP endpoint that is not http|/tracing/otlpEndpoint|--set tracing.otlpEndpoint=collector:4318
 CASES
 
 printf '\n%d passed, 0 failed\n' "$passed"
