@@ -126,15 +126,7 @@ async fn run_inner(
     summary.passed = summary.thresholds.iter().all(|t| t.passed);
     print!("{}", summary.render(plan.output));
     report::write_termination_log(&summary.verdict());
-    let written = match &plan.summary_file {
-        Some(path) => std::fs::write(path, summary.render(Format::Json))
-            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
-        None => Ok(()),
-    };
-    let written = written.and_then(|()| match &plan.report {
-        Some(path) => Ok(html::write_summary(&summary, &plan.run_id, path)?),
-        None => Ok(()),
-    });
+    let written = write_files(plan, &summary);
     cluster::push(plan, metrics.render()).await;
     if server.is_some() && !interrupted && !plan.linger.is_zero() {
         tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
@@ -145,6 +137,18 @@ async fn run_inner(
     }
     MetricsServer::stop(server).await;
     written.map(|()| summary)
+}
+
+/// `--summary-file` and `--report`, when asked for.
+fn write_files(plan: &Plan, summary: &Summary) -> Result<(), RunError> {
+    if let Some(path) = &plan.summary_file {
+        std::fs::write(path, summary.render(Format::Json))
+            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source })?;
+    }
+    if let Some(path) = &plan.report {
+        html::write_summary(summary, &plan.run_id, path)?;
+    }
+    Ok(())
 }
 
 /// The /metrics endpoint of one run, stopped by the run.

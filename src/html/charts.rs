@@ -121,8 +121,8 @@ fn errors(runs: &[Saved]) -> Chart {
         for (j, kind) in types.into_iter().enumerate() {
             let per_second = |p: &Point| p.error_types.get(kind).copied().unwrap_or(0) as f64 / p.interval_s.max(1e-9);
             let points = steps(run.timeline.iter().map(|p| (p.t, p.interval_s, per_second(p))));
-            let c = if runs.len() == 1 { colour(j) } else { colour(i) };
-            series.push(Series { name: name(runs, run, kind), colour: c, dashed: runs.len() > 1 && j > 0, points });
+            // One colour per type; later runs dashed.
+            series.push(Series { name: name(runs, run, kind), colour: colour(j), dashed: i > 0, points });
         }
     }
     Chart { id: "errors", title: "Errors by type".into(), y_label: "errors/s", x: XAxis::Seconds, y_max: None, series }
@@ -140,8 +140,8 @@ fn classes(runs: &[Saved]) -> Chart {
             };
             let answered = run.timeline.iter().filter(|p| p.classes.values().sum::<u64>() > 0);
             let points = steps(answered.map(|p| (p.t, p.interval_s, share(p))));
-            let c = if runs.len() == 1 { colour(j) } else { colour(i) };
-            series.push(Series { name: name(runs, run, class), colour: c, dashed: runs.len() > 1 && j > 0, points });
+            // One colour per class; later runs dashed.
+            series.push(Series { name: name(runs, run, class), colour: colour(j), dashed: i > 0, points });
         }
     }
     let title = "Response classes".into();

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 const W: f64 = 880.0;
 const H: f64 = 280.0;
 const LEFT: f64 = 64.0;
-const RIGHT: f64 = 16.0;
+const RIGHT: f64 = 30.0;
 const TOP: f64 = 34.0;
 const BOTTOM: f64 = 44.0;
 
@@ -71,6 +71,38 @@ impl Chart {
             esc(&self.title)
         );
         let _ = write!(s, r#"<text x="{LEFT}" y="20" class="title">{}</text>"#, esc(&self.title));
+        self.axes(&mut s, (x_max, y_max, top), &sx, &sy);
+        for series in &self.series {
+            let points: Vec<String> =
+                series.points.iter().map(|p| format!("{:.1},{:.1}", sx(xs(p)), sy(p.1))).collect();
+            let dash = if series.dashed { r#" stroke-dasharray="6 4""# } else { "" };
+            let _ = write!(
+                s,
+                r#"<polyline fill="none" stroke="{}" stroke-width="1.8"{dash} points="{}"><title>{}</title></polyline>"#,
+                series.colour,
+                points.join(" "),
+                esc(&series.name)
+            );
+        }
+        if self.series.iter().all(|s| s.points.is_empty()) {
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{}" class="axis" text-anchor="middle">none in this run</text>"#,
+                (LEFT + W - RIGHT) / 2.0,
+                (top + H - BOTTOM) / 2.0
+            );
+        }
+        s + &legend + "</svg>"
+    }
+
+    /// Grid, tick labels and axis names.
+    fn axes(
+        &self,
+        s: &mut String,
+        (x_max, y_max, top): (f64, f64, f64),
+        sx: &dyn Fn(f64) -> f64,
+        sy: &dyn Fn(f64) -> f64,
+    ) {
         for i in 0..=4 {
             let y = y_max * f64::from(i) / 4.0;
             let _ = write!(
@@ -102,27 +134,6 @@ impl Chart {
             (top + H - BOTTOM) / 2.0,
             esc(self.y_label)
         );
-        for series in &self.series {
-            let points: Vec<String> =
-                series.points.iter().map(|p| format!("{:.1},{:.1}", sx(xs(p)), sy(p.1))).collect();
-            let dash = if series.dashed { r#" stroke-dasharray="6 4""# } else { "" };
-            let _ = write!(
-                s,
-                r#"<polyline fill="none" stroke="{}" stroke-width="1.8"{dash} points="{}"><title>{}</title></polyline>"#,
-                series.colour,
-                points.join(" "),
-                esc(&series.name)
-            );
-        }
-        if self.series.iter().all(|s| s.points.is_empty()) {
-            let _ = write!(
-                s,
-                r#"<text x="{}" y="{}" class="axis" text-anchor="middle">none in this run</text>"#,
-                (LEFT + W - RIGHT) / 2.0,
-                (top + H - BOTTOM) / 2.0
-            );
-        }
-        s + &legend + "</svg>"
     }
 
     /// The legend beside the title, wrapping onto more rows when long; and its number of rows.
