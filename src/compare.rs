@@ -4,7 +4,8 @@
 //! A latency difference is *significant* when a bootstrap on the two histograms says it is not
 //! chance (see `bootstrap`) *and* it is larger than `--min-effect`. The error rate uses a
 //! two-proportion z-test (99%) and a minimum of 0.1 percentage points. The rate and the maximum
-//! are shown but never significant: the rate is a setting, and a maximum has no usable interval.
+//! are shown but never significant: the rate is a setting, and a maximum has no usable interval;
+//! nor is a percentile with fewer than 10 requests above it in either run (p99.9 needs 10,000).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -65,6 +66,9 @@ pub struct Row {
     pub new: f64,
     /// Whether the difference is real and large enough to count.
     pub significant: bool,
+    /// Whether it could be tested at all (not the rate or the maximum, not a percentile with
+    /// fewer than 10 requests above it, not without histograms).
+    pub tested: bool,
 }
 
 impl Row {
@@ -96,7 +100,7 @@ impl Comparison {
     /// Compare `new` with `base`.
     pub fn of(base: &Saved, new: &Saved, min_effect: MinEffect, budgets: &[Budget]) -> Comparison {
         let qs: Vec<f64> = (2..7).map(|i| quantile(Figure::ALL[i])).collect();
-        let tested = match (&base.latency, &new.latency) {
+        let real = match (&base.latency, &new.latency) {
             (Some(b), Some(n)) => bootstrap::significant(b, n, &qs),
             _ => vec![false; qs.len()],
         };
@@ -104,15 +108,24 @@ impl Comparison {
             .iter()
             .map(|&figure| {
                 let (b, n) = (value(base, figure), value(new, figure));
+                let tested = match figure {
+                    Figure::Rps | Figure::Max => false,
+                    Figure::ErrorRate => true,
+                    Figure::Percentile(_) => {
+                        let q = quantile(figure);
+                        let ok = |s: &Saved| s.latency.as_ref().is_some_and(|h| bootstrap::testable(h.len(), q));
+                        ok(base) && ok(new)
+                    }
+                };
                 let significant = match figure {
                     Figure::Rps | Figure::Max => false,
                     Figure::ErrorRate => error_rate_differs(base, new),
                     Figure::Percentile(_) => {
                         let i = qs.iter().position(|q| *q == quantile(figure)).expect("a tested quantile");
-                        tested[i] && min_effect.exceeded(b, n - b)
+                        real[i] && min_effect.exceeded(b, n - b)
                     }
                 };
-                Row { figure, base: b, new: n, significant }
+                Row { figure, base: b, new: n, significant, tested }
             })
             .collect::<Vec<_>>();
         let budgets = budgets
@@ -156,6 +169,7 @@ impl Comparison {
         json!({
             "passed": self.passed(), "base": self.labels.0, "new": self.labels.1, "figures": figures,
             "budgets": budgets, "min_effect": self.min_effect.to_string(),
+            "not_tested": self.rows.iter().filter(|r| !r.tested).map(|r| r.figure.key()).collect::<Vec<_>>(),
             "test": format!("bootstrap, {} resamples, {}% interval", bootstrap::RESAMPLES, bootstrap::LEVEL * 100.0),
         })
     }
@@ -205,10 +219,10 @@ impl Comparison {
                     f => (format!("{} ms", label(f)), num(r.base), num(r.new), signed(r.diff(), "")),
                 };
                 let rel = r.rel().map_or("-".to_string(), |v| format!("{:+.1}%", v * 100.0));
-                let mark = match (r.figure, r.significant) {
-                    (Figure::Rps | Figure::Max, _) => "(not tested)",
-                    (_, true) => "yes",
-                    (_, false) => "no",
+                let mark = match (r.tested, r.significant) {
+                    (false, _) => "(not tested)",
+                    (true, true) => "yes",
+                    (true, false) => "no",
                 };
                 [name, base, new, diff, rel, mark.to_string()]
             })

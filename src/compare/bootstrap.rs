@@ -13,6 +13,14 @@ use hdrhistogram::Histogram;
 pub(crate) const RESAMPLES: usize = 1000;
 /// Two-sided level of the interval.
 pub(crate) const LEVEL: f64 = 0.99;
+/// Requests each run needs above a percentile for it to be tested: the bootstrap of the
+/// largest few values (p99.9 of 800 requests is the maximum) is degenerate and would call noise real.
+pub(crate) const TAIL: f64 = 10.0;
+
+/// Whether a run of `n` requests can test quantile `q`.
+pub(crate) fn testable(n: u64, q: f64) -> bool {
+    n as f64 * (1.0 - q) >= TAIL
+}
 
 /// A histogram as (value µs, probability) pairs plus its count.
 struct Dist {
@@ -55,7 +63,7 @@ impl Dist {
 }
 
 /// For each of `qs`, whether the difference new − base of that percentile is significant.
-/// Empty histograms are never significantly different.
+/// A percentile that either run cannot test ([`testable`]) is never significantly different.
 pub(crate) fn significant(base: &Histogram<u64>, new: &Histogram<u64>, qs: &[f64]) -> Vec<bool> {
     if base.is_empty() || new.is_empty() {
         return vec![false; qs.len()];
@@ -79,6 +87,8 @@ pub(crate) fn significant(base: &Histogram<u64>, new: &Histogram<u64>, qs: &[f64
             let (lo, hi) = (d[tail], d[RESAMPLES - 1 - tail]);
             lo > 0.0 || hi < 0.0
         })
+        .zip(qs)
+        .map(|(real, q)| real && testable(b.n, *q) && testable(n.n, *q))
         .collect()
 }
 
@@ -140,7 +150,9 @@ mod tests {
         let base = run(1, 2000, 10_000.0);
         let shifted = run(2, 2000, 11_000.0);
         let same = run(3, 2000, 10_000.0);
-        assert_eq!(&significant(&base, &shifted, &QS)[..3], &[true, true, true]);
+        let shift = significant(&base, &shifted, &QS);
+        assert_eq!((&shift[..3], shift[4]), (&[true, true, true][..], false), "p99.9 of 2000: too few");
+        assert!(testable(1000, 0.99) && !testable(999, 0.99) && !testable(2000, 0.999));
         assert_eq!(significant(&base, &same, &QS), vec![false; 5]);
         assert_eq!(significant(&base, &hist([]), &QS), vec![false; 5]);
     }
