@@ -412,6 +412,9 @@ env entry with an unknown field|additional properties 'valu' not allowed|--set-j
 neither targets nor scenario|give at least one URL, or a scenario|--set-json targets=[]
 stage that is no DURATION:RATE|/stages/0|--set-json stages=["fast"]
 warm-up that is no duration|/warmup|--set warmup=soon
+unknown trace header format|/tracing/headers|--set tracing.headers=zipkin
+trace sample above 1|/tracing/sample|--set tracing.sample=5
+OTLP endpoint that is not http|/tracing/otlpEndpoint|--set tracing.otlpEndpoint=collector:4318
 CASES
 
 printf '\n%d passed, 0 failed\n' "$passed"

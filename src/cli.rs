@@ -9,8 +9,10 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::capacity::{self, Capacity, CapacityArgs};
 use crate::cluster;
+use crate::compare::CompareArgs;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
+use crate::html::ReportArgs;
 use crate::settings::{self, env_name, RawConfig};
 use crate::verify::{self, RawVerify, VerifyArgs};
 
@@ -32,11 +34,12 @@ List env vars take comma-separated items; write \\, for a comma inside an item, 
 per line.";
 
 /// Each run option's heading in `--help`, in this order. An option missing here fails a test.
-const HEADINGS: [(&str, &[&str]); 8] = [
+const HEADINGS: [(&str, &[&str]); 9] = [
     ("Target", &["method", "header", "body", "scenario", "resolve"]),
     ("Load", &["rate", "concurrency", "duration", "requests", "stages", "warmup", "max_in_flight"]),
     ("Client", &["connections", "timeout", "http2", "insecure", "cacert"]),
-    ("Output", &["metrics_addr", "output", "summary_file", "progress_interval", "log_format"]),
+    ("Output", &["metrics_addr", "output", "summary_file", "report", "progress_interval", "log_format"]),
+    ("Tracing", &["trace_headers", "trace_sample", "otlp_endpoint"]),
     ("Verdict", &["threshold", "expect_split"]),
     ("Classification", &["classify", "classify_header", "classify_preset"]),
     (
@@ -101,6 +104,10 @@ enum Sub {
     Verify(VerifyArgs),
     /// Find the highest rate that keeps the SLO: steps at rising rates, then bisection to 5%.
     Capacity(CapacityArgs),
+    /// Compare two runs' summaries: differences, their significance, budgets (exit 3 when exceeded).
+    Compare(CompareArgs),
+    /// Draw one or more runs' summaries as one self-contained HTML page.
+    Report(ReportArgs),
 }
 
 /// What the user asked for, validated.
@@ -116,6 +123,10 @@ pub enum Command {
     Verify(Box<verify::Spec>),
     /// Search for the highest rate that keeps the SLO.
     Capacity(Box<Capacity>),
+    /// Compare two runs.
+    Compare(Box<CompareArgs>),
+    /// Write the HTML report of some runs.
+    Report(Box<ReportArgs>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -150,6 +161,8 @@ pub async fn parse(
             Ok(Command::Capacity(Box::new(capacity::plan(&args, m, &layered, &text)?)))
         }
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
+        Some(("compare", m)) => Ok(Command::Compare(Box::new(CompareArgs::from_arg_matches(m)?))),
+        Some(("report", m)) => Ok(Command::Report(Box::new(ReportArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
             let plan = demo::plan(&settings::layer(m, env).map_err(ConfigError::from)?)?;

@@ -13,6 +13,7 @@ use crate::scenario::Route;
 use crate::settings;
 use crate::stages::Stage;
 use crate::threshold::Threshold;
+use crate::trace::Tracing;
 
 /// How requests are started.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,6 +100,8 @@ pub struct Plan {
     pub output: Format,
     /// Where to also write the JSON summary.
     pub summary_file: Option<PathBuf>,
+    /// Where to write the HTML report.
+    pub report: Option<PathBuf>,
     /// Progress line interval; `None` = off.
     pub progress_interval: Option<Duration>,
     /// Log and progress format.
@@ -131,6 +134,10 @@ pub struct Plan {
     pub expect_split: Option<(String, Vec<(String, f64)>)>,
     /// `--verify-prometheus`: checks against Prometheus after the run (window set by the run).
     pub verify: Option<crate::verify::Spec>,
+    /// Trace headers and sampling.
+    pub tracing: Tracing,
+    /// Where to export sampled requests' client spans (the full `/v1/traces` URL).
+    pub otlp_endpoint: Option<Uri>,
 }
 
 // Upper bounds of every count, so no input can make the generator reserve unbounded memory (or

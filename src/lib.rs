@@ -12,16 +12,25 @@
 //!                                  └─ shutdown (signals), cluster (wait-for, push, sidecar quit)
 //! ```
 //!
-//! - [`cli`]: the commands (`run`, `serve`, `demo`) parsed into one [`cli::Command`]; the top.
+//! Beside the path: `worker ──> trace ──> otlp` (each request's trace headers; sampled client
+//! spans), `recorder ──> timeline ──> report` (the run second by second), and `compare`, `html`,
+//! which read saved summaries (run by `cli`; `run` calls `html` for `--report`).
+//!
+//! - [`cli`]: the commands (`run`, `serve`, `demo`, `compare`, `report`) parsed into one
+//!   [`cli::Command`]; the top.
+//! - [`compare`]: two saved summaries side by side, significance (a bootstrap on the histograms),
+//!   budgets; [`html`]: the HTML report of saved summaries or of the run just ended (`--report`).
 //! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources.
 //! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
 //! - [`run`]: binds /metrics, starts up to one `worker` per core, stops them, reports.
 //! - `worker`: the send loop, driven by a `pacer` (open loop: absolute deadlines; closed loop: now).
 //! - `client`: connections per target (with its `dns`, `tls`, `connect` fall-back over every address
 //!   and `failure` typing, first failures logged), one request, one `outcome`.
+//! - `trace`: each request's trace headers and `x-request-id`; `otlp` exports sampled client spans.
 //! - `url`: the target URLs the generator accepts; `scenario`: routes, from flags or a file.
 //! - `outcome`: `ErrorType` and `Outcome`, the vocabulary of logs, metrics and the summary.
-//! - `recorder`: per-worker histograms and counters; `metrics` is their Prometheus view.
+//! - `recorder`: per-worker histograms and counters; `metrics` is their Prometheus view;
+//!   `timeline` the run second by second (taken by `run`'s timeline task).
 //! - [`demo`]: drives the Bookinfo simulation (crate `sim`, which also serves `serve`).
 //! - [`capacity`]: steps of the run at rising rates, then bisection: the highest rate that keeps the SLO.
 //! - [`stages`]: `--stages` and the schedule math (request n is due where the rate's integral reaches n).
@@ -37,9 +46,12 @@ mod classify;
 pub mod cli;
 mod client;
 mod cluster;
+pub mod compare;
 pub mod config;
 pub mod demo;
+pub mod html;
 mod metrics;
+mod otlp;
 mod outcome;
 mod pacer;
 mod recorder;
@@ -51,6 +63,8 @@ mod settings;
 pub mod shutdown;
 pub mod stages;
 mod threshold;
+mod timeline;
+mod trace;
 mod url;
 pub mod verify;
 mod worker;

@@ -16,7 +16,8 @@ const EXIT_OK: u8 = 0;
 const EXIT_FAILURE: u8 = 1;
 /// Invalid configuration; nothing was sent.
 const EXIT_CONFIG: u8 = 2;
-/// A threshold or a `verify` check failed, or none was set and no request succeeded.
+/// A threshold or a `verify` check failed, none was set and no request succeeded, or `compare` found a
+/// budget exceeded.
 const EXIT_THRESHOLDS: u8 = 3;
 
 fn main() -> ExitCode {
@@ -82,6 +83,14 @@ fn main() -> ExitCode {
                 Err(e) => fail(EXIT_FAILURE, &e),
             }
         }
+        Command::Compare(args) => match trafficgen::compare::run(&args) {
+            Ok(comparison) => ExitCode::from(if comparison.passed() { EXIT_OK } else { EXIT_THRESHOLDS }),
+            Err(e) => fail(EXIT_FAILURE, &e),
+        },
+        Command::Report(args) => match trafficgen::html::run(&args) {
+            Ok(()) => ExitCode::from(EXIT_OK),
+            Err(e) => fail(EXIT_FAILURE, &e),
+        },
         Command::Run(plan) => {
             init_logging(plan.log_format, plan.no_color);
             let (signal, caught) = match shutdown::signals() {

@@ -186,11 +186,13 @@ impl StageStats {
 }
 
 /// One worker's figures: the measured total (warm-up left out), the window since the last
-/// progress line (everything), and the per-stage rows (row 0 is the warm-up).
+/// progress line (everything), `second`, which the timeline takes once a second whatever the
+/// progress interval (everything), and the per-stage rows (row 0 is the warm-up).
 #[derive(Debug, Default)]
 struct Shard {
     total: Stats,
     window: Stats,
+    second: Stats,
     rows: Vec<StageStats>,
 }
 
@@ -238,6 +240,7 @@ impl Recorder {
     pub(crate) fn record_in(&self, worker: usize, phase: Phase, o: &Outcome) {
         let mut s = self.shard(worker);
         s.window.record(o);
+        s.second.record(o);
         if phase != Phase::Warmup {
             s.total.record(o);
         }
@@ -258,6 +261,7 @@ impl Recorder {
     pub(crate) fn drop_in(&self, worker: usize, phase: Phase) {
         let mut s = self.shard(worker);
         s.window.counts.dropped += 1;
+        s.second.counts.dropped += 1;
         if phase != Phase::Warmup {
             s.total.counts.dropped += 1;
         }
@@ -293,6 +297,15 @@ impl Recorder {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
             all.merge(&std::mem::take(&mut self.shard(w).window));
+        }
+        all
+    }
+
+    /// What was recorded since the previous call, merged: the timeline's next interval.
+    pub(crate) fn take_second(&self) -> Stats {
+        let mut all = Stats::default();
+        for w in 0..self.shards.len() {
+            all.merge(&std::mem::take(&mut self.shard(w).second));
         }
         all
     }
@@ -339,6 +352,10 @@ mod tests {
         r.record(1, &outcome(10, Some(200), None));
         assert_eq!(r.take_window().counts.requests, 1);
         assert_eq!(r.total().counts.requests, 2);
+        r.drop_send(0);
+        let second = r.take_second();
+        assert_eq!((second.counts.requests, second.counts.dropped), (2, 1), "seconds ignore progress windows");
+        assert_eq!(r.take_second().counts.requests, 0);
     }
 
     #[test]

@@ -5,14 +5,16 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Format, Shard};
 use crate::recorder::Stats;
 use crate::scenario::Route;
 use crate::threshold::{Figures, Stat, Verdict};
+use crate::timeline::Point;
 use crate::verify;
 
+mod histograms;
 mod progress;
 mod routes;
 mod split;
@@ -21,6 +23,7 @@ mod text;
 
 use text::plural;
 
+pub use histograms::{decode, DecodeError, Histograms};
 pub use progress::Progress;
 pub use routes::RouteFigures;
 pub use split::{classes, Split};
@@ -28,7 +31,8 @@ pub(crate) use stages::table as stage_table;
 pub use stages::StageRow;
 
 /// Latency statistics in milliseconds.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub struct Percentiles {
     /// Median.
     pub p50: f64,
@@ -186,6 +190,23 @@ pub struct Summary {
     /// One row per `--stages` stage (or one for a flat rate with a warm-up); absent otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageRow>,
+    /// The full latency distributions (HdrHistogram V2 compressed, base64, µs).
+    pub histograms: Histograms,
+    /// The run second by second (coarser past an hour).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<Point>,
+    /// Client spans of sampled requests sent to `--otlp-endpoint`; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spans: Option<Spans>,
+}
+
+/// What became of the client spans of sampled requests.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Spans {
+    /// Accepted by the OTLP receiver.
+    pub exported: u64,
+    /// Lost: the queue was full, the receiver failed or did not answer in time.
+    pub dropped: u64,
 }
 
 impl Summary {
@@ -223,6 +244,9 @@ impl Summary {
             verify: None,
             warmup: None,
             stages: Vec::new(),
+            histograms: Histograms::of(stats),
+            timeline: Vec::new(),
+            spans: None,
         }
     }
 
@@ -348,6 +372,9 @@ mod tests {
         assert_eq!(v["error_types"]["http_5xx"], 2);
         assert_eq!(v["thresholds"][0]["passed"], true);
         assert!((sum.error_rate() - 0.02).abs() < 1e-9);
+        let latency = decode(v["histograms"]["latency"].as_str().unwrap()).unwrap();
+        assert_eq!(latency.len(), 100, "the histogram decodes to the same counts");
+        assert_eq!(decode(v["histograms"]["service_time"].as_str().unwrap()).unwrap().max() / 1000, 100);
     }
 
     #[test]

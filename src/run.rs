@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::cluster;
 use crate::config::{Format, Load, Plan};
+use crate::html;
 use crate::metrics::{self, Metrics};
 use crate::report::{self, RunSettings, Split, Summary};
 use crate::send::{send_all, Sent};
@@ -45,6 +46,9 @@ pub enum RunError {
         /// Why.
         source: std::io::Error,
     },
+    /// The HTML report could not be written.
+    #[error("--report: {0}")]
+    Report(#[from] html::ReportError),
 }
 
 /// Run `plan` until its schedule ends or `shutdown` resolves; print and return the summary.
@@ -136,16 +140,20 @@ async fn run_inner(
     written.expect("the summary is reported once").map(|()| summary)
 }
 
-/// Judge, print and write the summary; the file's error is returned, the run still reports.
+/// Judge, print and write the summary (and the HTML report); a file's error is returned, the
+/// run still reports.
 fn report_summary(plan: &Plan, summary: &mut Summary) -> Result<(), RunError> {
     summary.judge();
     print!("{}", summary.render(plan.output));
     report::write_termination_log(&summary.verdict());
-    match &plan.summary_file {
-        Some(path) => std::fs::write(path, summary.render(Format::Json))
-            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
-        None => Ok(()),
+    if let Some(path) = &plan.summary_file {
+        std::fs::write(path, summary.render(Format::Json))
+            .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source })?;
     }
+    if let Some(path) = &plan.report {
+        html::write_summary(summary, &plan.run_id, path)?;
+    }
+    Ok(())
 }
 
 /// The run's checks over its own window; Prometheus unreachable or a rejected query is a failed check.

@@ -8,18 +8,23 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::{interval_at, sleep_until, Instant};
 
 use crate::client::Client;
 use crate::config::{Format, Load, Plan};
 use crate::metrics::Metrics;
+use crate::otlp::{self, Exporter, Resource};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Recorder, StageStats, Stats};
-use crate::report::{self, Progress, Summary};
+use crate::report::{self, Progress, Spans, Summary};
 use crate::stages::Schedule;
+use crate::timeline::Point;
+use crate::trace::{LogLimit, Tracer};
 use crate::worker::{self, Shared, Stop};
+
+mod seconds;
 
 /// What one send window produced.
 #[derive(Debug, Default)]
@@ -34,6 +39,10 @@ pub(crate) struct Sent {
     rows: Vec<StageStats>,
     /// The rate over time; `None` for closed loop.
     schedule: Option<Arc<Schedule>>,
+    /// The run second by second.
+    timeline: Vec<Point>,
+    /// What became of the sampled requests' client spans; `None` without `--otlp-endpoint`.
+    spans: Option<otlp::Counts>,
 }
 
 impl Sent {
@@ -55,6 +64,8 @@ impl Sent {
         };
         let mut summary = Summary::new(&self.stats, target, measured, &plan.routes);
         summary.interrupted = self.interrupted;
+        summary.timeline = self.timeline.clone();
+        summary.spans = self.spans.map(|c| Spans { exported: c.exported, dropped: c.dropped });
         (summary.warmup, summary.stages) =
             report::stage_table(self.schedule.as_deref(), plan.stages.as_deref(), plan.warmup, self.window, &self.rows);
         summary
@@ -77,6 +88,13 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         Load::Closed { concurrency } => concurrency.get(),
     };
     let workers = parallelism.min(slots);
+    let (exporter, spans) = match &plan.otlp_endpoint {
+        Some(endpoint) => {
+            let (exporter, sink) = Exporter::start(endpoint.clone(), resource(plan));
+            (Some(exporter), Some(sink))
+        }
+        None => (None, None),
+    };
     let shared = Arc::new(Shared {
         client: Client::new(&plan.routes, &plan.client),
         recorder: Recorder::with_stages(workers, rows),
@@ -85,6 +103,7 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         login: plan.login,
         wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
         timeout: plan.timeout,
+        trace: Tracer { tracing: plan.tracing, spans, failures: LogLimit::default() },
     });
     let (stop, stopped) = watch::channel(Stop::Running);
     let start = Instant::now();
@@ -103,16 +122,31 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, look, staged.clone())));
     let follow = (staged.is_some() || !plan.warmup.is_zero())
         .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.warmup)));
+    let (seconds_done, seconds_stopped) = oneshot::channel();
+    let seconds = tokio::spawn(seconds::record(shared.clone(), start, seconds_stopped));
     let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
     for task in [progress, follow].into_iter().flatten() {
         task.abort();
         let _ = task.await;
     }
+    let _ = seconds_done.send(());
+    let timeline = seconds.await.map(|t| t.finish(rate)).unwrap_or_default();
+    let spans = match exporter {
+        Some(e) => Some(e.finish().await),
+        None => None,
+    };
     if look.tty && plan.progress_interval.is_some() {
         // The status line was drawn without a newline; end it so the summary starts afresh.
         eprintln!();
     }
-    Sent { stats: shared.recorder.total(), window, interrupted, rows: shared.recorder.stages(), schedule }
+    let rows = shared.recorder.stages();
+    Sent { stats: shared.recorder.total(), window, interrupted, rows, schedule, timeline, spans }
+}
+
+/// The OTLP resource of this run's spans.
+fn resource(plan: &Plan) -> Resource {
+    let routes = plan.routes.iter().map(|r| (r.method.to_string(), r.uri.to_string())).collect();
+    Resource { service: "trafficgen".into(), run_id: plan.run_id.clone(), routes }
 }
 
 /// How often `trafficgen_target_rps` follows a ramp: far finer than any scrape interval.

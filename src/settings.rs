@@ -81,6 +81,9 @@ pub struct RawConfig {
     /// Also write the JSON summary to this file
     #[arg(long)]
     pub summary_file: Option<String>,
+    /// Also write an HTML report of the run (charts, no network needed to view) to this file
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<String>,
     /// Interval of progress lines on stderr (`0s` = off)
     #[arg(long, default_value = "5s")]
     pub progress_interval: Option<String>,
@@ -158,6 +161,15 @@ pub struct RawConfig {
     /// File holding a bearer token for Prometheus
     #[arg(long)]
     pub verify_bearer_token_file: Option<String>,
+    /// Trace headers each request carries: w3c (traceparent), b3 (x-b3-*), both, or none; all but none add a unique x-request-id
+    #[arg(long, default_value = "both")]
+    pub trace_headers: Option<String>,
+    /// Share of requests marked sampled in their trace headers, e.g. 0.01 or 1%
+    #[arg(long, default_value = "0.01")]
+    pub trace_sample: Option<String>,
+    /// Export the client span of each sampled request to this OTLP/HTTP receiver, e.g. http://jaeger-collector:4318; defaults to OTEL_EXPORTER_OTLP_ENDPOINT
+    #[arg(long)]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// A list setting. From an env var, one text: items on separate lines when it has any (a YAML
@@ -258,11 +270,16 @@ pub(crate) fn layer(
     env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Layered, LayerError> {
     let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
-    let Ours { vars: mut env, in_pod, no_color, job_index } = ours(env)?;
+    let Ours { vars: mut env, in_pod, no_color, job_index, otel } = ours(env)?;
     // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
     let shard_index = env_name("shard_index");
     if let Some(index) = job_index.filter(|_| !env.iter().any(|(k, _)| *k == shard_index)) {
         env.push((shard_index, index));
+    }
+    // The OpenTelemetry SDKs' standard variables, unless TRAFFICGEN_OTLP_ENDPOINT is set.
+    let otlp = env_name("otlp_endpoint");
+    if let Some(v) = otel.iter().flatten().next().filter(|_| !env.iter().any(|(k, _)| *k == otlp)) {
+        env.push((otlp, v.clone()));
     }
     let env: RawConfig = envy::prefixed(ENV_PREFIX).from_iter(env).map_err(|e| LayerError::Env(e.to_string()))?;
     let explicit = |key: &str| matches.value_source(key) == Some(clap::parser::ValueSource::CommandLine);
@@ -297,10 +314,15 @@ struct Ours {
     no_color: bool,
     /// `JOB_COMPLETION_INDEX`, when set.
     job_index: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` then `OTEL_EXPORTER_OTLP_ENDPOINT`, when set.
+    otel: [Option<String>; 2],
 }
 
+/// The OpenTelemetry SDKs' standard endpoint variables, the traces-specific one first.
+const OTEL_ENDPOINTS: [&str; 2] = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"];
+
 fn ours(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Ours, LayerError> {
-    let mut ours = Ours { vars: Vec::new(), in_pod: false, no_color: false, job_index: None };
+    let mut ours = Ours { vars: Vec::new(), in_pod: false, no_color: false, job_index: None, otel: [None, None] };
     for (key, value) in env {
         let name = key.to_string_lossy();
         let text = || value.to_str().map(str::to_owned).ok_or_else(|| LayerError::NotUtf8(name.to_string()));
@@ -316,6 +338,8 @@ fn ours(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Ours, Lay
             ours.no_color = !value.is_empty();
         } else if name == "JOB_COMPLETION_INDEX" {
             ours.job_index = Some(text()?).filter(|t| !t.is_empty());
+        } else if let Some(i) = OTEL_ENDPOINTS.iter().position(|v| *v == name) {
+            ours.otel[i] = Some(text()?).filter(|t| !t.is_empty());
         }
     }
     Ok(ours)

@@ -19,6 +19,7 @@ use crate::outcome::{ErrorType, Outcome};
 use crate::pacer::{Pacer, Tick};
 use crate::recorder::{Phase, Recorder};
 use crate::scenario::Route;
+use crate::trace::Tracer;
 
 /// Why sending stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,8 @@ pub(crate) struct Shared {
     pub wheel: Vec<usize>,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Trace headers, span export, failure lines.
+    pub trace: Tracer,
 }
 
 /// Run worker `id`: send the pacer's ticks with at most `cap` in flight until the schedule ends
@@ -126,11 +129,12 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
     let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
     let classifier = shared.routes[route].classifier.as_deref();
     let keep = if classifier.is_some_and(Classifier::needs_body) { BODY_CAP } else { 0 };
-    let extra = if shared.routes[route].login { cookie } else { None };
+    let mut extra = if shared.routes[route].login { cookie.cloned() } else { None }.unwrap_or_default();
+    let trace = shared.trace.start(&mut extra);
     let mut body = Vec::new();
     let client = &shared.client;
     let result = tokio::select! {
-        r = timeout(shared.timeout, client.send(route, extra, keep, &mut body)) => r.unwrap_or_else(|_| {
+        r = timeout(shared.timeout, client.send(route, Some(&extra), keep, &mut body)) => r.unwrap_or_else(|_| {
             client.note_route(route, ErrorType::Timeout, || format!("no complete response within --timeout {:?}", shared.timeout));
             Err(ErrorType::Timeout)
         }),
@@ -150,7 +154,7 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
             (Some(answer.status), error, classifier.map(|c| c.classify(answer.status, &answer.headers, &body)))
         }
     };
-    Outcome {
+    let outcome = Outcome {
         route,
         status,
         error,
@@ -158,7 +162,9 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
         latency: end.saturating_duration_since(intended).max(end - started),
         service_time: end - started,
         class,
-    }
+    };
+    shared.trace.end(trace, &shared.routes[route].name, &outcome);
+    outcome
 }
 
 /// Send the login route and keep its cookies for this worker's logged-in routes. A failed login

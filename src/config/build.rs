@@ -12,9 +12,11 @@ use super::validator::Validator;
 use super::{routes, ConfigError, Load, Mesh, Plan, Shard, MAX_CERT_BYTES};
 use super::{MAX_CONCURRENCY, MAX_CONNECTIONS, MAX_IN_FLIGHT, MAX_REQUESTS};
 use crate::client::{ClientOptions, Pin};
+use crate::otlp::traces_url;
 use crate::scenario::read_bounded;
 use crate::settings::Layered;
 use crate::threshold::Threshold;
+use crate::trace::{TraceHeaders, Tracing};
 use crate::url::{bare_host, parse_url};
 
 impl Plan {
@@ -80,6 +82,7 @@ impl Plan {
             )?,
             output: v.format("output", &r.output)?,
             summary_file: r.summary_file.as_ref().map(PathBuf::from),
+            report: r.report.as_ref().map(PathBuf::from),
             progress_interval: v
                 .parse(
                     "progress_interval",
@@ -135,6 +138,26 @@ impl Plan {
                 })
                 .transpose()?,
             verify: None,
+            tracing: Tracing {
+                headers: v.parse(
+                    "trace_headers",
+                    r.trace_headers.as_deref(),
+                    "w3c, b3, both or none",
+                    TraceHeaders::parse,
+                )?,
+                sample: v.parse(
+                    "trace_sample",
+                    r.trace_sample.as_deref(),
+                    "a ratio from 0 to 1 such as 0.01, or a percentage such as 1%",
+                    parse_ratio,
+                )?,
+            },
+            otlp_endpoint: v.opt(
+                "otlp_endpoint",
+                &r.otlp_endpoint,
+                "an http:// URL such as http://jaeger-collector:4318",
+                |s| parse_url(s).filter(|u| u.scheme_str() == Some("http")).as_ref().and_then(traces_url),
+            )?,
         }
         .shaped(&v)?
         .sharded(v.shard(r)?)
@@ -224,6 +247,15 @@ pub(super) fn positive_duration(s: &str) -> Option<Duration> {
 
 pub(super) fn duration(s: &str) -> Option<Duration> {
     humantime::parse_duration(s).ok().filter(|d| *d <= MAX_DURATION)
+}
+
+/// `0.25` or `25%`, within 0…1.
+fn parse_ratio(s: &str) -> Option<f64> {
+    let v = match s.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().ok()? / 100.0,
+        None => s.parse::<f64>().ok()?,
+    };
+    (0.0..=1.0).contains(&v).then_some(v)
 }
 
 fn parse_pin(s: &str) -> Option<Pin> {

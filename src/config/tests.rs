@@ -305,3 +305,21 @@ fn stages_and_warmup_errors_name_the_setting() {
         assert!(e.contains(want), "{args:?}: {e}");
     }
 }
+
+#[test]
+fn trace_settings_and_the_standard_otlp_variable() {
+    use crate::trace::TraceHeaders;
+    let p = plan(&["http://a"], &[]).unwrap();
+    assert_eq!((p.tracing.headers, p.tracing.sample, p.otlp_endpoint.is_none()), (TraceHeaders::Both, 0.01, true));
+    let p = plan(&["--trace-headers", "w3c", "--trace-sample", "25%", "http://a"], &[]).unwrap();
+    assert_eq!((p.tracing.headers, p.tracing.sample), (TraceHeaders::W3c, 0.25));
+    let p = plan(&["http://a"], &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4318")]).unwrap();
+    assert_eq!(p.otlp_endpoint.unwrap().to_string(), "http://jaeger:4318/v1/traces");
+    let vars =
+        [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4318"), ("TRAFFICGEN_OTLP_ENDPOINT", "http://mine:4318/")];
+    assert_eq!(plan(&["http://a"], &vars).unwrap().otlp_endpoint.unwrap().to_string(), "http://mine:4318/v1/traces");
+    assert!(err(&["--trace-sample", "2", "http://a"], &[]).contains("invalid --trace-sample=\"2\""));
+    assert!(err(&["--trace-headers", "zipkin", "http://a"], &[]).contains("w3c, b3, both or none"));
+    let e = err(&["http://a"], &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://jaeger:4318")]);
+    assert!(e.contains("TRAFFICGEN_OTLP_ENDPOINT"), "{e}");
+}

@@ -61,6 +61,9 @@ impl Summary {
                 t.measured
             );
         }
+        if let Some(spans) = self.spans {
+            let _ = writeln!(s, "  spans         {} exported, {} dropped", spans.exported, spans.dropped);
+        }
         let _ = writeln!(s, "  verdict       {}", self.verdict());
         s
     }

@@ -47,6 +47,7 @@ async fn silent_target() -> (Arc<Shared>, TcpListener) {
         login: None,
         wheel: vec![0],
         timeout: TIMEOUT,
+        trace: Tracer::default(),
     };
     (Arc::new(shared), listener)
 }

@@ -8,7 +8,7 @@
 
 use crate::data::{self, Details, RatingsDoc, ReviewsDoc};
 use crate::pages;
-use crate::services::{forward_headers, service_router, CallFailure, Sim};
+use crate::services::{service_router, CallFailure, Sim};
 use crate::workload::Workload;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -48,14 +48,51 @@ async fn index(State(sim): State<Arc<Sim>>) -> Response {
     Html(pages::index_page()).into_response()
 }
 
-/// Headers for productpage's calls: the forwarded set, plus `end-user` when someone is logged in.
+/// Trace headers productpage.py passes on as they came (its `propagate_headers` list).
+const VERBATIM: [&str; 10] = [
+    "x-request-id",
+    "x-ot-span-context",
+    "x-datadog-trace-id",
+    "x-datadog-parent-id",
+    "x-datadog-sampling-priority",
+    "traceparent",
+    "tracestate",
+    "x-cloud-trace-context",
+    "grpc-trace-bin",
+    "sw8",
+];
+
+/// Headers for productpage's calls, as the real productpage sends them: the verbatim trace
+/// headers, B3 re-emitted by OpenTelemetry's B3 propagator (same trace id, productpage's own new
+/// span id, the sampled flag; no parent span id, no flags), and `end-user` when someone is
+/// logged in. `traceparent` goes on untouched: the B3 propagator neither reads nor rewrites it.
 fn outgoing(headers: &HeaderMap, user: Option<&str>) -> HeaderMap {
-    let mut out = forward_headers(headers);
-    out.remove("end-user");
+    let mut out = HeaderMap::new();
+    for name in VERBATIM {
+        if let Some(v) = headers.get(name) {
+            out.insert(name, v.clone());
+        }
+    }
+    if let Some(trace_id) = b3_trace_id(headers) {
+        let text = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+        let sampled =
+            matches!(text("x-b3-sampled").as_deref(), Some("1" | "true")) || text("x-b3-flags").as_deref() == Some("1");
+        let value = |s: String| HeaderValue::from_str(&s).expect("hex is a valid header");
+        out.insert("x-b3-traceid", value(format!("{trace_id:032x}")));
+        out.insert("x-b3-spanid", value(format!("{:016x}", fastrand::u64(1..))));
+        out.insert("x-b3-sampled", HeaderValue::from_static(if sampled { "1" } else { "0" }));
+    }
     if let Some(v) = user.and_then(|u| HeaderValue::from_str(u).ok()) {
         out.insert("end-user", v);
     }
     out
+}
+
+/// A valid incoming B3 trace id (16 or 32 hex digits, not zero), which the propagator continues.
+fn b3_trace_id(headers: &HeaderMap) -> Option<u128> {
+    let text = headers.get("x-b3-traceid")?.to_str().ok()?;
+    let id = u128::from_str_radix(text, 16).ok().filter(|_| matches!(text.len(), 16 | 32))?;
+    (id != 0).then_some(id)
 }
 
 async fn product_page(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
@@ -188,10 +225,14 @@ mod tests {
     #[test]
     fn forwards_tracing_headers_and_the_session_user() {
         let mut incoming = HeaderMap::new();
+        let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
         for (k, v) in [
             ("x-request-id", "r1"),
-            ("x-b3-traceid", "t1"),
-            ("traceparent", "00-abc-def-01"),
+            ("x-b3-traceid", "0af7651916cd43dd8448eb211c80319c"),
+            ("x-b3-spanid", "b7ad6b7169203331"),
+            ("x-b3-parentspanid", "00f067aa0ba902b7"),
+            ("x-b3-sampled", "1"),
+            ("traceparent", traceparent),
             ("tracestate", "k=v"),
             ("end-user", "mallory"),
             ("cookie", "session=x"),
@@ -201,12 +242,20 @@ mod tests {
         }
         let out = outgoing(&incoming, Some("jason"));
         assert_eq!(out["x-request-id"], "r1");
-        assert_eq!(out["x-b3-traceid"], "t1");
-        assert_eq!(out["traceparent"], "00-abc-def-01");
+        assert_eq!(out["x-b3-traceid"], "0af7651916cd43dd8448eb211c80319c", "same trace");
+        assert_ne!(out["x-b3-spanid"], "b7ad6b7169203331", "productpage's own span");
+        assert_eq!(out["x-b3-spanid"].len(), 16);
+        assert_eq!(out["x-b3-sampled"], "1");
+        assert!(out.get("x-b3-parentspanid").is_none() && out.get("x-b3-flags").is_none());
+        assert_eq!(out["traceparent"], traceparent, "forwarded as is");
         assert_eq!(out["tracestate"], "k=v");
         assert_eq!(out["end-user"], "jason", "end-user comes from the session, not the client");
         assert!(out.get("cookie").is_none() && out.get("accept").is_none());
         assert!(outgoing(&incoming, None).get("end-user").is_none());
+        incoming.insert("x-b3-traceid", HeaderValue::from_static("t1"));
+        assert!(outgoing(&incoming, None).get("x-b3-traceid").is_none(), "an invalid B3 context is not continued");
+        incoming.remove("x-b3-traceid");
+        assert!(outgoing(&incoming, None).get("x-b3-spanid").is_none(), "no B3 in, none out");
     }
 
     #[test]

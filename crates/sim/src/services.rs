@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Headers productpage and reviews pass on to their calls, so traces and user routing survive hops.
+/// Headers reviews passes on to ratings, so traces and user routing survive the hop (productpage has its own rule).
 const FORWARDED: [&str; 10] = [
     "x-request-id",
     "x-b3-traceid",

@@ -204,6 +204,14 @@ template:
           - name: TRAFFICGEN_SCENARIO
             value: /etc/trafficgen/scenario.yaml
           {{- end }}
+          - name: TRAFFICGEN_TRACE_HEADERS
+            value: {{ $v.tracing.headers | quote }}
+          - name: TRAFFICGEN_TRACE_SAMPLE
+            value: {{ $v.tracing.sample | toString | quote }}
+          {{- with $v.tracing.otlpEndpoint }}
+          - name: TRAFFICGEN_OTLP_ENDPOINT
+            value: {{ . | quote }}
+          {{- end }}
           - name: TRAFFICGEN_LOG_FORMAT
             value: json
           # The summary as one JSON line too: `kubectl logs` then ends with it, for scripts.

@@ -1,0 +1,245 @@
+//! Traces that start at the generator: each request gets a fresh trace context (W3C
+//! `traceparent`, B3 `x-b3-*`, or both) with the sampled flag set at `--trace-sample`, and a
+//! unique `x-request-id`. Ids come from the worker's own fast PRNG: a few nanoseconds and four
+//! short strings per request. The client span of a sampled request goes to `otlp`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::otlp::{Sink, Span};
+use crate::outcome::Outcome;
+
+/// Which trace headers requests carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceHeaders {
+    /// `traceparent` (Linkerd reads it first; Envoy's OpenTelemetry tracer reads it).
+    W3c,
+    /// `x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled` (Envoy's Zipkin tracer, Bookinfo's productpage).
+    B3,
+    /// Both, with the same ids.
+    Both,
+    /// No trace context and no `x-request-id`.
+    None,
+}
+
+impl TraceHeaders {
+    /// `w3c`, `b3`, `both` or `none`.
+    pub fn parse(s: &str) -> Option<TraceHeaders> {
+        Some(match s {
+            "w3c" => TraceHeaders::W3c,
+            "b3" => TraceHeaders::B3,
+            "both" => TraceHeaders::Both,
+            "none" => TraceHeaders::None,
+            _ => return None,
+        })
+    }
+}
+
+/// The trace settings of a run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tracing {
+    /// Which headers.
+    pub headers: TraceHeaders,
+    /// Share of requests marked sampled, 0…1.
+    pub sample: f64,
+}
+
+impl Default for Tracing {
+    fn default() -> Self {
+        Tracing { headers: TraceHeaders::None, sample: 0.0 }
+    }
+}
+
+/// One request's ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Context {
+    /// 128-bit trace id, never zero.
+    pub trace_id: u128,
+    /// 64-bit id of the generator's client span, never zero: the parent of the next hop.
+    pub span_id: u64,
+    /// The sampled flag.
+    pub sampled: bool,
+    /// Random bits of the `x-request-id` (formatted as a UUID v4).
+    pub request_id: u128,
+}
+
+impl Context {
+    /// Fresh ids from the thread's PRNG; sampled with probability `sample`.
+    pub(crate) fn new(sample: f64) -> Context {
+        Context {
+            trace_id: fastrand::u128(1..),
+            span_id: fastrand::u64(1..),
+            sampled: sample > 0.0 && fastrand::f64() < sample,
+            request_id: fastrand::u128(..),
+        }
+    }
+
+    /// The trace id as 32 lowercase hex digits.
+    pub(crate) fn trace_hex(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    /// The `x-request-id`: a UUID v4 made of the random bits.
+    pub(crate) fn request_id(&self) -> String {
+        let v = (self.request_id & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+        let hex = format!("{v:032x}");
+        format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    }
+
+    /// Add this context's headers (per `mode`) to `headers`.
+    pub(crate) fn write(&self, mode: TraceHeaders, headers: &mut HeaderMap) {
+        if mode == TraceHeaders::None {
+            return;
+        }
+        let mut put = |name: &'static str, value: String| {
+            if let Ok(v) = HeaderValue::try_from(value) {
+                headers.insert(HeaderName::from_static(name), v);
+            }
+        };
+        put("x-request-id", self.request_id());
+        if matches!(mode, TraceHeaders::W3c | TraceHeaders::Both) {
+            let flags = if self.sampled { "01" } else { "00" };
+            put("traceparent", format!("00-{:032x}-{:016x}-{flags}", self.trace_id, self.span_id));
+        }
+        if matches!(mode, TraceHeaders::B3 | TraceHeaders::Both) {
+            put("x-b3-traceid", self.trace_hex());
+            put("x-b3-spanid", format!("{:016x}", self.span_id));
+            put("x-b3-sampled", (if self.sampled { "1" } else { "0" }).to_string());
+        }
+    }
+}
+
+/// What the send loop needs for traces: the settings, the span queue, the failure-log limit.
+#[derive(Debug, Default)]
+pub(crate) struct Tracer {
+    /// Headers and sampling.
+    pub tracing: Tracing,
+    /// Where sampled requests' spans go, with `--otlp-endpoint`.
+    pub spans: Option<Sink>,
+    /// Bounds the failure lines.
+    pub failures: LogLimit,
+}
+
+/// A request's context and, when its span will be exported, its wall-clock start.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Started {
+    context: Option<Context>,
+    wall: Option<SystemTime>,
+}
+
+impl Tracer {
+    /// A context for the next request, its headers added to `headers`.
+    pub(crate) fn start(&self, headers: &mut HeaderMap) -> Started {
+        if self.tracing.headers == TraceHeaders::None {
+            return Started { context: None, wall: None };
+        }
+        let context = Context::new(self.tracing.sample);
+        context.write(self.tracing.headers, headers);
+        let wall = (context.sampled && self.spans.is_some()).then(SystemTime::now);
+        Started { context: Some(context), wall }
+    }
+
+    /// Log a failed request with its ids, and queue the span of a sampled one.
+    pub(crate) fn end(&self, started: Started, route: &str, outcome: &Outcome) {
+        if let Some(error) = outcome.error {
+            if self.failures.allow() {
+                let ids = started.context.map(|c| (c.trace_hex(), c.request_id()));
+                let (trace_id, request_id) = ids.unwrap_or_default();
+                tracing::warn!(route, error = error.as_str(), status = outcome.status, %trace_id, %request_id, "request failed");
+            }
+        }
+        if let (Some(c), Some(wall), Some(sink)) = (started.context, started.wall, &self.spans) {
+            let start_ns = unix_nanos(wall);
+            let end_ns = start_ns.saturating_add(u64::try_from(outcome.service_time.as_nanos()).unwrap_or(u64::MAX));
+            let (status, error) = (outcome.status, outcome.error);
+            sink.offer(Span {
+                trace_id: c.trace_id,
+                span_id: c.span_id,
+                start_ns,
+                end_ns,
+                route: outcome.route,
+                status,
+                error,
+            });
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch.
+pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// At most [`Self::PER_SECOND`] failure log lines a second, so a failing target cannot flood the log.
+#[derive(Debug, Default)]
+pub(crate) struct LogLimit {
+    /// (second since the epoch << 16) | lines logged in it.
+    state: AtomicU64,
+}
+
+impl LogLimit {
+    /// Failure lines per second.
+    pub(crate) const PER_SECOND: u64 = 10;
+
+    /// Whether one more line may be logged now.
+    pub(crate) fn allow(&self) -> bool {
+        let now = unix_nanos(SystemTime::now()) / 1_000_000_000;
+        let mut current = self.state.load(Ordering::Relaxed);
+        loop {
+            let (second, used) = (current >> 16, current & 0xffff);
+            let next = if second == now { (now << 16) | (used + 1) } else { (now << 16) | 1 };
+            if second == now && used >= Self::PER_SECOND {
+                return false;
+            }
+            match self.state.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return true,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_carry_the_same_ids_in_both_formats() {
+        let ctx = Context { sampled: true, ..Context::new(0.0) };
+        let mut h = HeaderMap::new();
+        ctx.write(TraceHeaders::Both, &mut h);
+        let tp = h["traceparent"].to_str().unwrap();
+        assert_eq!(tp.len(), 55);
+        assert_eq!(tp, format!("00-{}-{}-01", h["x-b3-traceid"].to_str().unwrap(), h["x-b3-spanid"].to_str().unwrap()));
+        assert_eq!(h["x-b3-sampled"], "1");
+        let id = h["x-request-id"].to_str().unwrap();
+        assert_eq!((id.len(), &id[14..15]), (36, "4"), "{id}");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
+        let mut w3c = HeaderMap::new();
+        ctx.write(TraceHeaders::W3c, &mut w3c);
+        assert!(w3c.get("x-b3-traceid").is_none() && w3c.contains_key("traceparent"));
+        let mut none = HeaderMap::new();
+        ctx.write(TraceHeaders::None, &mut none);
+        assert!(none.is_empty());
+        assert_eq!(TraceHeaders::parse("b3"), Some(TraceHeaders::B3));
+        assert_eq!(TraceHeaders::parse("zipkin"), None);
+    }
+
+    #[test]
+    fn sampling_follows_the_ratio() {
+        fastrand::seed(1);
+        let sampled = (0..10_000).filter(|_| Context::new(0.2).sampled).count();
+        assert!((1880..=2120).contains(&sampled), "{sampled}");
+        assert!((0..1000).all(|_| !Context::new(0.0).sampled));
+    }
+
+    #[test]
+    fn the_log_limit_allows_a_few_lines_a_second() {
+        let limit = LogLimit::default();
+        let allowed = (0..100).filter(|_| limit.allow()).count() as u64;
+        // Two seconds at most may have been touched.
+        assert!((LogLimit::PER_SECOND..=2 * LogLimit::PER_SECOND).contains(&allowed), "{allowed}");
+    }
+}
