@@ -2,44 +2,44 @@
 //! made to run as a Kubernetes Job.
 //!
 //! The path of a request, module by module (imports run downhill: each module uses only those
-//! below it in this list's layering, never a command above it):
+//! below it in this layering, never a command above it; `.ci/check-modules.py` keeps it so):
 //!
 //! ```text
-//! cli ──> settings ──> config ──> run ──> worker ─────────> client ──> outcome ──> recorder ──> report
-//! the     flags, env   Plan        │      the one send loop  dns, tls   ErrorType    │           summary, verdict,
-//! commands             ▲           │      pacer: when        url        Outcome      └> metrics  progress lines
-//!                      scenario    │                         classify: what came back    /metrics
-//!                                  └─ shutdown (signals), cluster (wait-for, push, sidecar quit)
+//! cli ──> settings ──> config ──> run ──> send ──> worker ─────────> client ──> outcome ──> recorder ──> report
+//! the     flags, env   Plan        │      one      the one send loop  dns, tls   ErrorType    │           summary, verdict,
+//! commands             ▲           │      window   pacer: when        url        Outcome      └> metrics  progress lines
+//!                      scenario    │      stages   trace ──> otlp     classify: what came back    /metrics
+//!                                  └─ shutdown (signals), cluster (wait-for, push, sidecar quit), verify
 //! ```
 //!
-//! Beside the path: `worker ──> trace ──> otlp` (each request's trace headers; sampled client
-//! spans), `recorder ──> timeline ──> report` (the run second by second), and `compare`, `html`,
-//! which read saved summaries (run by `cli`; `run` calls `html` for `--report`).
+//! Beside the path: `recorder ──> timeline ──> report` (the run second by second); `capacity`
+//! runs `send` step after step; `compare` and `html` read saved summaries (`run` calls `html`
+//! for `--report`); `demo` drives the Bookinfo simulation, crate `sim` (which also serves `serve`).
 //!
-//! - [`cli`]: the commands (`run`, `serve`, `demo`, `compare`, `report`) parsed into one
-//!   [`cli::Command`]; the top.
-//! - [`compare`]: two saved summaries side by side, significance (a bootstrap on the histograms),
-//!   budgets; [`html`]: the HTML report of saved summaries or of the run just ended (`--report`).
+//! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`)
+//!   parsed into one [`cli::Command`]; the top.
 //! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources.
 //! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
-//! - [`run`]: binds /metrics, starts up to one `worker` per core, stops them, reports.
-//! - `worker`: the send loop, driven by a `pacer` (open loop: absolute deadlines; closed loop: now).
+//! - [`run`]: binds /metrics, runs one sending window, judges and reports it, checks Prometheus.
+//! - `send`: one sending window: a `worker` per core, progress, stage gauges, timeline, drain.
+//! - `worker`: the send loop, driven by a `pacer` (open loop: absolute deadlines, shaped by
+//!   [`stages`]; closed loop: now).
 //! - `client`: connections per target (with its `dns`, `tls`, `connect` fall-back over every address
 //!   and `failure` typing, first failures logged), one request, one `outcome`.
 //! - `trace`: each request's trace headers and `x-request-id`; `otlp` exports sampled client spans.
 //! - `url`: the target URLs the generator accepts; `scenario`: routes, from flags or a file.
 //! - `outcome`: `ErrorType` and `Outcome`, the vocabulary of logs, metrics and the summary.
 //! - `recorder`: per-worker histograms and counters; `metrics` is their Prometheus view;
-//!   `timeline` the run second by second (taken by `run`'s timeline task).
-//! - [`demo`]: drives the Bookinfo simulation (crate `sim`, which also serves `serve`).
-//! - [`capacity`]: steps of the run at rising rates, then bisection: the highest rate that keeps the SLO.
-//! - [`stages`]: `--stages` and the schedule math (request n is due where the rate's integral reaches n).
-//! - `classify`: response classes (e.g. the reviews version).
+//!   `timeline` the run second by second.
+//! - [`report`]: progress lines, the summary and its verdict; `threshold` decides pass/fail;
+//!   `classify`: response classes (e.g. the reviews version).
 //! - `cluster`: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
-//! - [`report`]: progress lines, the summary and its verdict; `threshold` decides pass/fail.
 //! - [`verify`]: PromQL checks against Prometheus (`verify`, `run --verify-prometheus`): did
-//!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)? Below `config`
-//!   (a plan may carry a verification), above `client` (it speaks the HTTP API with it).
+//!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)?
+//! - [`capacity`]: steps at rising rates, then bisection: the highest rate that keeps the SLO.
+//! - [`compare`]: two saved summaries side by side, significance (a bootstrap on the histograms),
+//!   budgets; [`html`]: the HTML report of saved summaries or of the run just ended.
+//! - [`demo`]: the Bookinfo simulation driven as a cluster user drives the real one.
 
 pub mod capacity;
 mod classify;
