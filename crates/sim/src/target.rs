@@ -32,7 +32,7 @@ struct Target {
     duration: HistogramVec,
 }
 
-/// What `serve --help` says of the per-request overrides ([`Overrides`]).
+/// What `serve --help` says of the per-request overrides.
 pub const QUERY_HELP: &str = "\
 Per-request query parameters of the plain target (they override the flags for that request):
   ?status=CODE     answer with this status, e.g. ?status=503
