@@ -3,6 +3,10 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
 use trafficgen::capacity::{self, Ending};
 use trafficgen::cli::{self, Command, ParseError};
 use trafficgen::config::Format;
@@ -126,11 +130,16 @@ fn no_color() -> bool {
 
 /// Logs on stderr; ANSI colour only on a terminal and without `NO_COLOR`, never in `kubectl logs`.
 fn init_logging(format: Format, no_color: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // RUST_LOG as `level` or `target=level,...` (tracing-subscriber's Targets: EnvFilter's span
+    // and field filters are not worth their size here); `info` when unset or unreadable.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let colour = std::io::stderr().is_terminal() && !no_color;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(colour);
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_ansi(colour);
     match format {
-        Format::Json => builder.json().init(),
-        Format::Text => builder.init(),
+        Format::Json => builder.json().finish().with(filter).init(),
+        Format::Text => builder.finish().with(filter).init(),
     }
 }

@@ -29,13 +29,15 @@ pub struct RouteFigures {
 }
 
 /// The route table's rows, or none for a single route (the run-wide figures say it all).
+/// Only scheduled routes count: a scenario's login (weight 0) is sent once per worker, apart.
 pub(super) fn figures(stats: &[RouteStats], routes: &[Route], secs: f64) -> Vec<RouteFigures> {
-    if routes.len() < 2 {
+    if routes.iter().filter(|r| r.weight > 0).count() < 2 {
         return Vec::new();
     }
     routes
         .iter()
         .enumerate()
+        .filter(|(_, route)| route.weight > 0)
         .map(|(i, route)| {
             let empty = RouteStats::default();
             let s = stats.get(i).unwrap_or(&empty);
