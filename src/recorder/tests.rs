@@ -65,10 +65,7 @@ fn the_warmup_shows_in_windows_and_its_row_but_not_in_the_total() {
 #[test]
 fn error_labels_are_stable() {
     let labels: Vec<_> = ErrorType::ALL.iter().map(|e| e.as_str()).collect();
-    assert_eq!(
-        labels,
-        ["timeout", "connect", "dns", "reset", "tls", "protocol", "http_4xx", "http_5xx", "cancelled"]
-    );
+    assert_eq!(labels, ["timeout", "connect", "dns", "reset", "tls", "protocol", "http_4xx", "http_5xx", "cancelled"]);
     assert_eq!(ErrorType::from_status(404), Some(ErrorType::Http4xx));
     assert_eq!(ErrorType::from_status(302), None);
 }
