@@ -3,12 +3,17 @@
 # Writes BENCHMARKS.md. Loopback only; every run is bounded in time.
 #   bash bench/run.sh            # 10 s per run
 #   SECONDS_PER_RUN=5 bash bench/run.sh
+# Rows: fixed rate at RATE and HIGH_RATE, closed loop, and the open-loop maximum (the highest of
+# OPEN_RATES that each tool sends with < 0.5% missing, OPEN_SECONDS each, stopping at the first miss).
 # Needs: nginx (nginx-light), wrk, hey, oha (cargo install oha --locked), GNU time, jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECONDS_PER_RUN:-10}
 rate=${RATE:-1000}
+high=${HIGH_RATE:-10000}
 conc=${CONCURRENCY:-50}
+open_rates=${OPEN_RATES:-20000 40000 60000 80000 100000}
+open_secs=${OPEN_SECONDS:-3}
 port=${PORT:-18099}
 url="http://127.0.0.1:$port/"
 work=$(mktemp -d)
@@ -17,8 +22,9 @@ trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$wo
 for tool in nginx wrk hey oha jq /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "missing $tool (see the header of this script)" >&2; exit 1; }
 done
-cargo build --release --locked -q
-tg=target/release/trafficgen
+# TRAFFICGEN=path measures an already built binary (e.g. one built with symbols for perf).
+tg=${TRAFFICGEN:-target/release/trafficgen}
+[ -n "${TRAFFICGEN:-}" ] || cargo build --release --locked -q
 
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
@@ -38,16 +44,49 @@ measure() {
 }
 field() { awk -v f="$2" '{ print $f }' "$work/$1.res"; }
 
-echo "fixed rate: $rate req/s for ${secs}s" >&2
-measure tg_rate $tg --rate "$rate" --duration "${secs}s" --metrics-addr off --progress-interval 0s --output json "$url"
-measure oha_rate oha -q "$rate" -z "${secs}s" --no-tui --output-format json "$url"
+for r in "$rate" "$high"; do
+    echo "fixed rate: $r req/s for ${secs}s" >&2
+    measure "tg_rate$r" $tg --rate "$r" --duration "${secs}s" --metrics-addr off --progress-interval 0s --output json "$url"
+    measure "oha_rate$r" oha -q "$r" -z "${secs}s" --no-tui --output-format json "$url"
+done
 # hey's -q is per worker: 10 workers x rate/10.
-measure hey_rate hey -z "${secs}s" -c 10 -q $((rate / 10)) "$url"
+measure "hey_rate$rate" hey -z "${secs}s" -c 10 -q $((rate / 10)) "$url"
 echo "closed loop: $conc connections for ${secs}s" >&2
 measure tg_max $tg --rate max --concurrency "$conc" --connections "$conc" --duration "${secs}s" --metrics-addr off --progress-interval 0s --output json "$url"
-measure wrk_max wrk -t 2 -c "$conc" -d "${secs}s" --latency "$url"
+measure wrk_max wrk -t 1 -c "$conc" -d "${secs}s" --latency "$url"
 measure oha_max oha -c "$conc" -z "${secs}s" --no-tui --output-format json "$url"
 measure hey_max hey -z "${secs}s" -c "$conc" "$url"
+
+# Open loop: share of the schedule not sent (trafficgen: dropped at --max-in-flight; oha: the
+# shortfall of its achieved rate), per rate, until the first rate that misses 0.5%.
+missing() {
+    case $1 in
+        tg_*) jq -r '(.dropped / ((.requests + .dropped) | if . == 0 then 1 else . end))' "$work/$1.out" ;;
+        oha_*) jq -r --arg r "$2" '[1 - .summary.requestsPerSec / ($r | tonumber), 0] | max' "$work/$1.out" ;;
+    esac
+}
+declare -A open_max=([tg]=0 [oha]=0)
+for tool in tg oha; do
+    for r in $open_rates; do
+        echo "open loop: $tool at $r req/s for ${open_secs}s" >&2
+        case $tool in
+            tg) measure "tg_open$r" $tg --rate "$r" --connections "$conc" --duration "${open_secs}s" --metrics-addr off --progress-interval 0s --output json "$url" ;;
+            oha) measure "oha_open$r" oha -q "$r" -c "$conc" -z "${open_secs}s" --no-tui --output-format json "$url" ;;
+        esac
+        miss=$(missing "${tool}_open$r" "$r" 2>/dev/null || echo 1)
+        echo "$r $miss" >> "$work/${tool}_open.steps"
+        awk -v m="$miss" 'BEGIN { exit !(m < 0.005) }' || break
+        open_max[$tool]=$r
+    done
+done
+# Service time at 40,000 req/s (its own run when the steps did not reach it).
+for tool in tg oha; do
+    [ -s "$work/${tool}_open40000.out" ] && continue
+    case $tool in
+        tg) measure tg_open40000 $tg --rate 40000 --connections "$conc" --duration "${open_secs}s" --metrics-addr off --progress-interval 0s --output json "$url" ;;
+        oha) measure oha_open40000 oha -q 40000 -c "$conc" -z "${open_secs}s" --no-tui --output-format json "$url" ;;
+    esac
+done
 
 rps() {
     case $1 in
@@ -64,6 +103,22 @@ p99() {
         hey_*) awk '/ 99% in / { print $3 * 1000 }' "$work/$1.out" ;;
     esac
 }
+service_p99() {
+    case $1 in
+        tg_*) jq -r '.service_time_ms.p99 * 100 | round / 100' "$work/$1.out" ;;
+        oha_*) jq -r '.latencyPercentiles.p99 * 100000 | round / 100' "$work/$1.out" ;;
+    esac
+}
+# ratio NAME A B TARGET: one line of the ratios table, A / B, and whether it meets TARGET (">=x" or "<=x").
+ratio() {
+    awk -v n="$1" -v a="$2" -v b="$3" -v t="$4" 'BEGIN {
+        r = (b > 0 ? a / b : 0); op = substr(t, 1, 2); x = substr(t, 3) + 0
+        ok = (op == ">=" ? r >= x : r <= x)
+        printf "| %s | %.2f | %s | %s |\n", n, r, t, (ok ? "met" : "missed") }'
+}
+cpu_per_req() { awk -v c="$(field "$1" 1)" -v r="$(rps "$1")" -v s="$2" 'BEGIN { print (r > 0 ? c / (r * s) * 1e6 : 0) }'; }
+req_per_cpu() { awk -v c="$(field "$1" 1)" -v r="$(rps "$1")" -v s="$2" 'BEGIN { print (c > 0 ? r * s / c : 0) }'; }
+
 row() {
     local name=$1 label=$2 base=$3
     local r c m p
@@ -85,23 +140,54 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
     echo "trafficgen's p99 is coordinated-omission corrected (measured from the intended send time, so the few hundred"
     echo "microseconds by which tokio's 1 ms timer wakes a send late count against it); the others report service time."
     echo
-    echo "## Fixed rate: $rate req/s"
-    echo
-    echo "$header"
-    row tg_rate "trafficgen --rate $rate" tg_rate
-    row oha_rate "oha -q $rate" tg_rate
-    row hey_rate "hey -c 10 -q $((rate / 10))" tg_rate
-    echo
+    for r in "$rate" "$high"; do
+        echo "## Fixed rate: $r req/s"
+        echo
+        echo "$header"
+        row "tg_rate$r" "trafficgen --rate $r" "tg_rate$r"
+        row "oha_rate$r" "oha -q $r" "tg_rate$r"
+        [ "$r" = "$rate" ] && row "hey_rate$r" "hey -c 10 -q $((r / 10))" "tg_rate$r"
+        echo
+    done
     echo "wrk has no rate option (that is wrk2), so it appears only below."
     echo
     echo "## Closed loop: $conc connections, as fast as possible"
     echo
     echo "$header"
     row tg_max "trafficgen --rate max --concurrency $conc" tg_max
-    row wrk_max "wrk -t 2 -c $conc" tg_max
+    row wrk_max "wrk -t 1 -c $conc" tg_max
     row oha_max "oha -c $conc" tg_max
     row hey_max "hey -c $conc" tg_max
     echo
     echo "On 2 cores the load generator and nginx share the CPU, so closed-loop figures measure the pair."
+    echo
+    echo "## Open loop: the highest rate sent with < 0.5% missing"
+    echo
+    echo "Rates tried: $open_rates, ${open_secs} s each, $conc connections, stopping at the first miss."
+    echo "Missing = trafficgen's dropped sends (at \`--max-in-flight\`); for oha, the shortfall of its achieved rate."
+    echo
+    echo "| tool | highest rate | missing at each rate tried | service-time p99 ms at 40,000 req/s |"
+    echo "|---|---|---|---|"
+    for tool in tg oha; do
+        steps=$(awk '{ printf "%s%s: %.2f%%", (NR > 1 ? ", " : ""), $1, $2 * 100 }' "$work/${tool}_open.steps")
+        echo "| $([ $tool = tg ] && echo trafficgen || echo oha) | ${open_max[$tool]} | $steps | $(service_p99 "${tool}_open40000") |"
+    done
+    echo
+    echo "## Ratios against the targets of issue 16"
+    echo
+    echo "| ratio | value | target | |"
+    echo "|---|---|---|---|"
+    ratio "closed loop req per CPU-s, trafficgen / wrk -t1" "$(req_per_cpu tg_max "$secs")" "$(req_per_cpu wrk_max "$secs")" ">=0.9"
+    ratio "closed loop req per CPU-s, trafficgen / oha" "$(req_per_cpu tg_max "$secs")" "$(req_per_cpu oha_max "$secs")" ">=1.3"
+    for r in "$rate" "$high"; do
+        ratio "CPU per request at $r req/s, trafficgen / oha" "$(cpu_per_req "tg_rate$r" "$secs")" "$(cpu_per_req "oha_rate$r" "$secs")" "<=0.6"
+    done
+    ratio "open-loop max rate, trafficgen / oha" "${open_max[tg]}" "${open_max[oha]}" ">=1"
+    ratio "service-time p99 at 40,000 req/s, trafficgen / oha" "$(service_p99 tg_open40000)" "$(service_p99 oha_open40000)" "<=1"
+    echo
+    echo "CPU per request (µs): $(for r in "$rate" "$high"; do printf 'at %s req/s trafficgen %.1f, oha %.1f; ' "$r" "$(cpu_per_req "tg_rate$r" "$secs")" "$(cpu_per_req "oha_rate$r" "$secs")"; done)"
+    echo "Closed loop req per CPU-s: trafficgen $(req_per_cpu tg_max "$secs" | cut -d. -f1), wrk $(req_per_cpu wrk_max "$secs" | cut -d. -f1), oha $(req_per_cpu oha_max "$secs" | cut -d. -f1)."
+    # What was changed and what it bought, kept by hand beside this script.
+    if [ -f bench/notes.md ]; then echo; cat bench/notes.md; fi
 } > BENCHMARKS.md
 cat BENCHMARKS.md

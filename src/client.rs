@@ -79,8 +79,10 @@ struct Target {
     host: String,
     port: u16,
     tls: Option<ServerName<'static>>,
-    /// Idle HTTP/1.1 connections; a request takes one exclusively.
-    idle: Mutex<Vec<Conn<H1>>>,
+    /// Idle HTTP/1.1 connections, one list per worker; a request takes one exclusively. A
+    /// worker takes its own first, so a connection stays with the worker (and the runtime thread)
+    /// whose task drives it, and only takes another worker's before dialling a new one.
+    idle: Box<[Mutex<Vec<Conn<H1>>>]>,
     /// HTTP/1.1: one permit per connection in use, so never more than `--connections`.
     slots: Semaphore,
     /// h2: `--connections` slots of shared connections, used in turn; each slot is locked only
@@ -134,6 +136,7 @@ pub(crate) struct Client {
 impl Client {
     /// A client for `routes`.
     pub(crate) fn new(routes: &[Route], opts: &ClientOptions) -> Self {
+        let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
         let mut targets: Vec<Target> = Vec::new();
         let routes = routes
             .iter()
@@ -153,7 +156,7 @@ impl Client {
                                 tls: https.then(|| ServerName::try_from(host.clone()).expect("validated URL host")),
                                 host,
                                 port,
-                                idle: Mutex::default(),
+                                idle: (0..lanes).map(|_| Mutex::default()).collect(),
                                 slots: Semaphore::new(opts.connections.get()),
                                 // Only h2 shares connections; HTTP/1.1 reserves nothing per connection up front.
                                 shared: (0..if opts.http2 { opts.connections.get() } else { 0 })
@@ -178,10 +181,11 @@ impl Client {
         }
     }
 
-    /// Send one request on `route` (with `extra` headers), read the response to the end and keep
-    /// at most `keep` bytes of its body in `body`.
+    /// Send one request on `route` (with `extra` headers) for worker `worker`, read the response
+    /// to the end and keep at most `keep` bytes of its body in `body`.
     pub(crate) async fn send(
         &self,
+        worker: usize,
         route: usize,
         extra: Option<&HeaderMap>,
         keep: usize,
@@ -196,7 +200,8 @@ impl Client {
             return read(response, keep, body).await.map_err(|e| self.fail(target, e));
         }
         let _slot = target.slots.acquire().await.expect("semaphore is never closed");
-        let mut pooled = self.pop_idle(target);
+        let lane = worker % target.idle.len();
+        let mut pooled = self.pop_idle(target, lane);
         let (conn, response) = loop {
             let retryable = pooled.is_some();
             let mut conn = match pooled.take() {
@@ -216,7 +221,7 @@ impl Client {
             }
         };
         let answer = read(response, keep, body).await.map_err(|e| self.fail(target, e))?;
-        target.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+        target.idle[lane].lock().unwrap_or_else(|p| p.into_inner()).push(conn);
         Ok(answer)
     }
 
@@ -245,15 +250,19 @@ impl Client {
         Ok(sender)
     }
 
-    /// The newest idle HTTP/1.1 connection still worth using; closed and old ones are dropped.
-    fn pop_idle(&self, target: &Target) -> Option<Conn<H1>> {
-        let mut idle = target.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(c) = idle.pop() {
-            if !c.sender.is_closed() && c.fresh(self.max_age) {
-                return Some(c);
+    /// The newest idle HTTP/1.1 connection still worth using, the worker's own first; closed and
+    /// old ones are dropped.
+    fn pop_idle(&self, target: &Target, lane: usize) -> Option<Conn<H1>> {
+        let lanes = target.idle.len();
+        (0..lanes).find_map(|i| {
+            let mut idle = target.idle[(lane + i) % lanes].lock().unwrap_or_else(|p| p.into_inner());
+            while let Some(c) = idle.pop() {
+                if !c.sender.is_closed() && c.fresh(self.max_age) {
+                    return Some(c);
+                }
             }
-        }
-        None
+            None
+        })
     }
 
     async fn handshake1<T: Stream>(&self, io: T) -> Result<H1, hyper::Error> {

@@ -188,12 +188,19 @@ impl StageStats {
 /// One worker's figures: the measured total (warm-up left out), the window since the last
 /// progress line (everything), `second`, which the timeline takes once a second whatever the
 /// progress interval (everything), and the per-stage rows (row 0 is the warm-up).
+///
+/// An outcome is recorded once, into `fresh` (by phase); readers fold `fresh` into the other
+/// four before they look. Recording into all four per request cost three times the histogram
+/// work, and readers come at most a few times a second.
 #[derive(Debug, Default)]
 struct Shard {
     total: Stats,
     window: Stats,
     second: Stats,
     rows: Vec<StageStats>,
+    /// What was recorded since the last fold, by phase: two, so the outcomes of two phases that
+    /// finish interleaved at a stage boundary do not fold on each request.
+    fresh: Vec<(Phase, Stats)>,
 }
 
 impl Shard {
@@ -203,6 +210,43 @@ impl Shard {
             Phase::Stage(n) => n + 1,
         };
         self.rows.get_mut(i)
+    }
+
+    /// The fresh figures of `phase`, folding the older phase's first when a third phase comes.
+    fn fresh(&mut self, phase: Phase) -> &mut Stats {
+        let i = match self.fresh.iter().position(|(p, _)| *p == phase) {
+            Some(i) => i,
+            None => {
+                if self.fresh.len() >= 2 {
+                    let (p, stats) = self.fresh.remove(0);
+                    self.fold_one(p, &stats);
+                }
+                self.fresh.push((phase, Stats::default()));
+                self.fresh.len() - 1
+            }
+        };
+        &mut self.fresh[i].1
+    }
+
+    /// Move everything fresh into the total, window, second and stage rows.
+    fn fold(&mut self) {
+        for (phase, stats) in std::mem::take(&mut self.fresh) {
+            self.fold_one(phase, &stats);
+        }
+    }
+
+    fn fold_one(&mut self, phase: Phase, fresh: &Stats) {
+        self.window.merge(fresh);
+        self.second.merge(fresh);
+        if phase != Phase::Warmup {
+            self.total.merge(fresh);
+        }
+        if let Some(row) = self.row(phase) {
+            row.requests += fresh.counts.requests;
+            row.errors += fresh.counts.errors;
+            row.dropped += fresh.counts.dropped;
+            row.latency.add(&fresh.latency).expect("histograms share bounds");
+        }
     }
 }
 
@@ -230,6 +274,13 @@ impl Recorder {
         self.shards[worker].lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Worker `worker`'s shard with everything fresh folded in, for readers.
+    fn folded(&self, worker: usize) -> MutexGuard<'_, Shard> {
+        let mut s = self.shard(worker);
+        s.fold();
+        s
+    }
+
     /// Record a measured outcome on worker `worker`'s shard.
     #[cfg(test)]
     pub(crate) fn record(&self, worker: usize, o: &Outcome) {
@@ -238,17 +289,7 @@ impl Recorder {
 
     /// Record an outcome of `phase` on worker `worker`'s shard.
     pub(crate) fn record_in(&self, worker: usize, phase: Phase, o: &Outcome) {
-        let mut s = self.shard(worker);
-        s.window.record(o);
-        s.second.record(o);
-        if phase != Phase::Warmup {
-            s.total.record(o);
-        }
-        if let Some(row) = s.row(phase) {
-            row.requests += 1;
-            row.errors += u64::from(o.error.is_some());
-            row.latency.saturating_record(micros(o.latency));
-        }
+        self.shard(worker).fresh(phase).record(o);
     }
 
     /// Count a dropped send on worker `worker`'s shard.
@@ -259,22 +300,14 @@ impl Recorder {
 
     /// Count a dropped send of `phase` on worker `worker`'s shard.
     pub(crate) fn drop_in(&self, worker: usize, phase: Phase) {
-        let mut s = self.shard(worker);
-        s.window.counts.dropped += 1;
-        s.second.counts.dropped += 1;
-        if phase != Phase::Warmup {
-            s.total.counts.dropped += 1;
-        }
-        if let Some(row) = s.row(phase) {
-            row.dropped += 1;
-        }
+        self.shard(worker).fresh(phase).counts.dropped += 1;
     }
 
     /// Everything measured so far (the warm-up left out), merged.
     pub(crate) fn total(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
-            all.merge(&self.shard(w).total);
+            all.merge(&self.folded(w).total);
         }
         all
     }
@@ -283,7 +316,7 @@ impl Recorder {
     pub(crate) fn stages(&self) -> Vec<StageStats> {
         let mut rows: Vec<StageStats> = Vec::new();
         for w in 0..self.shards.len() {
-            let s = self.shard(w);
+            let s = self.folded(w);
             rows.resize_with(s.rows.len(), StageStats::default);
             for (all, row) in rows.iter_mut().zip(&s.rows) {
                 all.merge(row);
@@ -296,7 +329,7 @@ impl Recorder {
     pub(crate) fn take_window(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
-            all.merge(&std::mem::take(&mut self.shard(w).window));
+            all.merge(&std::mem::take(&mut self.folded(w).window));
         }
         all
     }
@@ -305,86 +338,11 @@ impl Recorder {
     pub(crate) fn take_second(&self) -> Stats {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
-            all.merge(&std::mem::take(&mut self.shard(w).second));
+            all.merge(&std::mem::take(&mut self.folded(w).second));
         }
         all
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn outcome(ms: u64, status: Option<u16>, error: Option<ErrorType>) -> Outcome {
-        let d = Duration::from_millis(ms);
-        Outcome { route: 0, status, error, latency: d, service_time: d / 2, class: Some(1) }
-    }
-
-    #[test]
-    fn shards_merge_into_one_view() {
-        let r = Recorder::new(3);
-        for i in 0..300u64 {
-            let (status, error) = if i % 10 == 0 { (Some(503), Some(ErrorType::Http5xx)) } else { (Some(200), None) };
-            r.record((i % 3) as usize, &outcome(i + 1, status, error));
-        }
-        r.record(1, &outcome(5, None, Some(ErrorType::Connect)));
-        r.drop_send(2);
-        let t = r.total();
-        assert_eq!(t.counts.requests, 301);
-        assert_eq!((t.counts.ok, t.counts.errors, t.counts.dropped), (270, 31, 1));
-        assert_eq!(t.counts.status[&503], 30);
-        assert_eq!(t.counts.error_types[&ErrorType::Connect], 1);
-        assert_eq!(t.counts.classes[&(0, 1)], 301);
-        assert_eq!(t.latency.len(), 301);
-        let p50 = t.latency.value_at_quantile(0.5) as f64 / 1000.0;
-        assert!((p50 - 150.0).abs() < 2.0, "{p50}");
-        assert_eq!(t.latency.max() / 1000, 300);
-        assert_eq!(t.service_time.max() / 1000, 150);
-        assert_eq!((t.routes.len(), t.routes[0].requests, t.routes[0].errors), (1, 301, 31));
-    }
-
-    #[test]
-    fn windows_reset_but_totals_do_not() {
-        let r = Recorder::new(2);
-        r.record(0, &outcome(10, Some(200), None));
-        assert_eq!(r.take_window().counts.requests, 1);
-        assert_eq!(r.take_window().counts.requests, 0);
-        r.record(1, &outcome(10, Some(200), None));
-        assert_eq!(r.take_window().counts.requests, 1);
-        assert_eq!(r.total().counts.requests, 2);
-        r.drop_send(0);
-        let second = r.take_second();
-        assert_eq!((second.counts.requests, second.counts.dropped), (2, 1), "seconds ignore progress windows");
-        assert_eq!(r.take_second().counts.requests, 0);
-    }
-
-    #[test]
-    fn the_warmup_shows_in_windows_and_its_row_but_not_in_the_total() {
-        let r = Recorder::with_stages(2, 2);
-        r.record_in(0, Phase::Warmup, &outcome(500, Some(200), None));
-        r.drop_in(1, Phase::Warmup);
-        r.record_in(1, Phase::Stage(0), &outcome(10, Some(503), Some(ErrorType::Http5xx)));
-        r.record_in(0, Phase::Stage(1), &outcome(20, Some(200), None));
-        r.record_in(1, Phase::Stage(1), &outcome(30, Some(200), None));
-        let t = r.total();
-        assert_eq!((t.counts.requests, t.counts.dropped, t.latency.max() / 1000), (3, 0, 30));
-        let w = r.take_window();
-        assert_eq!((w.counts.requests, w.counts.dropped), (4, 1));
-        let rows = r.stages();
-        let counts: Vec<_> = rows.iter().map(|s| (s.requests, s.errors, s.dropped)).collect();
-        assert_eq!(counts, [(1, 0, 1), (1, 1, 0), (2, 0, 0)]);
-        assert!((495..=505).contains(&(rows[0].latency.max() / 1000)));
-        assert!(Recorder::new(1).stages().is_empty());
-    }
-
-    #[test]
-    fn error_labels_are_stable() {
-        let labels: Vec<_> = ErrorType::ALL.iter().map(|e| e.as_str()).collect();
-        assert_eq!(
-            labels,
-            ["timeout", "connect", "dns", "reset", "tls", "protocol", "http_4xx", "http_5xx", "cancelled"]
-        );
-        assert_eq!(ErrorType::from_status(404), Some(ErrorType::Http4xx));
-        assert_eq!(ErrorType::from_status(302), None);
-    }
-}
+mod tests;

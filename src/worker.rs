@@ -66,7 +66,7 @@ pub(crate) async fn work(
 ) {
     let mut observer = shared.metrics.observer();
     let cookie = match shared.login {
-        Some(route) => log_in(&shared, route).await,
+        Some(route) => log_in(&shared, id, route).await,
         None => None,
     };
     let mut in_flight = FuturesUnordered::new();
@@ -78,13 +78,27 @@ pub(crate) async fn work(
     // An open-loop schedule ends by itself at the window's end, and every tick due before then is
     // sent, however late; only closed loop needs `Done`.
     let open = pacer.is_open();
-    let abort = stop.clone();
+    // Requests watch this worker's own abort flag rather than the shared `stop`: a receiver per
+    // request on one channel for all workers put its counters and waiter list on every
+    // request of every thread.
+    let (abort, aborted) = watch::channel(Stop::Running);
+    // One timer entry and one stop watch for the whole loop, reset per tick, instead of
+    // registering (and removing) both each time a response wakes the loop.
+    let mut watching = stop.clone();
+    let stopping = watching.wait_for(|s| matches!(s, Stop::Signal | Stop::Abort) || (*s == Stop::Done && !open));
+    let timer = sleep_until(Instant::now());
+    tokio::pin!(stopping, timer);
+    let mut armed = None;
     while let Some(tick) = pacer.peek() {
+        if let Some(at) = tick.due.filter(|_| armed != Some(tick.index)) {
+            timer.as_mut().reset(at.checked_sub(TIMER_SLACK).unwrap_or(at));
+            armed = Some(tick.index);
+        }
         tokio::select! {
             biased;
-            _ = stop.wait_for(|s| matches!(s, Stop::Signal | Stop::Abort) || (*s == Stop::Done && !open)) => break,
+            _ = &mut stopping => break,
             Some(o) = in_flight.next() => finish(o, &mut observer),
-            _ = due(tick), if open || in_flight.len() < cap => {
+            _ = due(timer.as_mut(), tick), if open || in_flight.len() < cap => {
                 pacer.advance();
                 if in_flight.len() >= cap {
                     shared.recorder.drop_in(id, phase(tick));
@@ -92,13 +106,22 @@ pub(crate) async fn work(
                     continue;
                 }
                 shared.metrics.in_flight.inc();
-                in_flight.push(send(&shared, tick, cookie.as_ref(), abort.clone()).map(move |o| (o, phase(tick))));
+                in_flight.push(send(&shared, id, tick, cookie.as_ref(), aborted.clone()).map(move |o| (o, phase(tick))));
             }
         }
     }
     // Each request ends by itself (response, error, timeout) or as `cancelled` at `Stop::Abort`.
-    while let Some(o) = in_flight.next().await {
-        finish(o, &mut observer);
+    let mut abort_at = std::pin::pin!(stop.wait_for(|s| *s == Stop::Abort));
+    loop {
+        tokio::select! {
+            o = in_flight.next() => match o {
+                Some(o) => finish(o, &mut observer),
+                None => break,
+            },
+            _ = &mut abort_at, if *abort.borrow() != Stop::Abort => {
+                let _ = abort.send(Stop::Abort);
+            }
+        }
     }
 }
 
@@ -117,13 +140,20 @@ fn phase(tick: Tick) -> Phase {
     }
 }
 
-async fn due(tick: Tick) {
-    if let Some(at) = tick.due {
-        sleep_until(at.checked_sub(TIMER_SLACK).unwrap_or(at)).await;
+/// Wait for `tick`: on `timer`, armed for its due time, or not at all in closed loop.
+async fn due(timer: std::pin::Pin<&mut tokio::time::Sleep>, tick: Tick) {
+    if tick.due.is_some() {
+        timer.await;
     }
 }
 
-async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop: watch::Receiver<Stop>) -> Outcome {
+async fn send(
+    shared: &Shared,
+    id: usize,
+    tick: Tick,
+    cookie: Option<&HeaderMap>,
+    mut stop: watch::Receiver<Stop>,
+) -> Outcome {
     let started = Instant::now();
     let intended = tick.due.unwrap_or(started);
     let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
@@ -134,7 +164,7 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
     let mut body = Vec::new();
     let client = &shared.client;
     let result = tokio::select! {
-        r = timeout(shared.timeout, client.send(route, Some(&extra), keep, &mut body)) => r.unwrap_or_else(|_| {
+        r = timeout(shared.timeout, client.send(id, route, Some(&extra), keep, &mut body)) => r.unwrap_or_else(|_| {
             client.note_route(route, ErrorType::Timeout, || format!("no complete response within --timeout {:?}", shared.timeout));
             Err(ErrorType::Timeout)
         }),
@@ -169,8 +199,8 @@ async fn send(shared: &Shared, tick: Tick, cookie: Option<&HeaderMap>, mut stop:
 
 /// Send the login route and keep its cookies for this worker's logged-in routes. A failed login
 /// is logged and the worker goes on without a session: its responses then show it.
-async fn log_in(shared: &Shared, route: usize) -> Option<HeaderMap> {
-    let result = timeout(shared.timeout, shared.client.send(route, None, 0, &mut Vec::new())).await;
+async fn log_in(shared: &Shared, id: usize, route: usize) -> Option<HeaderMap> {
+    let result = timeout(shared.timeout, shared.client.send(id, route, None, 0, &mut Vec::new())).await;
     let answer = match result {
         Ok(Ok(answer)) if answer.status < 400 => answer,
         other => {
