@@ -11,7 +11,6 @@ use serde::Serialize;
 
 use crate::cluster;
 use crate::config::{ConfigError, Format, Load, Plan};
-use crate::metrics::Metrics;
 use crate::report::{self, Summary};
 use crate::run::{MetricsServer, RunError};
 use crate::send::send_all;
@@ -225,13 +224,7 @@ pub async fn run(c: Capacity, shutdown: impl Future<Output = ()>) -> Result<Outc
 async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outcome, RunError> {
     let shutdown = shutdown.shared();
     let plan = &c.plan;
-    let labels = [("shard".to_string(), plan.shard.index.to_string())].into();
-    let metrics = Metrics::new(&plan.routes, labels);
-    metrics.run_info(&plan.run_id);
-    let server = match plan.metrics_addr {
-        Some(addr) => Some(MetricsServer::start(addr, &metrics).await?),
-        None => None,
-    };
+    let (metrics, server) = MetricsServer::for_plan(plan).await?;
     let ready = tokio::select! {
         ready = cluster::wait_for(plan) => ready,
         _ = shutdown.clone() => true,

@@ -75,13 +75,7 @@ async fn run_inner(
 ) -> Result<Summary, RunError> {
     // Shared, so the gate, the send window and the linger can each wait on the same signal.
     let shutdown = shutdown.shared();
-    let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
-    let metrics = Metrics::new(&plan.routes, labels);
-    metrics.run_info(&plan.run_id);
-    let server = match plan.metrics_addr {
-        Some(addr) => Some(MetricsServer::start(addr, &metrics).await?),
-        None => None,
-    };
+    let (metrics, server) = MetricsServer::for_plan(plan).await?;
     let ready = tokio::select! {
         ready = cluster::wait_for(plan) => Some(ready),
         _ = shutdown.clone() => None,
@@ -210,6 +204,19 @@ pub(crate) struct MetricsServer {
 }
 
 impl MetricsServer {
+    /// The plan's metrics (labelled with its shard, its run id set), served at `--metrics-addr`
+    /// unless that is `off`.
+    pub(crate) async fn for_plan(plan: &Plan) -> Result<(Metrics, Option<Self>), RunError> {
+        let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
+        let metrics = Metrics::new(&plan.routes, labels);
+        metrics.run_info(&plan.run_id);
+        let server = match plan.metrics_addr {
+            Some(addr) => Some(MetricsServer::start(addr, &metrics).await?),
+            None => None,
+        };
+        Ok((metrics, server))
+    }
+
     /// Bind before any request is sent, so a taken port fails the run up front.
     pub(crate) async fn start(addr: SocketAddr, metrics: &Metrics) -> Result<Self, RunError> {
         let listener = metrics::bind(addr).await.map_err(|source| RunError::MetricsBind { addr, source })?;
