@@ -74,13 +74,16 @@ async fn count(
     next.run(req).await
 }
 
-/// A loopback port nothing listens on (bound, then released). Never the same port twice in one
-/// test process, so two servers started by tests running side by side are never handed one port.
+/// A loopback port nothing listens on, for a server a test starts there. It is picked below
+/// Linux's ephemeral range (32768 and up), where the kernel never takes source ports for outgoing
+/// connections or `bind(:0)`: between this check and the server's own bind, none of the many
+/// connections the tests open can occupy it. Never the same port twice in one test process.
 pub(crate) fn closed_port() -> u16 {
     static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if GIVEN.lock().unwrap().insert(port) {
+        let port = 20000 + fastrand::u16(..12000);
+        let free = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free && GIVEN.lock().unwrap().insert(port) {
             return port;
         }
     }

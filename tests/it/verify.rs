@@ -65,7 +65,7 @@ fn cluster(prometheus_bin: &PathBuf, kind: &str, faults: &[&str]) -> Cluster {
     for _ in 0..12 {
         http_get(bookinfo, "/productpage");
     }
-    eventually(20, "the cluster scraped", || {
+    eventually(60, "the cluster scraped", || {
         let body = http_get(prometheus, "/api/v1/query?query=count(up%3D%3D1)").ok_or("no answer")?;
         if body.contains("\"2\"") {
             Ok(())
