@@ -127,13 +127,7 @@ fn a_real_prometheus_answers_every_dashboard_query_and_evaluates_the_rules() {
         &format!("productpage:9080:{bookinfo}"),
         "http://productpage:9080/productpage",
     ]));
-    let _prometheus = spawn(
-        Command::new(prometheus_bin)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address={prometheus}")),
-    );
-    eventually(30, "Prometheus to be ready", || http_get(prometheus, "/-/ready").ok_or("not ready"));
+    let _prometheus = crate::support::prometheus(&prometheus_bin, &config, &dir, prometheus);
 
     // Both targets are scraped, and all four Bookinfo services received traffic.
     eventually(30, "all three targets up", || {

@@ -162,6 +162,23 @@ pub(crate) fn spawn(cmd: &mut Command) -> Killed {
     Killed::spawn(cmd.stdout(Stdio::null()).stderr(Stdio::null()))
 }
 
+/// A real Prometheus with `config`, its data under `dir`, serving on `addr`; returns once ready.
+pub(crate) fn prometheus(
+    bin: &std::path::Path,
+    config: &std::path::Path,
+    dir: &std::path::Path,
+    addr: SocketAddr,
+) -> Killed {
+    let server = spawn(
+        Command::new(bin)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address={addr}")),
+    );
+    eventually(30, "Prometheus to be ready", || http_get(addr, "/-/ready").ok_or("not ready"));
+    server
+}
+
 /// Poll `f` until it returns `Ok`, for at most `secs` seconds.
 pub(crate) fn eventually<T, E: std::fmt::Display>(secs: u64, what: &str, mut f: impl FnMut() -> Result<T, E>) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);

@@ -4,8 +4,7 @@
 //! exits 1 once Prometheus is gone; `run --verify-prometheus` adds the same verdict to the run's summary.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 use crate::prometheus::{dashboard_queries, mesh_of, query_at};
 use crate::support::{bin, closed_addr, eventually, external, http_get, spawn, Killed};
@@ -27,7 +26,7 @@ impl Drop for Cluster {
 
 /// Start the simulation as `kind` of cluster (with `faults`), Prometheus scraping it and the
 /// generator, then a 15 s run at 20 req/s; returns once the run has ended.
-fn cluster(prometheus_bin: &PathBuf, kind: &str, faults: &[&str]) -> Cluster {
+fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Cluster {
     let (bookinfo, metrics, generator, prometheus) = (closed_addr(), closed_addr(), closed_addr(), closed_addr());
     let dir = std::env::temp_dir().join(format!("trafficgen-verify-{}-{}", std::process::id(), prometheus.port()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -53,13 +52,7 @@ fn cluster(prometheus_bin: &PathBuf, kind: &str, faults: &[&str]) -> Cluster {
     }
     let sim = spawn(&mut sim);
     eventually(10, "the simulation", || http_get(bookinfo, "/health").ok_or("not up"));
-    let guard = spawn(
-        Command::new(prometheus_bin)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address={prometheus}")),
-    );
-    eventually(30, "Prometheus to be ready", || http_get(prometheus, "/-/ready").ok_or("not ready"));
+    let guard = crate::support::prometheus(prometheus_bin, &config, &dir, prometheus);
     // A cluster's services had traffic before the run: their series exist when it starts (and
     // productpage and the cluster's exporters are scraped; the generator is not up yet).
     for _ in 0..12 {
