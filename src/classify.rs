@@ -226,6 +226,11 @@ impl Classifier {
         matches!(self.kind, Kind::Body(_) | Kind::Preset(_))
     }
 
+    /// Whether [`Classifier::classify`] looks at the headers.
+    pub fn needs_headers(&self) -> bool {
+        matches!(self.kind, Kind::Header { .. })
+    }
+
     /// Classifies one response from its status, headers and first [`BODY_CAP`] body bytes.
     pub fn classify(&self, status: u16, headers: &HeaderMap, body_prefix: &[u8]) -> ClassId {
         let body = &body_prefix[..body_prefix.len().min(BODY_CAP)];

@@ -1,7 +1,8 @@
-//! How to send: hyper 1 connections with keep-alive, at most `--connections` per target,
-//! HTTP/1.1 or h2, TLS via rustls, names via [`crate::dns`]. Bodies are streamed and discarded,
-//! keeping at most the prefix a classifier asked for. Connections are re-dialled after
-//! [`MAX_CONNECTION_AGE`], so DNS changes and kube-proxy's per-connection balancing reach the load.
+//! How to send: keep-alive connections, at most `--connections` per target, HTTP/1.1 (our own
+//! exchange in [`h1`], each worker with its own share of the connections) or h2 (hyper, shared),
+//! TLS via rustls, names via [`dns`]. Bodies are read and discarded, keeping at most the prefix a
+//! classifier asked for. Connections are re-dialled after [`MAX_CONNECTION_AGE`], so DNS changes
+//! and kube-proxy's per-connection balancing reach the load.
 
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -14,11 +15,10 @@ use bytes::Bytes;
 use http::header::{COOKIE, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -29,13 +29,17 @@ use crate::url::endpoint;
 mod connect;
 mod dns;
 mod failure;
+mod h1;
 mod tls;
 
 pub(crate) use dns::Pin;
 use dns::Resolver;
+use h1::Conn1;
 
-type H1 = http1::SendRequest<Full<Bytes>>;
 type H2 = http2::SendRequest<Full<Bytes>>;
+
+/// A connection's byte stream, TCP or TLS over TCP.
+type Wire = Box<dyn Stream>;
 
 /// How long a keep-alive connection is reused before a new one is dialled (after a fresh DNS
 /// answer). Without it, a scaled Deployment behind a ClusterIP (kube-proxy balances per
@@ -43,21 +47,11 @@ type H2 = http2::SendRequest<Full<Bytes>>;
 /// CoreDNS's default TTL for cluster names.
 pub(crate) const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30);
 
-/// A connection's sender and when it was opened.
+/// A shared h2 connection's sender and when it was opened.
 #[derive(Debug)]
-struct Conn<S> {
-    sender: S,
+struct Conn2 {
+    sender: H2,
     opened: Instant,
-}
-
-impl<S> Conn<S> {
-    fn new(sender: S) -> Self {
-        Conn { sender, opened: Instant::now() }
-    }
-
-    fn fresh(&self, max_age: Duration) -> bool {
-        self.opened.elapsed() < max_age
-    }
 }
 
 /// Status and headers of a response whose body has been read to the end.
@@ -65,8 +59,27 @@ impl<S> Conn<S> {
 pub(crate) struct Answer {
     /// Status code.
     pub status: u16,
-    /// Response headers.
+    /// Response headers; over HTTP/1.1 only when [`Want::headers`] asked for them.
     pub headers: HeaderMap,
+}
+
+/// What of a response the caller looks at beyond its status.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Want {
+    /// Keep up to this many bytes of the body.
+    pub body: usize,
+    /// Keep the headers.
+    pub headers: bool,
+}
+
+/// One worker's HTTP/1.1 connections to a target. A connection is driven by the requests of
+/// the worker (and so the runtime thread) that dialled it, and only by them.
+#[derive(Debug)]
+struct Lane {
+    /// Idle connections; a request takes one exclusively.
+    idle: Mutex<Vec<Conn1>>,
+    /// One permit per connection of this lane in use: the lanes' shares sum to `--connections`.
+    slots: Semaphore,
 }
 
 /// One `scheme://host:port` and its connections.
@@ -79,15 +92,11 @@ struct Target {
     host: String,
     port: u16,
     tls: Option<ServerName<'static>>,
-    /// Idle HTTP/1.1 connections, one list per worker; a request takes one exclusively. A
-    /// worker takes its own first, so a connection stays with the worker (and the runtime thread)
-    /// whose task drives it, and only takes another worker's before dialling a new one.
-    idle: Box<[Mutex<Vec<Conn<H1>>>]>,
-    /// HTTP/1.1: one permit per connection in use, so never more than `--connections`.
-    slots: Semaphore,
+    /// HTTP/1.1: one lane per worker.
+    lanes: Box<[Lane]>,
     /// h2: `--connections` slots of shared connections, used in turn; each slot is locked only
     /// while its own connection is (re)opened.
-    shared: Vec<tokio::sync::Mutex<Option<Conn<H2>>>>,
+    shared: Vec<tokio::sync::Mutex<Option<Conn2>>>,
     turn: AtomicUsize,
 }
 
@@ -97,6 +106,8 @@ struct Prepared {
     target: usize,
     method: Method,
     uri: Uri,
+    /// HTTP/1.1's request line, `GET /path HTTP/1.1\r\n`.
+    line: Vec<u8>,
     headers: HeaderMap,
     body: Bytes,
 }
@@ -134,9 +145,10 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    /// A client for `routes`.
-    pub(crate) fn new(routes: &[Route], opts: &ClientOptions) -> Self {
-        let lanes = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// A client for `routes`, sent by `workers` workers (each HTTP/1.1 connection belongs to one).
+    pub(crate) fn new(routes: &[Route], opts: &ClientOptions, workers: usize) -> Self {
+        let connections = opts.connections.get();
+        let lanes = workers.clamp(1, opts.connections.get());
         let mut targets: Vec<Target> = Vec::new();
         let routes = routes
             .iter()
@@ -156,8 +168,13 @@ impl Client {
                                 tls: https.then(|| ServerName::try_from(host.clone()).expect("validated URL host")),
                                 host,
                                 port,
-                                idle: (0..lanes).map(|_| Mutex::default()).collect(),
-                                slots: Semaphore::new(opts.connections.get()),
+                                lanes: (0..lanes)
+                                    .map(|i| Lane {
+                                        idle: Mutex::default(),
+                                        // Shares that differ by at most one and sum to `--connections`.
+                                        slots: Semaphore::new(connections / lanes + usize::from(i < connections % lanes)),
+                                    })
+                                    .collect(),
                                 // Only h2 shares connections; HTTP/1.1 reserves nothing per connection up front.
                                 shared: (0..if opts.http2 { opts.connections.get() } else { 0 })
                                     .map(|_| tokio::sync::Mutex::default())
@@ -181,14 +198,14 @@ impl Client {
         }
     }
 
-    /// Send one request on `route` (with `extra` headers) for worker `worker`, read the response
-    /// to the end and keep at most `keep` bytes of its body in `body`.
+    /// Send one request on `route` (with `extra` headers) for worker `worker` and read the
+    /// response to the end, keeping in `body` what `want` asks for.
     pub(crate) async fn send(
         &self,
         worker: usize,
         route: usize,
         extra: Option<&HeaderMap>,
-        keep: usize,
+        want: Want,
         body: &mut Vec<u8>,
     ) -> Result<Answer, ErrorType> {
         let r = &self.routes[route];
@@ -197,40 +214,30 @@ impl Client {
             let mut sender = self.shared(target).await?;
             sender.ready().await.map_err(|e| self.fail(target, e))?;
             let response = sender.send_request(r.request(extra)).await.map_err(|e| self.fail(target, e))?;
-            return read(response, keep, body).await.map_err(|e| self.fail(target, e));
+            return read(response, want.body, body).await.map_err(|e| self.fail(target, e));
         }
-        let _slot = target.slots.acquire().await.expect("semaphore is never closed");
-        let lane = worker % target.idle.len();
-        let mut pooled = self.pop_idle(target, lane);
-        let (conn, response) = loop {
+        let lane = &target.lanes[worker % target.lanes.len()];
+        let _slot = lane.slots.acquire().await.expect("semaphore is never closed");
+        let mut pooled = self.pop_idle(lane);
+        loop {
             let retryable = pooled.is_some();
             let mut conn = match pooled.take() {
                 Some(c) => c,
-                None => Conn::new(self.open_h1(target).await?),
+                None => Conn1::new(self.dial(target).await?),
             };
-            let sent = match conn.sender.ready().await {
-                Ok(()) => conn.sender.send_request(r.request(extra)).await,
-                Err(e) => Err(e),
-            };
-            match sent {
-                Ok(response) => break (conn, response),
+            match conn.exchange(r, extra, want, body).await {
+                Ok((answer, reusable)) => {
+                    if reusable {
+                        lane.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+                    }
+                    return Ok(answer);
+                }
                 // A pooled connection the server closed while idle never carried the request:
                 // retry once on a new connection.
-                Err(e) if retryable && (e.is_canceled() || e.is_closed()) => continue,
-                Err(e) => return Err(self.fail(target, e)),
+                Err(f) if retryable && f.unanswered => body.clear(),
+                Err(f) => return Err(self.note(target, f.kind, || f.detail)),
             }
-        };
-        let answer = read(response, keep, body).await.map_err(|e| self.fail(target, e))?;
-        target.idle[lane].lock().unwrap_or_else(|p| p.into_inner()).push(conn);
-        Ok(answer)
-    }
-
-    async fn open_h1(&self, target: &Target) -> Result<H1, ErrorType> {
-        let handshake = match self.dial(target).await? {
-            Io::Plain(tcp) => self.handshake1(tcp).await,
-            Io::Tls(tls) => self.handshake1(*tls).await,
-        };
-        handshake.map_err(|e| self.fail(target, e))
+        }
     }
 
     /// The next shared h2 connection of `target`, opening it when missing, closed or too old.
@@ -238,60 +245,36 @@ impl Client {
     async fn shared(&self, target: &Target) -> Result<H2, ErrorType> {
         let i = target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len();
         let mut slot = target.shared[i].lock().await;
-        if let Some(c) = slot.as_ref().filter(|c| !c.sender.is_closed() && c.fresh(self.max_age)) {
+        if let Some(c) = slot.as_ref().filter(|c| !c.sender.is_closed() && c.opened.elapsed() < self.max_age) {
             return Ok(c.sender.clone());
         }
-        let handshake = match self.dial(target).await? {
-            Io::Plain(tcp) => self.handshake2(tcp).await,
-            Io::Tls(tls) => self.handshake2(*tls).await,
-        };
-        let sender = handshake.map_err(|e| self.fail(target, e))?;
-        *slot = Some(Conn::new(sender.clone()));
+        let wire = self.dial(target).await?;
+        let sender = self.handshake2(wire).await.map_err(|e| self.fail(target, e))?;
+        *slot = Some(Conn2 { sender: sender.clone(), opened: Instant::now() });
         Ok(sender)
     }
 
-    /// The newest idle HTTP/1.1 connection still worth using, the worker's own first; closed and
-    /// old ones are dropped.
-    fn pop_idle(&self, target: &Target, lane: usize) -> Option<Conn<H1>> {
-        let lanes = target.idle.len();
-        (0..lanes).find_map(|i| {
-            let mut idle = target.idle[(lane + i) % lanes].lock().unwrap_or_else(|p| p.into_inner());
-            while let Some(c) = idle.pop() {
-                if !c.sender.is_closed() && c.fresh(self.max_age) {
-                    return Some(c);
-                }
+    /// The newest idle HTTP/1.1 connection of `lane` still young enough; old ones are dropped.
+    fn pop_idle(&self, lane: &Lane) -> Option<Conn1> {
+        let mut idle = lane.idle.lock().unwrap_or_else(|p| p.into_inner());
+        while let Some(c) = idle.pop() {
+            if c.opened.elapsed() < self.max_age {
+                return Some(c);
             }
-            None
-        })
+        }
+        None
     }
 
-    async fn handshake1<T: Stream>(&self, io: T) -> Result<H1, hyper::Error> {
-        let (sender, conn) = http1::handshake(TokioIo::new(io)).await?;
-        self.own(conn);
-        Ok(sender)
-    }
-
-    async fn handshake2<T: Stream>(&self, io: T) -> Result<H2, hyper::Error> {
-        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io)).await?;
-        self.own(conn);
-        Ok(sender)
-    }
-
-    fn own<F>(&self, conn: F)
-    where
-        F: std::future::Future + Send + 'static,
-    {
+    /// An h2 connection on `wire`, its driver owned by the client so none outlives it.
+    async fn handshake2(&self, wire: Wire) -> Result<H2, hyper::Error> {
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(wire)).await?;
         let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
         while drivers.try_join_next().is_some() {}
         drivers.spawn(async move {
             let _ = conn.await;
         });
+        Ok(sender)
     }
-}
-
-enum Io {
-    Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 /// A byte stream a connection can run on.
@@ -339,7 +322,8 @@ fn prepare(route: &Route, target: usize, http2: bool) -> Prepared {
         let path = route.uri.path_and_query().map_or("/", |p| p.as_str());
         path.parse().expect("a path of a valid URI is a valid URI")
     };
-    Prepared { target, method: route.method.clone(), uri, headers, body: route.body.clone() }
+    let line = format!("{} {} HTTP/1.1\r\n", route.method, uri).into_bytes();
+    Prepared { target, method: route.method.clone(), uri, line, headers, body: route.body.clone() }
 }
 
 impl Prepared {

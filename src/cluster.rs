@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
-use crate::client::{Client, ClientOptions};
+use crate::client::{Client, ClientOptions, Want};
 use crate::config::{Mesh, Plan};
 use crate::outcome::ErrorType;
 use crate::scenario::Route;
@@ -27,13 +27,13 @@ const LINKERD: (SocketAddr, &str) =
 /// target gets: sidecars and the Pushgateway need not speak h2.
 fn client(plan: &Plan, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Client {
     let route = Route { name: String::new(), method, uri, headers, body, weight: 1, classifier: None, login: false };
-    Client::new(&[route], &ClientOptions { http2: false, ..plan.client.clone() })
+    Client::new(&[route], &ClientOptions { http2: false, ..plan.client.clone() }, 1)
 }
 
 /// Send the client's one request and return its status.
 async fn call(plan: &Plan, client: &Client) -> Result<u16, ErrorType> {
     let answer =
-        timeout(plan.timeout, client.send(0, 0, None, 0, &mut Vec::new())).await.map_err(|_| ErrorType::Timeout)??;
+        timeout(plan.timeout, client.send(0, 0, None, Want::default(), &mut Vec::new())).await.map_err(|_| ErrorType::Timeout)??;
     Ok(answer.status)
 }
 

@@ -99,7 +99,8 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         None => rate.unwrap_or(f64::INFINITY),
     };
     let needed = (peak / RATE_PER_WORKER).ceil().clamp(1.0, 1024.0) as usize;
-    let workers = parallelism.min(slots).min(needed);
+    // HTTP/1.1 connections are split between the workers: each needs one.
+    let workers = parallelism.min(slots).min(needed).min(plan.client.connections.get());
     let (exporter, spans) = match &plan.otlp_endpoint {
         Some(endpoint) => {
             let (exporter, sink) = Exporter::start(endpoint.clone(), resource(plan));
@@ -108,7 +109,7 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         None => (None, None),
     };
     let shared = Arc::new(Shared {
-        client: Client::new(&plan.routes, &plan.client),
+        client: Client::new(&plan.routes, &plan.client, workers),
         recorder: Recorder::with_stages(workers, rows),
         metrics: metrics.clone(),
         routes: plan.routes.clone(),

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::classify::{Classifier, BODY_CAP};
-use crate::client::Client;
+use crate::client::{Client, Want};
 use crate::metrics::{Metrics, Observer};
 use crate::outcome::{ErrorType, Outcome};
 use crate::pacer::{Pacer, Tick};
@@ -158,13 +158,16 @@ async fn send(
     let intended = tick.due.unwrap_or(started);
     let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
     let classifier = shared.routes[route].classifier.as_deref();
-    let keep = if classifier.is_some_and(Classifier::needs_body) { BODY_CAP } else { 0 };
+    let want = Want {
+        body: if classifier.is_some_and(Classifier::needs_body) { BODY_CAP } else { 0 },
+        headers: classifier.is_some_and(Classifier::needs_headers),
+    };
     let mut extra = if shared.routes[route].login { cookie.cloned() } else { None }.unwrap_or_default();
     let trace = shared.trace.start(&mut extra);
     let mut body = Vec::new();
     let client = &shared.client;
     let result = tokio::select! {
-        r = timeout(shared.timeout, client.send(id, route, Some(&extra), keep, &mut body)) => r.unwrap_or_else(|_| {
+        r = timeout(shared.timeout, client.send(id, route, Some(&extra), want, &mut body)) => r.unwrap_or_else(|_| {
             client.note_route(route, ErrorType::Timeout, || format!("no complete response within --timeout {:?}", shared.timeout));
             Err(ErrorType::Timeout)
         }),
@@ -200,7 +203,7 @@ async fn send(
 /// Send the login route and keep its cookies for this worker's logged-in routes. A failed login
 /// is logged and the worker goes on without a session: its responses then show it.
 async fn log_in(shared: &Shared, id: usize, route: usize) -> Option<HeaderMap> {
-    let result = timeout(shared.timeout, shared.client.send(id, route, None, 0, &mut Vec::new())).await;
+    let result = timeout(shared.timeout, shared.client.send(id, route, None, Want { body: 0, headers: true }, &mut Vec::new())).await;
     let answer = match result {
         Ok(Ok(answer)) if answer.status < 400 => answer,
         other => {

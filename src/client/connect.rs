@@ -10,7 +10,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{Client, Io, Target};
+use super::{Client, Target, Wire};
 use crate::outcome::ErrorType;
 
 /// RFC 8305's recommended Connection Attempt Delay: how long an attempt runs alone before the
@@ -19,7 +19,7 @@ pub(super) const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
 
 impl Client {
     /// A new connection to `target`, TLS included.
-    pub(super) async fn dial(&self, target: &Target) -> Result<Io, ErrorType> {
+    pub(super) async fn dial(&self, target: &Target) -> Result<Wire, ErrorType> {
         let addrs = match self.resolver.resolve(&target.host, target.port).await {
             Ok(addrs) => addrs,
             Err(answer) => return Err(self.note(target, ErrorType::Dns, || answer)),
@@ -34,10 +34,10 @@ impl Client {
         // Latency matters more than packet count for small requests.
         let _ = tcp.set_nodelay(true);
         let Some(name) = &target.tls else {
-            return Ok(Io::Plain(tcp));
+            return Ok(Box::new(tcp));
         };
         match TlsConnector::from(self.tls.clone()).connect(name.clone(), tcp).await {
-            Ok(tls) => Ok(Io::Tls(Box::new(tls))),
+            Ok(tls) => Ok(Box::new(tls)),
             Err(e) => {
                 let kind = match e.kind() {
                     io::ErrorKind::ConnectionReset | io::ErrorKind::UnexpectedEof => ErrorType::Reset,

@@ -9,7 +9,7 @@ use super::{Client, Target};
 use crate::outcome::ErrorType;
 
 impl Client {
-    /// Type a hyper error, logging it when it is the first of its type on `target`.
+    /// Type an h2 (hyper) error, logging it when it is the first of its type on `target`.
     pub(super) fn fail(&self, target: &Target, e: hyper::Error) -> ErrorType {
         self.note(target, classify(&e), || chain(&e))
     }
@@ -46,16 +46,7 @@ fn classify(e: &hyper::Error) -> ErrorType {
     let mut source = e.source();
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<io::Error>() {
-            return match io.kind() {
-                io::ErrorKind::TimedOut => ErrorType::Timeout,
-                io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-                    ErrorType::Reset
-                }
-                io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => {
-                    ErrorType::Protocol
-                }
-                _ => ErrorType::Reset,
-            };
+            return io_kind(io.kind());
         }
         source = s.source();
     }
@@ -63,6 +54,16 @@ fn classify(e: &hyper::Error) -> ErrorType {
         ErrorType::Reset
     } else {
         ErrorType::Protocol
+    }
+}
+
+/// The type of an I/O error on an open connection.
+pub(super) fn io_kind(kind: io::ErrorKind) -> ErrorType {
+    match kind {
+        io::ErrorKind::TimedOut => ErrorType::Timeout,
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof => ErrorType::Protocol,
+        // Reset, aborted, broken pipe and the rest.
+        _ => ErrorType::Reset,
     }
 }
 

@@ -8,7 +8,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use serde_json::Value;
 
-use crate::client::{Client, ClientOptions};
+use crate::client::{Client, ClientOptions, Want};
 use crate::scenario::Route;
 
 /// Largest API answer kept; a query answering more is a mistake in the check.
@@ -85,9 +85,9 @@ impl Prometheus {
             classifier: None,
             login: false,
         };
-        let client = Client::new(&[route], &ClientOptions { http2: false, ..self.client.clone() });
+        let client = Client::new(&[route], &ClientOptions { http2: false, ..self.client.clone() }, 1);
         let mut body = Vec::new();
-        let sent = tokio::time::timeout(QUERY_TIMEOUT, client.send(0, 0, None, MAX_ANSWER, &mut body)).await;
+        let sent = tokio::time::timeout(QUERY_TIMEOUT, client.send(0, 0, None, Want { body: MAX_ANSWER, headers: false }, &mut body)).await;
         let unreachable =
             |what: String| PromError::Unreachable { url: url.to_string(), what, query: query.to_string() };
         let answer = match sent {

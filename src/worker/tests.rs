@@ -40,7 +40,7 @@ async fn silent_target() -> (Arc<Shared>, TcpListener) {
     };
     let routes = vec![route];
     let shared = Shared {
-        client: Client::new(&routes, &options),
+        client: Client::new(&routes, &options, 1),
         recorder: Recorder::new(1),
         metrics: Metrics::new(&routes, HashMap::new()),
         routes,
