@@ -154,36 +154,38 @@ impl Client {
             .iter()
             .map(|route| {
                 let (host, port, https) = endpoint(&route.uri);
-                let target =
-                    match targets.iter().position(|t| t.host == host && t.port == port && t.tls.is_some() == https) {
-                        Some(i) => i,
-                        None => {
-                            targets.push(Target {
-                                origin: format!(
-                                    "{}://{}",
-                                    route.uri.scheme_str().unwrap_or("http"),
-                                    authority(&host, port)
-                                ),
-                                seen: Default::default(),
-                                tls: https.then(|| ServerName::try_from(host.clone()).expect("validated URL host")),
-                                host,
-                                port,
-                                lanes: (0..lanes)
-                                    .map(|i| Lane {
-                                        idle: Mutex::default(),
-                                        // Shares that differ by at most one and sum to `--connections`.
-                                        slots: Semaphore::new(connections / lanes + usize::from(i < connections % lanes)),
-                                    })
-                                    .collect(),
-                                // Only h2 shares connections; HTTP/1.1 reserves nothing per connection up front.
-                                shared: (0..if opts.http2 { opts.connections.get() } else { 0 })
-                                    .map(|_| tokio::sync::Mutex::default())
-                                    .collect(),
-                                turn: AtomicUsize::new(0),
-                            });
-                            targets.len() - 1
-                        }
-                    };
+                let target = match targets
+                    .iter()
+                    .position(|t| t.host == host && t.port == port && t.tls.is_some() == https)
+                {
+                    Some(i) => i,
+                    None => {
+                        targets.push(Target {
+                            origin: format!(
+                                "{}://{}",
+                                route.uri.scheme_str().unwrap_or("http"),
+                                authority(&host, port)
+                            ),
+                            seen: Default::default(),
+                            tls: https.then(|| ServerName::try_from(host.clone()).expect("validated URL host")),
+                            host,
+                            port,
+                            lanes: (0..lanes)
+                                .map(|i| Lane {
+                                    idle: Mutex::default(),
+                                    // Shares that differ by at most one and sum to `--connections`.
+                                    slots: Semaphore::new(connections / lanes + usize::from(i < connections % lanes)),
+                                })
+                                .collect(),
+                            // Only h2 shares connections; HTTP/1.1 reserves nothing per connection up front.
+                            shared: (0..if opts.http2 { opts.connections.get() } else { 0 })
+                                .map(|_| tokio::sync::Mutex::default())
+                                .collect(),
+                            turn: AtomicUsize::new(0),
+                        });
+                        targets.len() - 1
+                    }
+                };
                 prepare(route, target, opts.http2)
             })
             .collect();

@@ -203,7 +203,9 @@ async fn send(
 /// Send the login route and keep its cookies for this worker's logged-in routes. A failed login
 /// is logged and the worker goes on without a session: its responses then show it.
 async fn log_in(shared: &Shared, id: usize, route: usize) -> Option<HeaderMap> {
-    let result = timeout(shared.timeout, shared.client.send(id, route, None, Want { body: 0, headers: true }, &mut Vec::new())).await;
+    let result =
+        timeout(shared.timeout, shared.client.send(id, route, None, Want { body: 0, headers: true }, &mut Vec::new()))
+            .await;
     let answer = match result {
         Ok(Ok(answer)) if answer.status < 400 => answer,
         other => {

@@ -110,7 +110,11 @@ impl Conn1 {
 
     /// The final response head: status, body framing, headers (when wanted) and whether the
     /// connection stays open. Interim 1xx heads are skipped.
-    async fn head(&mut self, head_request: bool, want_headers: bool) -> Result<(u16, Framing, HeaderMap, bool), Failed> {
+    async fn head(
+        &mut self,
+        head_request: bool,
+        want_headers: bool,
+    ) -> Result<(u16, Framing, HeaderMap, bool), Failed> {
         let mut answered = self.start < self.buf.len();
         loop {
             let mut lines = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -135,7 +139,10 @@ impl Conn1 {
             }
             match self.fill().await {
                 Ok(0) if answered => {
-                    return Err(failed(ErrorType::Reset, "the server closed the connection mid-way through the response head"))
+                    return Err(failed(
+                        ErrorType::Reset,
+                        "the server closed the connection mid-way through the response head",
+                    ))
                 }
                 Ok(0) => {
                     return Err(Failed {

@@ -87,7 +87,11 @@ impl Prometheus {
         };
         let client = Client::new(&[route], &ClientOptions { http2: false, ..self.client.clone() }, 1);
         let mut body = Vec::new();
-        let sent = tokio::time::timeout(QUERY_TIMEOUT, client.send(0, 0, None, Want { body: MAX_ANSWER, headers: false }, &mut body)).await;
+        let sent = tokio::time::timeout(
+            QUERY_TIMEOUT,
+            client.send(0, 0, None, Want { body: MAX_ANSWER, headers: false }, &mut body),
+        )
+        .await;
         let unreachable =
             |what: String| PromError::Unreachable { url: url.to_string(), what, query: query.to_string() };
         let answer = match sent {
