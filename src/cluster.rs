@@ -32,7 +32,7 @@ fn client(plan: &Plan, method: Method, uri: Uri, headers: HeaderMap, body: Bytes
 
 /// Send the client's one request and return its status.
 async fn call(plan: &Plan, client: &Client) -> Result<u16, ErrorType> {
-    let answer = timeout(plan.timeout, client.send(0, 0, None, Want::default(), &mut Vec::new()))
+    let answer = timeout(plan.timeout, client.send(0, 0, &(), Want::default(), &mut Vec::new()))
         .await
         .map_err(|_| ErrorType::Timeout)??;
     Ok(answer.status)

@@ -6,8 +6,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, HeaderName, HeaderValue};
-
 use crate::otlp::{Sink, Span};
 use crate::outcome::Outcome;
 
@@ -96,16 +94,11 @@ impl Context {
         id
     }
 
-    /// Add this context's headers (per `mode`) to `headers`.
-    pub(crate) fn write(&self, mode: TraceHeaders, headers: &mut HeaderMap) {
+    /// Give this context's headers (per `mode`) to `put`, name and value.
+    pub(crate) fn write(&self, mode: TraceHeaders, put: &mut dyn FnMut(&'static str, &[u8])) {
         if mode == TraceHeaders::None {
             return;
         }
-        let mut put = |name: &'static str, value: &[u8]| {
-            if let Ok(v) = HeaderValue::from_bytes(value) {
-                headers.insert(HeaderName::from_static(name), v);
-            }
-        };
         put("x-request-id", &self.request_id_bytes());
         let span = hex::<16>(u128::from(self.span_id));
         if matches!(mode, TraceHeaders::W3c | TraceHeaders::Both) {
@@ -156,19 +149,29 @@ pub(crate) struct Tracer {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Started {
     context: Option<Context>,
+    mode: TraceHeaders,
     wall: Option<SystemTime>,
 }
 
+impl Started {
+    /// Give the request's trace headers to `put`, name and value.
+    pub(crate) fn headers(&self, put: &mut dyn FnMut(&'static str, &[u8])) {
+        if let Some(c) = &self.context {
+            c.write(self.mode, put);
+        }
+    }
+}
+
 impl Tracer {
-    /// A context for the next request, its headers added to `headers`.
-    pub(crate) fn start(&self, headers: &mut HeaderMap) -> Started {
-        if self.tracing.headers == TraceHeaders::None {
-            return Started { context: None, wall: None };
+    /// A context for the next request; [`Started::headers`] gives its headers.
+    pub(crate) fn start(&self) -> Started {
+        let mode = self.tracing.headers;
+        if mode == TraceHeaders::None {
+            return Started { context: None, mode, wall: None };
         }
         let context = Context::new(self.tracing.sample);
-        context.write(self.tracing.headers, headers);
         let wall = (context.sampled && self.spans.is_some()).then(SystemTime::now);
-        Started { context: Some(context), wall }
+        Started { context: Some(context), mode, wall }
     }
 
     /// Log a failed request with its ids, and queue the span of a sampled one.
@@ -233,13 +236,23 @@ impl LogLimit {
 
 #[cfg(test)]
 mod tests {
+    use http::{HeaderMap, HeaderName, HeaderValue};
+
     use super::*;
+
+    /// The headers `ctx` writes in `mode`.
+    fn written(ctx: &Context, mode: TraceHeaders) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        ctx.write(mode, &mut |name, value| {
+            h.insert(HeaderName::from_static(name), HeaderValue::from_bytes(value).unwrap());
+        });
+        h
+    }
 
     #[test]
     fn headers_carry_the_same_ids_in_both_formats() {
         let ctx = Context { sampled: true, ..Context::new(0.0) };
-        let mut h = HeaderMap::new();
-        ctx.write(TraceHeaders::Both, &mut h);
+        let h = written(&ctx, TraceHeaders::Both);
         let tp = h["traceparent"].to_str().unwrap();
         assert_eq!(tp.len(), 55);
         assert_eq!(tp, format!("00-{}-{}-01", h["x-b3-traceid"].to_str().unwrap(), h["x-b3-spanid"].to_str().unwrap()));
@@ -247,12 +260,9 @@ mod tests {
         let id = h["x-request-id"].to_str().unwrap();
         assert_eq!((id.len(), &id[14..15]), (36, "4"), "{id}");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        let mut w3c = HeaderMap::new();
-        ctx.write(TraceHeaders::W3c, &mut w3c);
+        let w3c = written(&ctx, TraceHeaders::W3c);
         assert!(w3c.get("x-b3-traceid").is_none() && w3c.contains_key("traceparent"));
-        let mut none = HeaderMap::new();
-        ctx.write(TraceHeaders::None, &mut none);
-        assert!(none.is_empty());
+        assert!(written(&ctx, TraceHeaders::None).is_empty());
         assert_eq!(TraceHeaders::parse("b3"), Some(TraceHeaders::B3));
         assert_eq!(TraceHeaders::parse("zipkin"), None);
     }
@@ -265,8 +275,7 @@ mod tests {
             let v = (c.request_id & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
             let h = format!("{v:032x}");
             assert_eq!(c.request_id(), format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]));
-            let mut m = HeaderMap::new();
-            c.write(TraceHeaders::Both, &mut m);
+            let m = written(&c, TraceHeaders::Both);
             assert_eq!(m["traceparent"], format!("00-{:032x}-{:016x}-00", c.trace_id, c.span_id).as_str());
             assert_eq!(m["x-b3-spanid"], format!("{:016x}", c.span_id).as_str());
         }

@@ -8,18 +8,18 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use http::header::{COOKIE, SET_COOKIE};
-use http::{HeaderMap, HeaderValue};
+use http::HeaderValue;
 use tokio::sync::watch;
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{sleep_until, timeout, timeout_at, Instant};
 
 use crate::classify::{Classifier, BODY_CAP};
-use crate::client::{Client, Want};
+use crate::client::{Client, Extra, Want};
 use crate::metrics::{Metrics, Observer};
 use crate::outcome::{ErrorType, Outcome};
 use crate::pacer::{Pacer, Tick};
 use crate::recorder::{Phase, Recorder};
 use crate::scenario::Route;
-use crate::trace::Tracer;
+use crate::trace::{Started, Tracer};
 
 /// Why sending stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,18 +70,18 @@ pub(crate) async fn work(
         None => None,
     };
     let mut in_flight = FuturesUnordered::new();
-    let finish = |(o, phase): (Outcome, Phase), observer: &mut Observer| {
+    // What each request in flight is, so that the abort can end them all as `cancelled` by
+    // dropping them, with no stop watch per request.
+    let mut flights = Flights::default();
+    let finish = |(o, key): (Outcome, usize), flights: &mut Flights, observer: &mut Observer| {
+        let flight = flights.end(key);
         shared.metrics.in_flight.dec();
-        shared.recorder.record_in(id, phase, &o);
+        shared.recorder.record_in(id, phase(flight.tick), &o);
         observer.observe(&o);
     };
     // An open-loop schedule ends by itself at the window's end, and every tick due before then is
     // sent, however late; only closed loop needs `Done`.
     let open = pacer.is_open();
-    // Requests watch this worker's own abort flag rather than the shared `stop`: a receiver per
-    // request on one channel for all workers put its counters and waiter list on every
-    // request of every thread.
-    let (abort, aborted) = watch::channel(Stop::Running);
     // One timer entry and one stop watch for the whole loop, reset per tick, instead of
     // registering (and removing) both each time a response wakes the loop.
     let mut watching = stop.clone();
@@ -97,7 +97,7 @@ pub(crate) async fn work(
         tokio::select! {
             biased;
             _ = &mut stopping => break,
-            Some(o) = in_flight.next() => finish(o, &mut observer),
+            Some(o) = in_flight.next() => finish(o, &mut flights, &mut observer),
             _ = due(timer.as_mut(), tick), if open || in_flight.len() < cap => {
                 pacer.advance();
                 if in_flight.len() >= cap {
@@ -106,7 +106,9 @@ pub(crate) async fn work(
                     continue;
                 }
                 shared.metrics.in_flight.inc();
-                in_flight.push(send(&shared, id, tick, cookie.as_ref(), aborted.clone()).map(move |o| (o, phase(tick))));
+                let flight = Flight::new(&shared, tick);
+                let key = flights.start(flight);
+                in_flight.push(send(&shared, id, flight, cookie.as_ref()).map(move |o| (o, key)));
             }
         }
     }
@@ -115,13 +117,82 @@ pub(crate) async fn work(
     loop {
         tokio::select! {
             o = in_flight.next() => match o {
-                Some(o) => finish(o, &mut observer),
+                Some(o) => finish(o, &mut flights, &mut observer),
                 None => break,
             },
-            _ = &mut abort_at, if *abort.borrow() != Stop::Abort => {
-                let _ = abort.send(Stop::Abort);
+            _ = &mut abort_at => {
+                drop(in_flight);
+                let end = Instant::now();
+                for (key, f) in flights.in_flight() {
+                    shared.client.note_route(f.route, ErrorType::Cancelled, || "still in flight when --drain-timeout ended".into());
+                    let o = f.outcome(end, Err(ErrorType::Cancelled), None);
+                    shared.trace.end(f.trace, &shared.routes[f.route].name, &o);
+                    finish((o, key), &mut flights, &mut observer);
+                }
+                break;
             }
         }
+    }
+}
+
+/// A request in flight: its tick, route, send time and trace context.
+#[derive(Debug, Clone, Copy)]
+struct Flight {
+    tick: Tick,
+    route: usize,
+    started: Instant,
+    trace: Started,
+}
+
+impl Flight {
+    fn new(shared: &Shared, tick: Tick) -> Self {
+        let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
+        Flight { tick, route, started: Instant::now(), trace: shared.trace.start() }
+    }
+
+    /// The outcome of this request ended at `end` with `result`.
+    fn outcome(&self, end: Instant, result: Result<u16, ErrorType>, class: Option<u16>) -> Outcome {
+        // From the intended time when sent late (coordinated omission), from the send when early.
+        let intended = self.tick.due.unwrap_or(self.started);
+        Outcome {
+            route: self.route,
+            status: result.ok(),
+            error: result.err().or_else(|| result.ok().and_then(ErrorType::from_status)),
+            latency: end.saturating_duration_since(intended).max(end - self.started),
+            service_time: end - self.started,
+            class,
+        }
+    }
+}
+
+/// The requests in flight, by key; keys are reused.
+#[derive(Debug, Default)]
+struct Flights {
+    slots: Vec<Option<Flight>>,
+    free: Vec<usize>,
+}
+
+impl Flights {
+    fn start(&mut self, flight: Flight) -> usize {
+        match self.free.pop() {
+            Some(key) => {
+                self.slots[key] = Some(flight);
+                key
+            }
+            None => {
+                self.slots.push(Some(flight));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn end(&mut self, key: usize) -> Flight {
+        self.free.push(key);
+        self.slots[key].take().expect("a request ends once")
+    }
+
+    fn in_flight(&self) -> Vec<(usize, Flight)> {
+        self.slots.iter().enumerate().filter_map(|(key, f)| Some((key, (*f)?))).collect()
     }
 }
 
@@ -147,64 +218,44 @@ async fn due(timer: std::pin::Pin<&mut tokio::time::Sleep>, tick: Tick) {
     }
 }
 
-async fn send(
-    shared: &Shared,
-    id: usize,
-    tick: Tick,
-    cookie: Option<&HeaderMap>,
-    mut stop: watch::Receiver<Stop>,
-) -> Outcome {
-    let started = Instant::now();
-    let intended = tick.due.unwrap_or(started);
-    let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
+/// Send `flight`'s request and read its answer; a failure is noted once per type and target.
+async fn send(shared: &Shared, id: usize, flight: Flight, cookie: Option<&HeaderValue>) -> Outcome {
+    let route = flight.route;
     let classifier = shared.routes[route].classifier.as_deref();
     let want = Want {
         body: if classifier.is_some_and(Classifier::needs_body) { BODY_CAP } else { 0 },
         headers: classifier.is_some_and(Classifier::needs_headers),
     };
-    let mut extra = if shared.routes[route].login { cookie.cloned() } else { None }.unwrap_or_default();
-    let trace = shared.trace.start(&mut extra);
+    let extra = Adds { cookie: cookie.filter(|_| shared.routes[route].login), trace: &flight.trace };
     let mut body = Vec::new();
     let client = &shared.client;
-    let result = tokio::select! {
-        r = timeout(shared.timeout, client.send(id, route, Some(&extra), want, &mut body)) => r.unwrap_or_else(|_| {
-            client.note_route(route, ErrorType::Timeout, || format!("no complete response within --timeout {:?}", shared.timeout));
-            Err(ErrorType::Timeout)
-        }),
-        _ = stop.wait_for(|s| *s == Stop::Abort) => {
-            client.note_route(route, ErrorType::Cancelled, || "still in flight when --drain-timeout ended".into());
-            Err(ErrorType::Cancelled)
-        }
-    };
+    let sent = timeout_at(flight.started + shared.timeout, client.send(id, route, &extra, want, &mut body)).await;
     let end = Instant::now();
-    let (status, error, class) = match result {
-        Err(e) => (None, Some(e), None),
-        Ok(answer) => {
-            let error = ErrorType::from_status(answer.status);
-            if let Some(e) = error {
+    let outcome = match sent {
+        Err(_) => {
+            client.note_route(route, ErrorType::Timeout, || {
+                format!("no complete response within --timeout {:?}", shared.timeout)
+            });
+            flight.outcome(end, Err(ErrorType::Timeout), None)
+        }
+        Ok(Err(e)) => flight.outcome(end, Err(e), None),
+        Ok(Ok(answer)) => {
+            if let Some(e) = ErrorType::from_status(answer.status) {
                 client.note_route(route, e, || format!("status {} on {}", answer.status, shared.routes[route].uri));
             }
-            (Some(answer.status), error, classifier.map(|c| c.classify(answer.status, &answer.headers, &body)))
+            let class = classifier.map(|c| c.classify(answer.status, &answer.headers, &body));
+            flight.outcome(end, Ok(answer.status), class)
         }
     };
-    let outcome = Outcome {
-        route,
-        status,
-        error,
-        // From the intended time when sent late (coordinated omission), from the send when early.
-        latency: end.saturating_duration_since(intended).max(end - started),
-        service_time: end - started,
-        class,
-    };
-    shared.trace.end(trace, &shared.routes[route].name, &outcome);
+    shared.trace.end(flight.trace, &shared.routes[route].name, &outcome);
     outcome
 }
 
 /// Send the login route and keep its cookies for this worker's logged-in routes. A failed login
 /// is logged and the worker goes on without a session: its responses then show it.
-async fn log_in(shared: &Shared, id: usize, route: usize) -> Option<HeaderMap> {
+async fn log_in(shared: &Shared, id: usize, route: usize) -> Option<HeaderValue> {
     let result =
-        timeout(shared.timeout, shared.client.send(id, route, None, Want { body: 0, headers: true }, &mut Vec::new()))
+        timeout(shared.timeout, shared.client.send(id, route, &(), Want { body: 0, headers: true }, &mut Vec::new()))
             .await;
     let answer = match result {
         Ok(Ok(answer)) if answer.status < 400 => answer,
@@ -221,8 +272,23 @@ async fn log_in(shared: &Shared, id: usize, route: usize) -> Option<HeaderMap> {
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .collect();
-    let value = HeaderValue::from_str(&cookies.join("; ")).ok().filter(|_| !cookies.is_empty())?;
-    Some(HeaderMap::from_iter([(COOKIE, value)]))
+    HeaderValue::from_str(&cookies.join("; ")).ok().filter(|_| !cookies.is_empty())
+}
+
+/// What a request adds to its route's headers: the session cookie on a logged-in route, and
+/// the trace headers.
+struct Adds<'a> {
+    cookie: Option<&'a HeaderValue>,
+    trace: &'a Started,
+}
+
+impl Extra for Adds<'_> {
+    fn headers(&self, put: &mut dyn FnMut(&'static str, &[u8])) {
+        if let Some(cookie) = self.cookie {
+            put(COOKIE.as_str(), cookie.as_bytes());
+        }
+        self.trace.headers(put);
+    }
 }
 
 /// A smooth weighted round robin over route indices (nginx's algorithm): weights 2,1 give 0,1,0.

@@ -12,13 +12,16 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use httparse::Status;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Answer, Prepared, Want, Wire};
+use super::{Answer, Extra, Prepared, Want, Wire};
 use crate::outcome::ErrorType;
 
 /// The largest response head (or chunk trailer) read; hyper's default limit is some 400 KiB.
 const MAX_HEAD: usize = 1 << 20;
 /// Header lines parsed per response head; more is a protocol error, as in hyper.
 const MAX_HEADERS: usize = 100;
+/// Headers one request adds whose names replace the route's: a session cookie and five trace
+/// headers at most.
+const MAX_EXTRA: usize = 8;
 /// Room made in the read buffer before each read.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -70,7 +73,7 @@ impl Conn1 {
     pub(super) async fn exchange(
         &mut self,
         route: &Prepared,
-        extra: Option<&HeaderMap>,
+        extra: &dyn Extra,
         want: Want,
         body: &mut Vec<u8>,
     ) -> Result<(Answer, bool), Failed> {
@@ -324,34 +327,39 @@ fn io_failed(doing: &str, e: &io::Error) -> Failed {
 }
 
 impl Prepared {
-    /// Write the HTTP/1.1 request into `out`: the route's headers, `extra` replacing those of the
-    /// same name (a session cookie joins the route's own), then the body.
-    pub(super) fn encode(&self, extra: Option<&HeaderMap>, out: &mut Vec<u8>) {
-        let extra = extra.filter(|e| !e.is_empty());
+    /// Write the HTTP/1.1 request into `out`: the request line, the `extra` headers, the route's
+    /// own but those `extra` replaced, then the body.
+    pub(super) fn encode(&self, extra: &dyn Extra, out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(&self.line);
-        for (name, value) in &self.headers {
-            if !extra.is_some_and(|e| e.contains_key(name)) {
-                put(out, name, &[value.as_bytes()]);
+        let mut added = [""; MAX_EXTRA];
+        let mut n = 0;
+        extra.headers(&mut |name, value| {
+            match (name == COOKIE.as_str()).then(|| self.headers.get(COOKIE)).flatten() {
+                Some(own) => put(out, name, &[own.as_bytes(), b"; ", value]),
+                None => put(out, name, &[value]),
             }
-        }
-        for (name, value) in extra.into_iter().flatten() {
-            match self.headers.get(name) {
-                Some(own) if name == COOKIE => put(out, name, &[own.as_bytes(), b"; ", value.as_bytes()]),
-                _ => put(out, name, &[value.as_bytes()]),
+            if let Some(slot) = added.get_mut(n) {
+                *slot = name;
+                n += 1;
+            }
+        });
+        for (name, value) in &self.headers {
+            if !added[..n].contains(&name.as_str()) {
+                put(out, name.as_str(), &[value.as_bytes()]);
             }
         }
         let sends_body = !self.body.is_empty() || matches!(self.method, Method::POST | Method::PUT | Method::PATCH);
         if sends_body && !self.headers.contains_key(CONTENT_LENGTH) {
-            put(out, &CONTENT_LENGTH, &[self.body.len().to_string().as_bytes()]);
+            put(out, CONTENT_LENGTH.as_str(), &[self.body.len().to_string().as_bytes()]);
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
     }
 }
 
-fn put(out: &mut Vec<u8>, name: &HeaderName, value: &[&[u8]]) {
-    out.extend_from_slice(name.as_str().as_bytes());
+fn put(out: &mut Vec<u8>, name: &str, value: &[&[u8]]) {
+    out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
     for part in value {
         out.extend_from_slice(part);

@@ -40,7 +40,7 @@ async fn connections_for_two_requests(h2: bool, max_age: Duration) -> u64 {
     let mut client = Client::new(&plan.routes, &plan.client, 1);
     client.max_age = max_age;
     for _ in 0..2 {
-        let answer = client.send(0, 0, None, Want::default(), &mut Vec::new()).await.expect("loopback answers");
+        let answer = client.send(0, 0, &(), Want::default(), &mut Vec::new()).await.expect("loopback answers");
         assert_eq!(answer.status, 200);
     }
     accepted.load(Ordering::Relaxed)

@@ -89,7 +89,7 @@ impl Prometheus {
         let mut body = Vec::new();
         let sent = tokio::time::timeout(
             QUERY_TIMEOUT,
-            client.send(0, 0, None, Want { body: MAX_ANSWER, headers: false }, &mut body),
+            client.send(0, 0, &(), Want { body: MAX_ANSWER, headers: false }, &mut body),
         )
         .await;
         let unreachable =

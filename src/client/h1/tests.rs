@@ -1,7 +1,7 @@
 //! The HTTP/1.1 exchange against a loopback server that answers with scripted bytes.
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method};
+use http::{HeaderValue, Method};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -28,11 +28,20 @@ fn get() -> Prepared {
     route(Method::GET, &[], "")
 }
 
-fn encoded(r: &Prepared, extra: &[(&'static str, &'static str)]) -> String {
-    let extra: HeaderMap =
-        extra.iter().map(|(n, v)| (HeaderName::from_static(n), HeaderValue::from_static(v))).collect();
+/// Extra headers from a list.
+struct Pairs(&'static [(&'static str, &'static str)]);
+
+impl Extra for Pairs {
+    fn headers(&self, put: &mut dyn FnMut(&'static str, &[u8])) {
+        for (name, value) in self.0 {
+            put(name, value.as_bytes());
+        }
+    }
+}
+
+fn encoded(r: &Prepared, extra: &'static [(&'static str, &'static str)]) -> String {
     let mut out = Vec::new();
-    r.encode(Some(&extra), &mut out);
+    r.encode(&Pairs(extra), &mut out);
     String::from_utf8(out).unwrap()
 }
 
@@ -58,6 +67,12 @@ fn extra_headers_replace_the_routes_and_a_session_cookie_joins_its_own() {
     assert!(text.contains("\r\ncookie: a=1; session=2\r\n"), "{text}");
     assert!(text.contains("\r\ntraceparent: 00-x\r\n") && !text.contains("mine"), "{text}");
     assert_eq!(text.matches("cookie").count(), 1, "{text}");
+    let mut h2 = r.request(&Pairs(&[("cookie", "session=2"), ("traceparent", "00-x")]));
+    let headers = std::mem::take(h2.headers_mut());
+    assert_eq!(
+        (headers["cookie"].as_bytes(), headers["traceparent"].as_bytes()),
+        (&b"a=1; session=2"[..], &b"00-x"[..])
+    );
 }
 
 /// A server that answers the first request on one connection with `parts` (written one by one),
@@ -93,7 +108,7 @@ async fn exchange(parts: &'static [&'static [u8]], close: bool, method: Method) 
     let mut conn = answering(parts, close).await;
     let mut body = Vec::new();
     let want = Want { body: 64, headers: true };
-    let (answer, reusable) = conn.exchange(&route(method, &[], ""), None, want, &mut body).await?;
+    let (answer, reusable) = conn.exchange(&route(method, &[], ""), &(), want, &mut body).await?;
     Ok((answer.status, String::from_utf8(body).unwrap(), reusable))
 }
 
@@ -155,7 +170,7 @@ async fn headers_are_kept_only_when_wanted() {
     for wanted in [true, false] {
         let mut conn = answering(parts, false).await;
         let want = Want { body: 0, headers: wanted };
-        let (answer, _) = conn.exchange(&get(), None, want, &mut Vec::new()).await.unwrap();
+        let (answer, _) = conn.exchange(&get(), &(), want, &mut Vec::new()).await.unwrap();
         assert_eq!(answer.headers.get_all("set-cookie").iter().count(), if wanted { 2 } else { 0 });
     }
 }
