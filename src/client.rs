@@ -61,6 +61,8 @@ pub(crate) struct Answer {
     pub status: u16,
     /// Response headers; over HTTP/1.1 only when [`Want::headers`] asked for them.
     pub headers: HeaderMap,
+    /// When the request went out on a connection (after waiting for one, dialling included).
+    pub sent: Instant,
 }
 
 /// What of a response the caller looks at beyond its status.
@@ -226,13 +228,16 @@ impl Client {
         let r = &self.routes[route];
         let target = &self.targets[r.target];
         if self.http2 {
+            let sent = Instant::now();
             let mut sender = self.shared(target).await?;
             sender.ready().await.map_err(|e| self.fail(target, e))?;
             let response = sender.send_request(r.request(extra)).await.map_err(|e| self.fail(target, e))?;
-            return read(response, want.body, body).await.map_err(|e| self.fail(target, e));
+            let (status, headers) = read(response, want.body, body).await.map_err(|e| self.fail(target, e))?;
+            return Ok(Answer { status, headers, sent });
         }
         let lane = &target.lanes[worker % target.lanes.len()];
         let _slot = lane.slots.acquire().await.expect("semaphore is never closed");
+        let sent = Instant::now();
         let mut pooled = self.pop_idle(lane);
         loop {
             let retryable = pooled.is_some();
@@ -241,11 +246,11 @@ impl Client {
                 None => Conn1::new(self.dial(target).await?),
             };
             match conn.exchange(r, extra, want, body).await {
-                Ok((answer, reusable)) => {
+                Ok((status, headers, reusable)) => {
                     if reusable {
                         lane.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
                     }
-                    return Ok(answer);
+                    return Ok(Answer { status, headers, sent });
                 }
                 // A pooled connection the server closed while idle never carried the request:
                 // retry once on a new connection.
@@ -300,7 +305,7 @@ async fn read(
     response: http::Response<hyper::body::Incoming>,
     keep: usize,
     kept: &mut Vec<u8>,
-) -> Result<Answer, hyper::Error> {
+) -> Result<(u16, HeaderMap), hyper::Error> {
     let (parts, mut body) = response.into_parts();
     while let Some(frame) = body.frame().await {
         if let Some(data) = frame?.data_ref() {
@@ -308,7 +313,7 @@ async fn read(
             kept.extend_from_slice(&data[..room]);
         }
     }
-    Ok(Answer { status: parts.status.as_u16(), headers: parts.headers })
+    Ok((parts.status.as_u16(), parts.headers))
 }
 
 /// `host:port`, with brackets around an IPv6 host.

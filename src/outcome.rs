@@ -77,7 +77,8 @@ pub struct Outcome {
     pub error: Option<ErrorType>,
     /// From the intended send time to the end of the response (coordinated-omission corrected).
     pub latency: Duration,
-    /// From the actual send to the end of the response.
+    /// From the actual send (on a connection: the wait for a free one is left out, dialling is
+    /// not) to the end of the response.
     pub service_time: Duration,
     /// Response class index, when classification is on.
     pub class: Option<u16>,

@@ -73,8 +73,12 @@ impl Sent {
 }
 
 /// The open-loop rate given to one worker: half of what one sent in closed loop against nginx
-/// on loopback here (some 40,000 req/s), which leaves room for slower responses.
-const RATE_PER_WORKER: f64 = 20_000.0;
+/// on loopback here (some 120,000 req/s), which leaves room for slower responses and catching up.
+const RATE_PER_WORKER: f64 = 60_000.0;
+
+/// The closed-loop concurrency given to one worker. One worker with 50 connections sent about as
+/// much as wrk -t1 against a local nginx; two sent less, as the second took the server's core.
+const CONCURRENCY_PER_WORKER: usize = 100;
 
 /// Start up to one worker per core on the plan's schedule and wait for them; returns what was sent,
 /// the sending window and whether a signal ended it.
@@ -91,16 +95,18 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         Load::Open { .. } => plan.max_in_flight.get(),
         Load::Closed { concurrency } => concurrency.get(),
     };
-    // Open loop: as many workers as the peak rate needs. Each worker wakes for its own ticks
-    // and responses, so below RATE_PER_WORKER a second one only adds wake-ups: one worker for
+    // As many workers as the load needs, up to one per core. Each worker wakes for its own ticks
+    // and responses, so a second one below what one can carry only adds wake-ups: one worker for
     // 1,000 req/s took two thirds of the CPU per request that two did.
-    let peak = match &plan.stages {
-        Some(stages) => stages.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max),
-        None => rate.unwrap_or(f64::INFINITY),
+    let needed = match (&plan.load, &plan.stages) {
+        (Load::Closed { concurrency }, _) => concurrency.get().div_ceil(CONCURRENCY_PER_WORKER),
+        (_, Some(stages)) => {
+            (stages.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max) / RATE_PER_WORKER).ceil() as usize
+        }
+        (_, None) => (rate.unwrap_or(0.0) / RATE_PER_WORKER).ceil() as usize,
     };
-    let needed = (peak / RATE_PER_WORKER).ceil().clamp(1.0, 1024.0) as usize;
     // HTTP/1.1 connections are split between the workers: each needs one.
-    let workers = parallelism.min(slots).min(needed).min(plan.client.connections.get());
+    let workers = parallelism.min(slots).min(needed.max(1)).min(plan.client.connections.get());
     let (exporter, spans) = match &plan.otlp_endpoint {
         Some(endpoint) => {
             let (exporter, sink) = Exporter::start(endpoint.clone(), resource(plan));
@@ -131,10 +137,15 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         // Each worker on a thread of its own with a current-thread runtime, which also drives
         // the worker's connections: a response wakes the send loop on the same thread, with no
         // work stealing and no cross-thread wake-ups (the multi-thread runtime cost a fifth more
-        // CPU per request at a fixed rate).
+        // CPU per request at a fixed rate). The loop runs as a task, not as `block_on`'s own
+        // future: waking that one writes to the runtime's eventfd, some half a syscall a request.
         tasks.spawn_blocking(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-            runtime.block_on(worker::work(shared, id, pacer, cap, stopped));
+            let work = runtime.spawn(worker::work(shared, id, pacer, cap, stopped));
+            match runtime.block_on(work) {
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                _ => {}
+            }
         });
     }
     let staged = schedule.clone().filter(|_| plan.stages.is_some());

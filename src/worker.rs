@@ -90,15 +90,19 @@ pub(crate) async fn work(
     tokio::pin!(stopping, timer);
     let mut armed = None;
     while let Some(tick) = pacer.peek() {
-        if let Some(at) = tick.due.filter(|_| armed != Some(tick.index)) {
-            timer.as_mut().reset(at.checked_sub(TIMER_SLACK).unwrap_or(at));
+        // A tick due within the timer's resolution goes at once. Arming tokio's timer for it
+        // anyway would cost a wake-up: a deadline earlier than the next one it knows makes the
+        // timer write to the runtime's eventfd, even from the runtime's own thread.
+        let wait = tick.due.map(|at| at.checked_sub(TIMER_SLACK).unwrap_or(at)).filter(|at| *at > Instant::now());
+        if let Some(at) = wait.filter(|_| armed != Some(tick.index)) {
+            timer.as_mut().reset(at);
             armed = Some(tick.index);
         }
         tokio::select! {
             biased;
             _ = &mut stopping => break,
             Some(o) = in_flight.next() => finish(o, &mut flights, &mut observer),
-            _ = due(timer.as_mut(), tick), if open || in_flight.len() < cap => {
+            _ = due(timer.as_mut(), wait.is_some()), if open || in_flight.len() < cap => {
                 pacer.advance();
                 if in_flight.len() >= cap {
                     shared.recorder.drop_in(id, phase(tick));
@@ -211,9 +215,9 @@ fn phase(tick: Tick) -> Phase {
     }
 }
 
-/// Wait for `tick`: on `timer`, armed for its due time, or not at all in closed loop.
-async fn due(timer: std::pin::Pin<&mut tokio::time::Sleep>, tick: Tick) {
-    if tick.due.is_some() {
+/// Wait for the next tick on `timer`, armed for it, or not at all when it is due.
+async fn due(timer: std::pin::Pin<&mut tokio::time::Sleep>, wait: bool) {
+    if wait {
         timer.await;
     }
 }
@@ -244,7 +248,8 @@ async fn send(shared: &Shared, id: usize, flight: Flight, cookie: Option<&Header
                 client.note_route(route, e, || format!("status {} on {}", answer.status, shared.routes[route].uri));
             }
             let class = classifier.map(|c| c.classify(answer.status, &answer.headers, &body));
-            flight.outcome(end, Ok(answer.status), class)
+            let sent = Instant::from_std(answer.sent).max(flight.started);
+            Outcome { service_time: end - sent, ..flight.outcome(end, Ok(answer.status), class) }
         }
     };
     shared.trace.end(flight.trace, &shared.routes[route].name, &outcome);

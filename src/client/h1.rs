@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use httparse::Status;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Answer, Extra, Prepared, Want, Wire};
+use super::{Extra, Prepared, Want, Wire};
 use crate::outcome::ErrorType;
 
 /// The largest response head (or chunk trailer) read; hyper's default limit is some 400 KiB.
@@ -68,15 +68,15 @@ impl Conn1 {
         Conn1 { wire, buf: Vec::new(), start: 0, out: Vec::new(), opened: Instant::now() }
     }
 
-    /// Send `route`'s request with `extra` headers and read the whole response. Returns it with
-    /// whether the connection can carry another request.
+    /// Send `route`'s request with `extra` headers and read the whole response. Returns its
+    /// status and headers, and whether the connection can carry another request.
     pub(super) async fn exchange(
         &mut self,
         route: &Prepared,
         extra: &dyn Extra,
         want: Want,
         body: &mut Vec<u8>,
-    ) -> Result<(Answer, bool), Failed> {
+    ) -> Result<(u16, HeaderMap, bool), Failed> {
         route.encode(extra, &mut self.out);
         let written = match self.wire.write_all(&self.out).await {
             Ok(()) => self.wire.flush().await,
@@ -95,7 +95,7 @@ impl Conn1 {
         }
         // Bytes nobody asked for: the connection's framing cannot be trusted any more.
         reusable &= self.start == self.buf.len();
-        Ok((Answer { status, headers }, reusable))
+        Ok((status, headers, reusable))
     }
 
     /// Read more bytes after `buf[start..]`; `Ok(0)` at the end of the stream.
