@@ -140,7 +140,7 @@ impl Metrics {
 
     /// A per-worker recorder of outcomes into these metrics.
     pub(crate) fn observer(&self) -> Observer {
-        Observer { metrics: self.clone(), cache: HashMap::new() }
+        Observer { metrics: self.clone(), cache: HashMap::new(), last: None }
     }
 
     /// The text exposition of the registry.
@@ -159,13 +159,24 @@ type OutcomeKey = (usize, Option<u16>, Option<ErrorType>, Option<u16>);
 pub(crate) struct Observer {
     metrics: Metrics,
     cache: HashMap<OutcomeKey, (Histogram, Option<IntCounter>)>,
+    /// The last outcome's key and children: most outcomes repeat the one before, and comparing
+    /// keys is cheaper than hashing one.
+    last: Option<(OutcomeKey, (Histogram, Option<IntCounter>))>,
 }
 
 impl Observer {
     /// Count one outcome.
     pub(crate) fn observe(&mut self, o: &Outcome) {
+        let key = (o.route, o.status, o.error, o.class);
+        if let Some((_, (histogram, class))) = self.last.as_ref().filter(|(k, _)| *k == key) {
+            histogram.observe(o.latency.as_secs_f64());
+            if let Some(c) = class {
+                c.inc();
+            }
+            return;
+        }
         let m = &self.metrics;
-        let (histogram, class) = self.cache.entry((o.route, o.status, o.error, o.class)).or_insert_with(|| {
+        let children = self.cache.entry(key).or_insert_with(|| {
             let r = &m.routes[o.route];
             let status = o.status.map(|s| s.to_string()).unwrap_or_default();
             let error = o.error.map_or("", ErrorType::as_str);
@@ -174,10 +185,8 @@ impl Observer {
             let c = class.map(|c| m.responses.with_label_values(&[r.name.as_str(), &c]));
             (h, c)
         });
-        histogram.observe(o.latency.as_secs_f64());
-        if let Some(c) = class {
-            c.inc();
-        }
+        self.last = Some((key, children.clone()));
+        self.observe(o);
     }
 }
 
