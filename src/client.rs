@@ -4,6 +4,7 @@
 //! classifier asked for. Connections are re-dialled after [`MAX_CONNECTION_AGE`], so DNS changes
 //! and kube-proxy's per-connection balancing reach the load.
 
+use std::collections::VecDeque;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -91,8 +92,10 @@ impl Extra for () {
 /// the worker (and so the runtime thread) that dialled it, and only by them.
 #[derive(Debug)]
 struct Lane {
-    /// Idle connections; a request takes one exclusively.
-    idle: Mutex<Vec<Conn1>>,
+    /// Idle connections; a request takes the one idle longest, so the load spreads over all
+    /// of them as wrk's and oha's does. Newest-first put most requests on a few connections,
+    /// and the open loop at 40,000 req/s dropped sends in more runs (3 of 5 against 1 of 5).
+    idle: Mutex<VecDeque<Conn1>>,
     /// One permit per connection of this lane in use: the lanes' shares sum to `--connections`.
     slots: Semaphore,
 }
@@ -248,7 +251,7 @@ impl Client {
             match conn.exchange(r, extra, want, body).await {
                 Ok((status, headers, reusable)) => {
                     if reusable {
-                        lane.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+                        lane.idle.lock().unwrap_or_else(|p| p.into_inner()).push_back(conn);
                     }
                     return Ok(Answer { status, headers, sent });
                 }
@@ -274,10 +277,10 @@ impl Client {
         Ok(sender)
     }
 
-    /// The newest idle HTTP/1.1 connection of `lane` still young enough; old ones are dropped.
+    /// The longest idle HTTP/1.1 connection of `lane` still young enough; old ones are dropped.
     fn pop_idle(&self, lane: &Lane) -> Option<Conn1> {
         let mut idle = lane.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(c) = idle.pop() {
+        while let Some(c) = idle.pop_front() {
             if c.opened.elapsed() < self.max_age {
                 return Some(c);
             }
