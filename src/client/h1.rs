@@ -255,11 +255,7 @@ type Parsed = (usize, u16, Result<(Framing, HeaderMap, bool), Failed>);
 /// The response head at the start of `buf` when it is complete: its length, its status, and its
 /// body framing, headers and keep-alive (or why those are invalid). A plain function, so that
 /// the header slots live on the stack, not in every request's future.
-fn parse_response(
-    buf: &[u8],
-    head_request: bool,
-    want_headers: bool,
-) -> Result<Option<Parsed>, Failed> {
+fn parse_response(buf: &[u8], head_request: bool, want_headers: bool) -> Result<Option<Parsed>, Failed> {
     // Uninitialised: zeroing 100 header slots per response was a third of the exchange's time.
     let mut lines = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut []);
