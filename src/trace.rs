@@ -4,7 +4,7 @@
 //! short strings per request. The client span of a sampled request goes to `otlp`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::otlp::{Sink, Span};
 use crate::outcome::Outcome;
@@ -174,8 +174,10 @@ impl Tracer {
         Started { context: Some(context), mode, wall }
     }
 
-    /// Log a failed request with its ids, and queue the span of a sampled one.
-    pub(crate) fn end(&self, started: Started, route: &str, outcome: &Outcome) {
+    /// Log a failed request with its ids, and queue the span of a sampled one. `elapsed` runs
+    /// from [`Tracer::start`] to the end; the span covers the last `service_time` of it, when
+    /// the request was on a connection.
+    pub(crate) fn end(&self, started: Started, route: &str, outcome: &Outcome, elapsed: Duration) {
         if let Some(error) = outcome.error {
             if self.failures.allow() {
                 let ids = started.context.map(|c| (c.trace_hex(), c.request_id()));
@@ -184,8 +186,9 @@ impl Tracer {
             }
         }
         if let (Some(c), Some(wall), Some(sink)) = (started.context, started.wall, &self.spans) {
-            let start_ns = unix_nanos(wall);
-            let end_ns = start_ns.saturating_add(u64::try_from(outcome.service_time.as_nanos()).unwrap_or(u64::MAX));
+            let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+            let end_ns = unix_nanos(wall).saturating_add(nanos(elapsed));
+            let start_ns = end_ns.saturating_sub(nanos(outcome.service_time));
             let (status, error) = (outcome.status, outcome.error);
             sink.offer(Span {
                 trace_id: c.trace_id,

@@ -130,7 +130,7 @@ pub(crate) async fn work(
                 for (key, f) in flights.in_flight() {
                     shared.client.note_route(f.route, ErrorType::Cancelled, || "still in flight when --drain-timeout ended".into());
                     let o = f.outcome(end, Err(ErrorType::Cancelled), None);
-                    shared.trace.end(f.trace, &shared.routes[f.route].name, &o);
+                    shared.trace.end(f.trace, &shared.routes[f.route].name, &o, end - f.started);
                     finish((o, key), &mut flights, &mut observer);
                 }
                 break;
@@ -252,7 +252,7 @@ async fn send(shared: &Shared, id: usize, flight: Flight, cookie: Option<&Header
             Outcome { service_time: end - sent, ..flight.outcome(end, Ok(answer.status), class) }
         }
     };
-    shared.trace.end(flight.trace, &shared.routes[route].name, &outcome);
+    shared.trace.end(flight.trace, &shared.routes[route].name, &outcome, end - flight.started);
     outcome
 }
 
