@@ -166,7 +166,7 @@ impl Client {
     /// A client for `routes`, sent by `workers` workers (each HTTP/1.1 connection belongs to one).
     pub(crate) fn new(routes: &[Route], opts: &ClientOptions, workers: usize) -> Self {
         let connections = opts.connections.get();
-        let lanes = workers.clamp(1, opts.connections.get());
+        let lanes = workers.clamp(1, connections);
         let mut targets: Vec<Target> = Vec::new();
         let routes = routes
             .iter()
@@ -196,7 +196,7 @@ impl Client {
                                 })
                                 .collect(),
                             // Only h2 shares connections; HTTP/1.1 reserves nothing per connection up front.
-                            shared: (0..if opts.http2 { opts.connections.get() } else { 0 })
+                            shared: (0..if opts.http2 { connections } else { 0 })
                                 .map(|_| tokio::sync::Mutex::default())
                                 .collect(),
                             turn: AtomicUsize::new(0),
@@ -364,6 +364,12 @@ fn prepare(route: &Route, target: usize, http2: bool) -> Prepared {
 }
 
 impl Prepared {
+    /// The route's own value that an extra header `name` joins rather than replaces: its
+    /// cookie, for a session cookie.
+    fn joined_by(&self, name: &str) -> Option<&HeaderValue> {
+        (name == COOKIE.as_str()).then(|| self.headers.get(COOKIE)).flatten()
+    }
+
     /// The h2 request (see [`Prepared::encode`] for HTTP/1.1).
     fn request(&self, extra: &dyn Extra) -> Request<Full<Bytes>> {
         let mut request = Request::new(Full::new(self.body.clone()));
@@ -371,7 +377,7 @@ impl Prepared {
         *request.uri_mut() = self.uri.clone();
         let mut headers = self.headers.clone();
         extra.headers(&mut |name, value| {
-            let value = match (name == COOKIE.as_str()).then(|| self.headers.get(COOKIE)).flatten() {
+            let value = match self.joined_by(name) {
                 Some(own) => HeaderValue::from_bytes(&[own.as_bytes(), b"; ", value].concat()),
                 _ => HeaderValue::from_bytes(value),
             };

@@ -168,25 +168,26 @@ impl Observer {
     /// Count one outcome.
     pub(crate) fn observe(&mut self, o: &Outcome) {
         let key = (o.route, o.status, o.error, o.class);
-        if let Some((_, (histogram, class))) = self.last.as_ref().filter(|(k, _)| *k == key) {
-            histogram.observe(o.latency.as_secs_f64());
-            if let Some(c) = class {
-                c.inc();
-            }
-            return;
+        if self.last.as_ref().is_some_and(|(k, _)| *k != key) {
+            self.last = None;
         }
-        let m = &self.metrics;
-        let children = self.cache.entry(key).or_insert_with(|| {
-            let r = &m.routes[o.route];
-            let status = o.status.map(|s| s.to_string()).unwrap_or_default();
-            let error = o.error.map_or("", ErrorType::as_str);
-            let h = m.duration.with_label_values(&[r.method.as_str(), &status, error, &r.server, &r.name]);
-            let class = o.class.zip(r.classifier.as_ref()).map(|(id, c)| c.class_name(id));
-            let c = class.map(|c| m.responses.with_label_values(&[r.name.as_str(), &c]));
-            (h, c)
+        let (m, cache) = (&self.metrics, &mut self.cache);
+        let (_, (histogram, class)) = self.last.get_or_insert_with(|| {
+            let children = cache.entry(key).or_insert_with(|| {
+                let r = &m.routes[o.route];
+                let status = o.status.map(|s| s.to_string()).unwrap_or_default();
+                let error = o.error.map_or("", ErrorType::as_str);
+                let h = m.duration.with_label_values(&[r.method.as_str(), &status, error, &r.server, &r.name]);
+                let class = o.class.zip(r.classifier.as_ref()).map(|(id, c)| c.class_name(id));
+                let c = class.map(|c| m.responses.with_label_values(&[r.name.as_str(), &c]));
+                (h, c)
+            });
+            (key, children.clone())
         });
-        self.last = Some((key, children.clone()));
-        self.observe(o);
+        histogram.observe(o.latency.as_secs_f64());
+        if let Some(c) = class {
+            c.inc();
+        }
     }
 }
 

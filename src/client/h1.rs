@@ -8,7 +8,7 @@ use std::io;
 use std::mem::MaybeUninit;
 use std::time::Instant;
 
-use http::header::{CONNECTION, CONTENT_LENGTH, COOKIE, TRANSFER_ENCODING};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use httparse::{ParserConfig, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -292,7 +292,7 @@ fn parse_head(
             // Chunked must be the last coding; any other makes the body run to the close.
             chunked = Some(last_token(line.value).eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case(CONNECTION.as_str()) {
-            for token in line.value.split(|b| *b == b',').map(trim) {
+            for token in line.value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
                 if token.eq_ignore_ascii_case(b"close") {
                     close = true;
                 } else if token.eq_ignore_ascii_case(b"keep-alive") && response.version == Some(0) {
@@ -321,13 +321,8 @@ fn parse_head(
     Ok((framing, headers, !close && status != 101))
 }
 
-fn trim(v: &[u8]) -> &[u8] {
-    let v = &v[v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len())..];
-    &v[..v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1)]
-}
-
 fn last_token(v: &[u8]) -> &[u8] {
-    trim(v.rsplit(|b| *b == b',').next().unwrap_or_default())
+    v.rsplit(|b| *b == b',').next().unwrap_or_default().trim_ascii()
 }
 
 fn failed(kind: ErrorType, detail: &str) -> Failed {
@@ -352,7 +347,7 @@ impl Prepared {
         let mut added = [""; MAX_EXTRA];
         let mut n = 0;
         extra.headers(&mut |name, value| {
-            match (name == COOKIE.as_str()).then(|| self.headers.get(COOKIE)).flatten() {
+            match self.joined_by(name) {
                 Some(own) => put(out, name, &[own.as_bytes(), b"; ", value]),
                 None => put(out, name, &[value]),
             }
