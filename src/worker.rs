@@ -215,10 +215,15 @@ fn phase(tick: Tick) -> Phase {
     }
 }
 
-/// Wait for the next tick on `timer`, armed for it, or not at all when it is due.
+/// Wait for the next tick on `timer`, armed for it. A tick already due goes at once, but
+/// spends a unit of tokio's budget: a loop working off a backlog of due ticks must still hand
+/// the thread back to the runtime now and then, or no response is read until the backlog is
+/// gone (the connections sat idle for tens of milliseconds while ticks piled up behind them).
 async fn due(timer: std::pin::Pin<&mut tokio::time::Sleep>, wait: bool) {
     if wait {
         timer.await;
+    } else {
+        tokio::task::coop::consume_budget().await;
     }
 }
 

@@ -102,6 +102,23 @@ async fn the_abort_cancels_what_the_drain_left() {
     assert_eq!(c.error_types.get(&ErrorType::Cancelled), Some(&2), "{c:?}");
 }
 
+#[tokio::test]
+async fn a_backlog_of_due_ticks_still_hands_the_thread_back() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // On this current-thread runtime the spawned task runs only when the loop yields, as the
+    // runtime's I/O is read only then: responses wait while the loop works off due ticks.
+    let yielded = Arc::new(AtomicBool::new(false));
+    let flag = yielded.clone();
+    tokio::spawn(async move { flag.store(true, Ordering::Relaxed) });
+    let mut timer = std::pin::pin!(sleep_until(Instant::now()));
+    let mut ticks = 0;
+    while !yielded.load(Ordering::Relaxed) {
+        due(timer.as_mut(), false).await;
+        ticks += 1;
+        assert!(ticks <= 1000, "1000 due ticks in one go");
+    }
+}
+
 #[test]
 fn wheel_interleaves_by_weight() {
     assert_eq!(wheel(&[1]), vec![0]);
