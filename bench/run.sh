@@ -3,9 +3,9 @@
 # Writes BENCHMARKS.md. Loopback only; every run is bounded in time.
 #   bash bench/run.sh            # 10 s per run
 #   SECONDS_PER_RUN=5 bash bench/run.sh
-# Rows: fixed rate at RATE and HIGH_RATE, closed loop (trafficgen and wrk take turns CLOSED_PAIRS
-# times, median kept), and the open-loop maximum (the highest of OPEN_RATES that each tool sends
-# with < 0.5% missing, OPEN_SECONDS each, stopping at the first miss).
+# Rows: fixed rate at RATE and HIGH_RATE and closed loop (the tools compared take TURNS turns and
+# each keeps its median run), and the open-loop maximum (the highest of OPEN_RATES that each tool
+# sends with < 0.5% missing, OPEN_SECONDS each, stopping at the first miss).
 # Needs: nginx (nginx-light), wrk, hey, oha (cargo install oha --locked), GNU time, jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,19 +45,21 @@ measure() {
 }
 field() { awk -v f="$2" '{ print $f }' "$work/$1.res"; }
 
-for r in "$rate" "$high"; do
-    echo "fixed rate: $r req/s for ${secs}s" >&2
-    measure "tg_rate$r" $tg --rate "$r" --duration "${secs}s" --metrics-addr off --progress-interval 0s --output json "$url"
-    measure "oha_rate$r" oha -q "$r" -z "${secs}s" --no-tui --output-format json "$url"
+# Each comparison is TURNS turns of the tools, one after the other, and each tool keeps its median
+# run: this VM has stalls of tens of milliseconds in which everything on it runs several times
+# slower, and one 10 s run against the next moved a ratio by ±15%.
+turns=${TURNS:-3}
+for i in $(seq "$turns"); do
+    for r in "$rate" "$high"; do
+        echo "fixed rate: $r req/s for ${secs}s (turn $i of $turns)" >&2
+        measure "tg_rate${r}_$i" $tg --rate "$r" --duration "${secs}s" --metrics-addr off --progress-interval 0s --output json "$url"
+        measure "oha_rate${r}_$i" oha -q "$r" -z "${secs}s" --no-tui --output-format json "$url"
+    done
 done
 # hey's -q is per worker: 10 workers x rate/10.
 measure "hey_rate$rate" hey -z "${secs}s" -c 10 -q $((rate / 10)) "$url"
-# Closed loop: trafficgen and wrk take turns CLOSED_PAIRS times and each keeps its median run (by
-# requests per CPU-second): this VM has stalls of tens of milliseconds in which everything on it
-# runs several times slower, and one 10 s run against another moved the ratio by ±15%.
-pairs=${CLOSED_PAIRS:-3}
-for i in $(seq "$pairs"); do
-    echo "closed loop: $conc connections for ${secs}s (pair $i of $pairs)" >&2
+for i in $(seq "$turns"); do
+    echo "closed loop: $conc connections for ${secs}s (turn $i of $turns)" >&2
     measure "tg_max_$i" $tg --rate max --concurrency "$conc" --connections "$conc" --duration "${secs}s" --metrics-addr off --progress-interval 0s --output json "$url"
     measure "wrk_max_$i" wrk -t 1 -c "$conc" -d "${secs}s" --latency "$url"
 done
@@ -129,14 +131,21 @@ ratio() {
 }
 cpu_per_req() { awk -v c="$(field "$1" 1)" -v r="$(rps "$1")" -v s="$2" 'BEGIN { print (r > 0 ? c / (r * s) * 1e6 : 0) }'; }
 req_per_cpu() { awk -v c="$(field "$1" 1)" -v r="$(rps "$1")" -v s="$2" 'BEGIN { print (c > 0 ? r * s / c : 0) }'; }
-# Each closed-loop tool's median run becomes NAME_max; closed_runs keeps every run's figure.
-declare -A closed_runs
-for tool in tg wrk; do
-    for i in $(seq "$pairs"); do echo "$(req_per_cpu "${tool}_max_$i" "$secs") $i"; done | sort -n > "$work/$tool.closed"
-    closed_runs[$tool]=$(awk '{ printf "%s%d", (NR > 1 ? ", " : ""), $1 }' "$work/$tool.closed")
-    median=$(awk -v n="$pairs" 'NR == int((n + 1) / 2) { print $2 }' "$work/$tool.closed")
-    for ext in out res time; do cp "$work/${tool}_max_$median.$ext" "$work/${tool}_max.$ext"; done
+# keep_median NAME METRIC: of the runs NAME_1 .. NAME_$turns, the median by METRIC becomes NAME;
+# NAME.runs keeps every run's figure, in order.
+keep_median() {
+    local name=$1 metric=$2 i median
+    for i in $(seq "$turns"); do echo "$($metric "${name}_$i" "$secs") $i"; done | sort -n > "$work/$name.runs"
+    median=$(awk -v n="$turns" 'NR == int((n + 1) / 2) { print $2 }' "$work/$name.runs")
+    for ext in out res time; do cp "$work/${name}_$median.$ext" "$work/$name.$ext"; done
+}
+runs() { awk -v d="${2:-0}" '{ printf "%s%.*f", (NR > 1 ? ", " : ""), d, $1 }' "$work/$1.runs"; }
+for r in "$rate" "$high"; do
+    keep_median "tg_rate$r" cpu_per_req
+    keep_median "oha_rate$r" cpu_per_req
 done
+keep_median tg_max req_per_cpu
+keep_median wrk_max req_per_cpu
 
 row() {
     local name=$1 label=$2 base=$3
@@ -167,6 +176,9 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
         row "oha_rate$r" "oha -q $r" "tg_rate$r"
         [ "$r" = "$rate" ] && row "hey_rate$r" "hey -c 10 -q $((r / 10))" "tg_rate$r"
         echo
+        echo "trafficgen and oha took $turns turns; each row is that tool's median run. CPU µs per request of every"
+        echo "run: trafficgen $(runs "tg_rate$r" 1); oha $(runs "oha_rate$r" 1)."
+        echo
     done
     echo "wrk has no rate option (that is wrk2), so it appears only below."
     echo
@@ -179,8 +191,8 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
     row hey_max "hey -c $conc" tg_max
     echo
     echo "On 2 cores the load generator and nginx share the CPU, so closed-loop figures measure the pair."
-    echo "trafficgen and wrk took turns $pairs times; each row is that tool's median run. Requests per CPU-second"
-    echo "of every run: trafficgen ${closed_runs[tg]}; wrk ${closed_runs[wrk]}."
+    echo "trafficgen and wrk took $turns turns; each row is that tool's median run. Requests per CPU-second"
+    echo "of every run: trafficgen $(runs tg_max); wrk $(runs wrk_max)."
     echo
     echo "## Open loop: the highest rate sent with < 0.5% missing"
     echo

@@ -202,8 +202,9 @@ impl Flights {
 
 /// Tokio's timer fires on the first 1 ms tick at or after a deadline, so sleeping until `due`
 /// would make every send up to 1 ms late and charge that to the target. Sleeping until one tick
-/// before it sends within the millisecond before `due` instead: the rate is unchanged, and the
-/// latency of an early send counts from the actual send (see [`send`]).
+/// before it sends within the millisecond before `due` instead, as long as the schedule starts just
+/// before one of the timer's ticks (`send::on_grid`): the rate is unchanged, and the latency of
+/// an early send counts from the actual send (see [`send`]).
 const TIMER_SLACK: Duration = Duration::from_millis(1);
 
 /// The part of the run a tick's outcome counts in.
