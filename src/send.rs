@@ -125,14 +125,53 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         trace: Tracer { tracing: plan.tracing, spans, failures: LogLimit::default() },
     });
     let (stop, stopped) = watch::channel(Stop::Running);
+    let staged = schedule.clone().filter(|_| plan.stages.is_some());
+    let (mut tasks, start) = start_workers(&shared, plan, staged.as_ref(), workers, slots, &stopped).await;
+    let look = Look::of(plan);
+    let progress =
+        plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, look, staged.clone())));
+    let follow = (staged.is_some() || !plan.warmup.is_zero())
+        .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.warmup)));
+    let (seconds_done, seconds_stopped) = oneshot::channel();
+    let seconds = tokio::spawn(seconds::record(shared.clone(), start, seconds_stopped));
+    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
+    for task in [progress, follow].into_iter().flatten() {
+        task.abort();
+        let _ = task.await;
+    }
+    let _ = seconds_done.send(());
+    let timeline = seconds.await.map(|t| t.finish(rate)).unwrap_or_default();
+    let spans = match exporter {
+        Some(e) => Some(e.finish().await),
+        None => None,
+    };
+    if look.tty && plan.progress_interval.is_some() {
+        // The status line was drawn without a newline; end it so the summary starts afresh.
+        eprintln!();
+    }
+    let rows = shared.recorder.stages();
+    Sent { stats: shared.recorder.total(), window, interrupted, rows, schedule, timeline, spans }
+}
+
+/// Start `workers` send loops, each on a thread of its own, and their schedule (flat, or `staged`)
+/// once all of them are up; returns them and the schedule's start.
+async fn start_workers(
+    shared: &Arc<Shared>,
+    plan: &Plan,
+    staged: Option<&Arc<Schedule>>,
+    workers: usize,
+    slots: usize,
+    stopped: &watch::Receiver<Stop>,
+) -> (JoinSet<()>, Instant) {
     // The schedule starts once every worker has its runtime: a thread still starting would send
     // its first ticks milliseconds late and charge that to the target. Each worker says when it
     // built its runtime, which is where that runtime's timer starts counting milliseconds.
     let (ready, mut readied) = mpsc::unbounded_channel::<(usize, Instant)>();
     let (go, begun) = watch::channel(None::<Instant>);
+    let rate = plan.load.rate();
     let mut tasks = JoinSet::new();
     for id in 0..workers {
-        let shaped = schedule.clone().filter(|_| plan.stages.is_some());
+        let shaped = staged.cloned();
         let (requests, duration, warmup) = (plan.requests, plan.duration, plan.warmup);
         let cap = share(slots as u64, id, workers) as usize;
         let (shared, stopped, ready, mut begun) = (shared.clone(), stopped.clone(), ready.clone(), begun.clone());
@@ -171,31 +210,7 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
     }
     let start = on_grid(grid, Instant::now());
     let _ = go.send(Some(start));
-    let staged = schedule.clone().filter(|_| plan.stages.is_some());
-    let look = Look::of(plan);
-    let progress =
-        plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, look, staged.clone())));
-    let follow = (staged.is_some() || !plan.warmup.is_zero())
-        .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.warmup)));
-    let (seconds_done, seconds_stopped) = oneshot::channel();
-    let seconds = tokio::spawn(seconds::record(shared.clone(), start, seconds_stopped));
-    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
-    for task in [progress, follow].into_iter().flatten() {
-        task.abort();
-        let _ = task.await;
-    }
-    let _ = seconds_done.send(());
-    let timeline = seconds.await.map(|t| t.finish(rate)).unwrap_or_default();
-    let spans = match exporter {
-        Some(e) => Some(e.finish().await),
-        None => None,
-    };
-    if look.tty && plan.progress_interval.is_some() {
-        // The status line was drawn without a newline; end it so the summary starts afresh.
-        eprintln!();
-    }
-    let rows = shared.recorder.stages();
-    Sent { stats: shared.recorder.total(), window, interrupted, rows, schedule, timeline, spans }
+    (tasks, start)
 }
 
 /// The first whole millisecond after `now` on the timer of the worker whose runtime was built at
