@@ -166,7 +166,7 @@ async fn start_workers(
     // The schedule starts once every worker has its runtime: a thread still starting would send
     // its first ticks milliseconds late and charge that to the target. Each worker says when it
     // built its runtime, which is where that runtime's timer starts counting milliseconds.
-    let (ready, mut readied) = mpsc::unbounded_channel::<(usize, Instant)>();
+    let (ready, mut readied) = mpsc::unbounded_channel::<Instant>();
     let (go, begun) = watch::channel(None::<Instant>);
     let rate = plan.load.rate();
     let mut tasks = JoinSet::new();
@@ -184,7 +184,7 @@ async fn start_workers(
             let built = Instant::now();
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
             // Said once, and the sender dropped: the loop below ends when every sender is gone.
-            let _ = ready.send((id, built));
+            let _ = ready.send(built);
             drop(ready);
             let work = runtime.spawn(async move {
                 let Ok(start) = begun.wait_for(Option::is_some).await.map(|s| s.expect("set")) else { return };
@@ -201,20 +201,18 @@ async fn start_workers(
         });
     }
     drop(ready);
-    // Ends when every worker has said it is ready (or died before it could).
-    let mut grid = None;
-    while let Some((id, built)) = readied.recv().await {
-        if id == 0 || grid.is_none() {
-            grid = Some(built);
-        }
-    }
+    // The first worker to be ready sets the grid; the others' timers can be off it, but there
+    // is more than one worker only for rates (or ramps reaching rates) past `RATE_PER_WORKER`.
+    // The loop ends when every worker has said it is ready, or died before it could.
+    let grid = readied.recv().await;
+    while readied.recv().await.is_some() {}
     let start = on_grid(grid, Instant::now());
     let _ = go.send(Some(start));
     (tasks, start)
 }
 
-/// The first whole millisecond after `now` on the timer of the worker whose runtime was built at
-/// `grid` (now itself without one). Tokio's timer counts whole milliseconds from the moment its
+/// The first whole millisecond after `now` on the timer of a runtime built at `grid` (now itself
+/// without one). Tokio's timer counts whole milliseconds from the moment its
 /// runtime was built and fires on the first one at or after a deadline; a schedule that starts
 /// just before one of them has every tick's timer (armed a millisecond early, see the worker)
 /// fire within the millisecond before the tick is due. Started just after one, most ticks of a
@@ -361,7 +359,7 @@ mod tests {
     use std::collections::HashMap;
 
     #[test]
-    fn the_schedule_starts_on_the_next_millisecond_of_the_first_workers_timer() {
+    fn the_schedule_starts_on_the_next_millisecond_of_a_workers_timer() {
         let grid = std::time::Instant::now().into();
         let at = |us| grid + Duration::from_micros(us);
         assert_eq!(on_grid(Some(grid), at(2_300)), at(3_000));
