@@ -77,15 +77,21 @@ missing() {
 # oha queues a send it cannot make yet without bound; trafficgen drops it at --max-in-flight (k6's
 # maxVUs works the same way). The ladder that counts gives trafficgen one second of the schedule
 # (--max-in-flight = rate), as a user sending that fast would; tg_cap keeps the default 1,000.
+# open_run TOOL RATE: one open-loop run, left in TOOL_openRATE.
+open_run() {
+    local tool=$1 r=$2
+    local tg_args=(--rate "$r" --connections "$conc" --duration "${open_secs}s" --metrics-addr off --progress-interval 0s --output json "$url")
+    echo "open loop: $tool at $r req/s for ${open_secs}s" >&2
+    case $tool in
+        tg) measure "tg_open$r" $tg --max-in-flight "$r" "${tg_args[@]}" ;;
+        tg_cap) measure "tg_cap_open$r" $tg "${tg_args[@]}" ;;
+        oha) measure "oha_open$r" oha -q "$r" -c "$conc" -z "${open_secs}s" --no-tui --output-format json "$url" ;;
+    esac
+}
 declare -A open_max=([tg]=0 [tg_cap]=0 [oha]=0)
 for tool in tg tg_cap oha; do
     for r in $open_rates; do
-        echo "open loop: $tool at $r req/s for ${open_secs}s" >&2
-        case $tool in
-            tg) measure "tg_open$r" $tg --rate "$r" --max-in-flight "$r" --connections "$conc" --duration "${open_secs}s" --metrics-addr off --progress-interval 0s --output json "$url" ;;
-            tg_cap) measure "tg_cap_open$r" $tg --rate "$r" --connections "$conc" --duration "${open_secs}s" --metrics-addr off --progress-interval 0s --output json "$url" ;;
-            oha) measure "oha_open$r" oha -q "$r" -c "$conc" -z "${open_secs}s" --no-tui --output-format json "$url" ;;
-        esac
+        open_run "$tool" "$r"
         miss=$(missing "${tool}_open$r" "$r" 2>/dev/null || echo 1)
         echo "$r $miss" >> "$work/${tool}_open.steps"
         awk -v m="$miss" 'BEGIN { exit !(m < 0.005) }' || break
@@ -94,11 +100,7 @@ for tool in tg tg_cap oha; do
 done
 # Service time at 40,000 req/s (its own run when the steps did not reach it).
 for tool in tg oha; do
-    [ -s "$work/${tool}_open40000.out" ] && continue
-    case $tool in
-        tg) measure tg_open40000 $tg --rate 40000 --max-in-flight 40000 --connections "$conc" --duration "${open_secs}s" --metrics-addr off --progress-interval 0s --output json "$url" ;;
-        oha) measure oha_open40000 oha -q 40000 -c "$conc" -z "${open_secs}s" --no-tui --output-format json "$url" ;;
-    esac
+    [ -s "$work/${tool}_open40000.out" ] || open_run "$tool" 40000
 done
 
 rps() {
