@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""The module graph of each crate has no cycle: imports run one way, downhill.
+"""The module graph of each crate has no cycle, and imports run downhill through the layers.
 
 Every `crate::a::b` path in a file is an arrow from the file's module to `a` and to `a::b` (when
 that is a module); `super::x` is resolved the same way. Test modules (`tests.rs`, `mod tests`
-blocks) are left out: a test may look at anything. Prints the cycles it finds and exits 1.
+blocks) are left out: a test may look at anything.
+
+The layers are the top-level modules that a crate's `lib.rs` declares after a line
+`// Layers, top first:`, in that order: a module may import its own layer or one declared after it, never
+one declared before it. Prints every cycle and every upward import, and exits 1 if there is one.
+`--self-test` runs the checker's own tests.
 """
 import re
 import sys
@@ -91,21 +96,88 @@ def cycles(graph):
     return out
 
 
+LAYERS_LINE = "// Layers, top first:"
+
+
+def layers(src: Path):
+    """Top-level module names declared after `lib.rs`'s layers line: the layers, top first."""
+    lib = src / "lib.rs"
+    text = lib.read_text() if lib.exists() else ""
+    _, marker, declared = text.partition(LAYERS_LINE)
+    return re.findall(r"^(?:pub(?:\([a-z]+\))? )?mod (\w+);", declared, re.M) if marker else []
+
+
+def upward(graph, order):
+    """Arrows from a module to a layer above its own: (from, to) pairs."""
+    rank = {name: i for i, name in enumerate(order)}
+    out = []
+    for mod, targets in graph.items():
+        if not mod or mod[0] not in rank:
+            continue
+        for target in targets:
+            if target[0] in rank and rank[target[0]] < rank[mod[0]]:
+                out.append((mod, target))
+    return sorted(out)
+
+
+def check(src: Path, name: str):
+    """Print the findings for one crate; the number of failures."""
+    mods = modules(src)
+    graph = edges(mods)
+    found = cycles(graph)
+    order = layers(src)
+    up = upward(graph, order)
+    for comp in found:
+        print(f"FAIL  {name}: import cycle among {', '.join('::'.join(m) for m in comp)}")
+    for mod, target in up:
+        print(f"FAIL  {name}: {'::'.join(mod)} imports {'::'.join(target)}, a layer above it ({' > '.join(order)})")
+    if not found and not up:
+        arrows = sum(len(v) for v in graph.values())
+        layered = f", {len(order)} layers ({' > '.join(order)}) respected" if order else ""
+        print(f"ok    {name}: {len(mods)} modules, {arrows} import arrows, no cycle{layered}")
+    return len(found) + len(up)
+
+
+def self_test():
+    """A planted upward import and a planted cycle are both caught; a downhill tree passes."""
+    import tempfile
+
+    def crate(files):
+        root = Path(tempfile.mkdtemp())
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        return root
+
+    lib = LAYERS_LINE + "\npub mod top;\nmod low;\n"
+    good = crate({"lib.rs": lib, "top.rs": "use crate::low::x;\n", "low.rs": "pub fn x() {}\n"})
+    assert check(good, "good") == 0
+    bad = crate({"lib.rs": lib, "top.rs": "pub fn y() {}\n", "low.rs": "use crate::top::y;\n"})
+    assert check(bad, "planted upward import") == 1
+    nested = crate({
+        "lib.rs": lib, "top.rs": "mod a;\n", "top/a.rs": "pub fn y() {}\n",
+        "low.rs": "mod b;\n", "low/b.rs": "fn f() { crate::top::a::y() }\n",
+    })
+    assert check(nested, "planted upward import, nested") == 1
+    tests_may = crate({
+        "lib.rs": lib, "top.rs": "pub fn y() {}\n",
+        "low.rs": "#[cfg(test)]\nmod tests {\n    use crate::top::y;\n}\n",
+    })
+    assert check(tests_may, "a test looking up") == 0
+    cycle = crate({"lib.rs": "mod a;\nmod b;\n", "a.rs": "use crate::b::x;\n", "b.rs": "use crate::a::y;\n"})
+    assert check(cycle, "planted cycle") >= 1
+    print("ok    self-test: upward imports and cycles are caught")
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        return
     root = Path(__file__).resolve().parent.parent
     bad = 0
     for src in [root / "src", *sorted((root / "crates").glob("*/src"))]:
-        mods = modules(src)
-        graph = edges(mods)
-        found = cycles(graph)
         name = src.parent.name if src.parent != root else "trafficgen"
-        arrows = sum(len(v) for v in graph.values())
-        for comp in found:
-            bad += 1
-            names = ", ".join("::".join(m) for m in comp)
-            print(f"FAIL  {name}: import cycle among {names}")
-        if not found:
-            print(f"ok    {name}: {len(mods)} modules, {arrows} import arrows, no cycle")
+        bad += check(src, name)
     sys.exit(1 if bad else 0)
 
 
