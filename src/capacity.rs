@@ -14,8 +14,9 @@ use crate::config::{ConfigError, Format, Load, Plan};
 use crate::report::{self, Summary};
 use crate::run::{MetricsServer, RunError};
 use crate::send::send_all;
-use crate::settings::{env_name, Layered, RawConfig, Source};
+use crate::settings::{pick, Env, Layered, RawConfig, Source};
 use crate::threshold::{Figures, Threshold};
+use setting::{duration, positive_duration, Cause, Invalid, Parsed};
 
 mod search;
 
@@ -86,87 +87,52 @@ pub struct Capacity {
 /// The run options the search sets for each step, refused from the user.
 pub const OWN_SETTINGS: [&str; 5] = ["rate", "concurrency", "duration", "requests", "stages"];
 
-/// Validate the capacity flags (flag, then `TRAFFICGEN_*` env var, then default) and the run plan.
-pub fn plan(
-    args: &CapacityArgs,
-    matches: &ArgMatches,
-    layered: &Layered,
-    env: &[(String, String)],
-) -> Result<Capacity, ConfigError> {
+/// Validate the capacity flags (flag, then `TRAFFICGEN_*` env var, then default: [`pick`]) and the run plan.
+pub fn plan(matches: &ArgMatches, layered: &Layered, env: &Env) -> Result<Capacity, ConfigError> {
     for field in OWN_SETTINGS {
         if matches!(layered.sources.get(field), Some(Source::Flag | Source::Env)) {
             let value = serde_json::to_value(&layered.raw).ok().and_then(|v| v[field].as_str().map(String::from));
-            return Err(ConfigError::Invalid {
-                setting: layered.name(field),
-                value: value.unwrap_or_default(),
-                expected: "nothing: capacity sets the rate and duration of each step (use --start, --max, --step, --step-duration)".into(),
-            });
+            let expected = "nothing: capacity sets the rate and duration of each step (use --start, --max, --step, --step-duration)";
+            return Err(Invalid::new(layered.name(field), value.unwrap_or_default(), expected).into());
         }
     }
-    let setting = |field: &str, flag: &Option<String>| -> (String, String) {
-        let explicit = matches.value_source(field) == Some(clap::parser::ValueSource::CommandLine);
-        let from_env = env.iter().find(|(k, v)| *k == env_name(field) && !v.is_empty());
-        match (explicit, from_env) {
-            (false, Some((k, v))) => (k.clone(), v.clone()),
-            _ => (format!("--{}", field.replace('_', "-")), flag.clone().unwrap_or_default()),
-        }
+    let given = |field: &str| pick(matches, env, field).expect("the search's own settings have defaults");
+    let parse = |field: &str, expected: &str, f: &dyn Fn(&str) -> Result<f64, Cause>| {
+        let given = given(field);
+        f(given.value()).map_err(|cause| cause.invalid(&given.name, given.value(), expected))
     };
-    let parse = |field: &str, flag: &Option<String>, expected: &str, f: &dyn Fn(&str) -> Option<f64>| {
-        let (name, value) = setting(field, flag);
-        f(value.trim()).ok_or_else(|| ConfigError::Invalid { setting: name, value, expected: expected.into() })
-    };
-    let rate = |s: &str| s.parse::<f64>().ok().filter(|r| r.is_finite() && (1e-3..=1e7).contains(r));
-    let secs = |positive: bool| {
-        move |s: &str| {
-            humantime::parse_duration(s)
-                .ok()
-                .filter(|d| (!positive || !d.is_zero()) && *d <= Duration::from_secs(24 * 3600))
-                .map(|d| d.as_secs_f64())
-        }
-    };
-    let start = parse("start", &args.start, "a rate in req/s from 0.001 to 10000000", &rate)?;
-    let max = parse("max", &args.max, "a rate in req/s from 0.001 to 10000000", &rate)?;
+    let rate =
+        |s: &str| s.trim().parse::<f64>().ok().filter(|r| r.is_finite() && (1e-3..=1e7).contains(r)).into_result();
+    let start = parse("start", "a rate in req/s from 0.001 to 10000000", &rate)?;
+    let max = parse("max", "a rate in req/s from 0.001 to 10000000", &rate)?;
     if max < start {
-        let (setting, value) = setting("max", &args.max);
-        return Err(ConfigError::Invalid { setting, value, expected: format!("a rate at least --start ({start})") });
+        let max = given("max");
+        return Err(Invalid::new(&max.name, max.value(), format!("a rate at least --start ({start})")).into());
     }
-    let (name, value) = setting("step", &args.step);
-    let growth = Growth::parse(value.trim()).ok_or_else(|| ConfigError::Invalid {
-        setting: name,
-        value,
-        expected: "a factor such as 2x or 1.5x (above 1), or an increment such as +100".into(),
+    let step = given("step");
+    let growth = Growth::parse(step.value().trim()).ok_or_else(|| {
+        Invalid::new(&step.name, step.value(), "a factor such as 2x or 1.5x (above 1), or an increment such as +100")
     })?;
-    let step_duration =
-        Duration::from_secs_f64(parse("step_duration", &args.step_duration, "a duration such as 30s", &secs(true))?);
-    let cooldown =
-        Duration::from_secs_f64(parse("cooldown", &args.cooldown, "a duration such as 5s, or 0s", &secs(false))?);
-    let (name, value) = setting("slo", &None);
-    let slo_texts: Vec<String> = if args.slo.is_empty() && name.starts_with(crate::settings::ENV_PREFIX) {
-        value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-    } else {
-        args.slo.clone()
-    };
+    let secs = |d: Duration| d.as_secs_f64();
+    let step_duration = parse("step_duration", "a duration such as 30s", &|s| positive_duration(s).map(secs))?;
+    let cooldown = parse("cooldown", "a duration such as 5s, or 0s", &|s| duration(s).map(secs))?;
+    let (step_duration, cooldown) = (Duration::from_secs_f64(step_duration), Duration::from_secs_f64(cooldown));
     let mut plan = Plan::from_layered(layered)?;
     let mut slos = std::mem::take(&mut plan.thresholds);
-    for text in &slo_texts {
-        let slo = Threshold::parse(text).map_err(|e| ConfigError::Invalid {
-            setting: if args.slo.is_empty() { env_name("slo") } else { "--slo".into() },
-            value: text.clone(),
-            expected: e.to_string(),
-        })?;
-        slos.push(slo);
+    if let Some(given) = pick(matches, env, "slo") {
+        for text in given.items().iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let slo = Threshold::parse(text).map_err(|e| Invalid::new(&given.name, text, e.to_string()))?;
+            slos.push(slo);
+        }
     }
     if slos.is_empty() {
-        return Err(ConfigError::Invalid {
-            setting: "--slo".into(),
-            value: String::new(),
-            expected: "at least one rule such as p99<500ms or error_rate<1%: without one, every rate holds".into(),
-        });
+        let expected = "at least one rule such as p99<500ms or error_rate<1%: without one, every rate holds";
+        return Err(Invalid::new("--slo", "", expected).into());
     }
     if plan.warmup >= step_duration {
         let value = layered.raw.warmup.clone().unwrap_or_default();
         let expected = format!("a warm-up shorter than --step-duration ({step_duration:?})");
-        return Err(ConfigError::Invalid { setting: layered.name("warmup"), value, expected });
+        return Err(Invalid::new(layered.name("warmup"), value, expected).into());
     }
     plan.duration = Some(step_duration);
     Ok(Capacity { plan, slos, start, max, growth, step_duration, cooldown })

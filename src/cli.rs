@@ -13,7 +13,7 @@ use crate::compare::CompareArgs;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
 use crate::html::ReportArgs;
-use crate::settings::{self, env_name, RawConfig};
+use crate::settings::{self, env_name, Env, RawConfig};
 use crate::verify::{self, RawVerify, VerifyArgs};
 
 /// The exit codes, stated in `--help` (and the README): what a Job or a pipeline acts on.
@@ -147,36 +147,34 @@ pub async fn parse(
     env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Command, ParseError> {
     let matches = command().try_get_matches_from(args)?;
-    let env: Vec<(OsString, OsString)> = env.into_iter().collect();
+    // Read by the commands that take env vars only: a stray variable cannot break `serve` or `compare`.
+    let read_env = move || Env::read(env).map_err(ConfigError::from);
     match matches.subcommand() {
         Some(("verify", m)) => {
-            let env = settings::prefixed(env).map_err(ConfigError::from)?;
-            let spec = RawVerify::layer(m, &env).spec().map_err(ConfigError::from)?;
-            Ok(Command::Verify(Box::new(spec)))
+            Ok(Command::Verify(Box::new(RawVerify::layer(m, &read_env()?).spec().map_err(ConfigError::from)?)))
         }
         Some(("capacity", m)) => {
-            let args = CapacityArgs::from_arg_matches(m)?;
-            let layered = settings::layer(m, env.clone()).map_err(ConfigError::from)?;
-            let text = settings::prefixed(env).map_err(ConfigError::from)?;
-            Ok(Command::Capacity(Box::new(capacity::plan(&args, m, &layered, &text)?)))
+            let env = read_env()?;
+            let layered = settings::layer_env(m, &env).map_err(ConfigError::from)?;
+            Ok(Command::Capacity(Box::new(capacity::plan(m, &layered, &env)?)))
         }
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("compare", m)) => Ok(Command::Compare(Box::new(CompareArgs::from_arg_matches(m)?))),
         Some(("report", m)) => Ok(Command::Report(Box::new(ReportArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
-            let plan = demo::plan(&settings::layer(m, env).map_err(ConfigError::from)?)?;
+            let plan = demo::plan(&settings::layer_env(m, &read_env()?).map_err(ConfigError::from)?)?;
             Ok(Command::Demo(Box::new(args), Box::new(plan)))
         }
         _ => {
-            let layered = settings::layer(run_matches(&matches), env);
+            let env = read_env()?;
+            let layered = settings::layer_env(run_matches(&matches), &env);
             match layered.as_ref().map_err(|e| ConfigError::Usage(e.to_string())).and_then(Plan::from_layered) {
                 Ok(plan) => Ok(Command::Run(Box::new(plan))),
                 Err(e) => {
                     let layered = layered.ok();
                     let mesh = layered.as_ref().and_then(|l| l.raw.mesh_shutdown.as_deref()).and_then(parse_mesh);
-                    let in_pod = layered.is_some_and(|l| l.in_pod);
-                    cluster::quit_sidecar(&mesh.unwrap_or(Mesh::Auto), in_pod).await;
+                    cluster::quit_sidecar(&mesh.unwrap_or(Mesh::Auto), env.in_pod).await;
                     Err(e.into())
                 }
             }
@@ -258,5 +256,29 @@ mod tests {
         }
         let demo = command().find_subcommand_mut("demo").expect("demo").render_long_help().to_string();
         assert!(!demo.contains("--wait-for <") && !demo.contains("--shards <") && demo.contains("--latency-scale"));
+    }
+
+    /// Every command that takes a list from an env var splits it by the one rule: lines, else
+    /// commas with `\,` for a comma inside an item.
+    #[test]
+    fn env_lists_follow_one_rule_in_every_command() {
+        let text = r"a: x\,y,b: z";
+        let want = ["a: x,y", "b: z"];
+        let lines = "a: x,y\n  b: z\n";
+        for (argv, field) in [
+            (vec!["trafficgen"], "header"),
+            (vec!["trafficgen", "run"], "threshold"),
+            (vec!["trafficgen", "demo"], "classify"),
+            (vec!["trafficgen", "capacity"], "slo"),
+            (vec!["trafficgen", "verify"], "check"),
+        ] {
+            let matches = command().try_get_matches_from(&argv).unwrap();
+            let m = matches.subcommand().map_or(&matches, |(_, m)| m);
+            for given in [text, lines] {
+                let env = Env::read([(env_name(field).into(), given.into())]).unwrap();
+                let items = settings::pick(m, &env, field).expect("set by env").items();
+                assert_eq!(items, want, "{argv:?} {field} from {given:?}");
+            }
+        }
     }
 }

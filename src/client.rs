@@ -36,6 +36,7 @@ mod tls;
 pub(crate) use dns::Pin;
 use dns::Resolver;
 use h1::Conn1;
+pub(crate) use tls::read_certs;
 
 type H2 = http2::SendRequest<Full<Bytes>>;
 

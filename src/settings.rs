@@ -5,22 +5,19 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use clap::{ArgMatches, Args, FromArgMatches};
+use clap::{ArgMatches, Args};
 use serde::{Deserialize, Serialize};
-
-/// Prefix of every env var that sets an option; it keeps Kubernetes service-link vars out.
-pub(crate) const ENV_PREFIX: &str = "TRAFFICGEN_";
+pub(crate) use setting::{env_name, flag_name, Invalid, ENV_PREFIX};
 
 /// Raw, unvalidated run settings: every value is text exactly as the user gave it.
 ///
-/// The same struct is filled from flags (clap) and from `TRAFFICGEN_<FIELD>` env vars (envy);
+/// The same struct is filled from flags (clap) and from `TRAFFICGEN_<FIELD>` env vars ([`pick`]);
 /// field names are the single source of both names.
 #[derive(Debug, Default, Clone, Args, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RawConfig {
     /// Target URLs; requests are spread over them in turn
     #[arg(value_name = "URL")]
-    #[serde(deserialize_with = "list")]
     pub url: Vec<String>,
     /// Requests per second (fractional allowed), or `max` for closed loop
     #[arg(long, default_value = "10")]
@@ -54,7 +51,6 @@ pub struct RawConfig {
     pub method: Option<String>,
     /// Request header `Name: value` (repeatable)
     #[arg(short = 'H', long)]
-    #[serde(deserialize_with = "list")]
     pub header: Vec<String>,
     /// Request body: literal text, or `@path` to read a file
     #[arg(long)]
@@ -70,7 +66,6 @@ pub struct RawConfig {
     pub cacert: Option<String>,
     /// Pin `host:port:addr` like curl's --resolve, or `host:port:addr:port` to move the port too (repeatable)
     #[arg(long)]
-    #[serde(deserialize_with = "list")]
     pub resolve: Vec<String>,
     /// Where to serve /metrics and /healthz, or `off`
     #[arg(long, default_value = "0.0.0.0:9464")]
@@ -92,14 +87,12 @@ pub struct RawConfig {
     pub log_format: Option<String>,
     /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `achieved_rps>=95` (repeatable)
     #[arg(long)]
-    #[serde(deserialize_with = "list")]
     pub threshold: Vec<String>,
     /// Routes file (YAML or JSON): weighted routes, login, per-route classification; replaces URL arguments
     #[arg(long)]
     pub scenario: Option<String>,
     /// Response class `NAME=REGEX` matched on the body, first match wins (repeatable)
     #[arg(long)]
-    #[serde(deserialize_with = "list")]
     pub classify: Vec<String>,
     /// Classify responses by this header's value (at most 16 distinct values, then `other`)
     #[arg(long)]
@@ -172,42 +165,6 @@ pub struct RawConfig {
     pub otlp_endpoint: Option<String>,
 }
 
-/// A list setting. From an env var, one text: items on separate lines when it has any (a YAML
-/// block in a manifest), else separated by commas, with `\,` for a comma inside an item
-/// (`TRAFFICGEN_HEADER='accept: text/html\,application/json'`). From the layered JSON, a list.
-fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Given {
-        Text(String),
-        List(Vec<String>),
-    }
-    Ok(match Given::deserialize(d)? {
-        Given::List(items) => items,
-        Given::Text(text) => split_list(&text),
-    })
-}
-
-fn split_list(text: &str) -> Vec<String> {
-    if text.contains('\n') {
-        return text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
-    }
-    let mut items = vec![String::new()];
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let item = items.last_mut().expect("never empty");
-        match c {
-            '\\' if chars.peek() == Some(&',') => {
-                item.push(',');
-                chars.next();
-            }
-            ',' => items.push(String::new()),
-            c => item.push(c),
-        }
-    }
-    items
-}
-
 /// Where a setting's value came from; error messages name the flag or the env var accordingly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
@@ -238,117 +195,156 @@ impl Layered {
         match self.sources.get(field) {
             Some(Source::Env) => env_name(field),
             _ if field == "url" => "URL".to_string(),
-            _ => format!("--{}", field.replace('_', "-")),
+            _ => flag_name(field),
         }
     }
 }
 
-/// The env var for a field: `max_in_flight` -> `TRAFFICGEN_MAX_IN_FLIGHT`.
-pub(crate) fn env_name(field: &str) -> String {
-    format!("{ENV_PREFIX}{}", field.to_uppercase())
-}
-
-/// Errors found while layering flags and env vars.
+/// Errors found while reading the environment.
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
-    /// An env var could not be read into the settings.
-    #[error("invalid environment: {0}")]
-    Env(String),
+    /// The command line could not be read into the settings.
+    #[error("invalid command line: {0}")]
+    Args(String),
     /// A `TRAFFICGEN_*` (or `JOB_COMPLETION_INDEX`) value is not valid UTF-8.
     #[error("invalid {0}: the value is not valid UTF-8")]
     NotUtf8(String),
     /// A `TRAFFICGEN_*` value is empty: an empty value is a mistake, not a way to ask for the default.
-    #[error("invalid {0}=\"\": expected a value; unset the variable to use the default")]
-    Empty(String),
+    #[error(transparent)]
+    Empty(Invalid),
 }
 
-/// Layer defaults, then env vars, then explicit flags, remembering the source of each value.
-/// `env` is the process's environment as the OS gives it (`std::env::vars_os`): only
-/// `TRAFFICGEN_*`, `JOB_COMPLETION_INDEX` and `KUBERNETES_SERVICE_HOST` are looked at.
-pub(crate) fn layer(
-    matches: &ArgMatches,
-    env: impl IntoIterator<Item = (OsString, OsString)>,
-) -> Result<Layered, LayerError> {
-    let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
-    let Ours { vars: mut env, in_pod, no_color, job_index, otel } = ours(env)?;
-    // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
-    let shard_index = env_name("shard_index");
-    if let Some(index) = job_index.filter(|_| !env.iter().any(|(k, _)| *k == shard_index)) {
-        env.push((shard_index, index));
-    }
-    // The OpenTelemetry SDKs' standard variables, unless TRAFFICGEN_OTLP_ENDPOINT is set.
-    let otlp = env_name("otlp_endpoint");
-    if let Some(v) = otel.iter().flatten().next().filter(|_| !env.iter().any(|(k, _)| *k == otlp)) {
-        env.push((otlp, v.clone()));
-    }
-    let env: RawConfig = envy::prefixed(ENV_PREFIX).from_iter(env).map_err(|e| LayerError::Env(e.to_string()))?;
-    let explicit = |key: &str| matches.value_source(key) == Some(clap::parser::ValueSource::CommandLine);
-    let (given, defaults): (Vec<_>, Vec<_>) = present(&flags).into_iter().partition(|(key, _)| explicit(key));
-    let mut merged = serde_json::Map::new();
-    let mut sources = BTreeMap::new();
-    for (layer, source) in [(defaults, Source::Default), (present(&env), Source::Env), (given, Source::Flag)] {
-        for (key, value) in layer {
-            sources.insert(key.clone(), source);
-            merged.insert(key, value);
-        }
-    }
-    let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Env(e.to_string()))?;
-    Ok(Layered { raw, sources, in_pod, no_color })
-}
-
-/// The `TRAFFICGEN_*` variables as text, under the same rules as a run's: a value that is not
-/// UTF-8, or empty, is an error naming the variable.
-pub(crate) fn prefixed(
-    env: impl IntoIterator<Item = (OsString, OsString)>,
-) -> Result<Vec<(String, String)>, LayerError> {
-    Ok(ours(env)?.vars)
-}
-
-/// What the environment holds for trafficgen. Every other variable is ignored, whatever its bytes.
-struct Ours {
-    /// `TRAFFICGEN_*` pairs.
+/// What the environment holds for trafficgen, read once for every command. Every other variable
+/// is ignored, whatever its bytes.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// `TRAFFICGEN_*` pairs, with the fallbacks of the standard variables folded in.
     vars: Vec<(String, String)>,
     /// `KUBERNETES_SERVICE_HOST` is set.
-    in_pod: bool,
+    pub in_pod: bool,
     /// `NO_COLOR` is set to something (<https://no-color.org>).
-    no_color: bool,
-    /// `JOB_COMPLETION_INDEX`, when set.
-    job_index: Option<String>,
-    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` then `OTEL_EXPORTER_OTLP_ENDPOINT`, when set.
-    otel: [Option<String>; 2],
+    pub no_color: bool,
 }
 
 /// The OpenTelemetry SDKs' standard endpoint variables, the traces-specific one first.
 const OTEL_ENDPOINTS: [&str; 2] = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"];
 
-fn ours(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Ours, LayerError> {
-    let mut ours = Ours { vars: Vec::new(), in_pod: false, no_color: false, job_index: None, otel: [None, None] };
-    for (key, value) in env {
-        let name = key.to_string_lossy();
-        let text = || value.to_str().map(str::to_owned).ok_or_else(|| LayerError::NotUtf8(name.to_string()));
-        if name.starts_with(ENV_PREFIX) {
-            let text = text()?;
-            if text.is_empty() {
-                return Err(LayerError::Empty(name.to_string()));
+impl Env {
+    /// Read the process's environment as the OS gives it (`std::env::vars_os`, or a test's pairs):
+    /// `TRAFFICGEN_*`, and the standard variables some settings fall back to. A `TRAFFICGEN_*` value
+    /// that is not UTF-8, or empty, is an error naming the variable.
+    pub fn read(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Env, LayerError> {
+        let mut ours = Env::default();
+        let (mut job_index, mut otel) = (None, [None, None]);
+        for (key, value) in env {
+            let name = key.to_string_lossy();
+            let text = || value.to_str().map(str::to_owned).ok_or_else(|| LayerError::NotUtf8(name.to_string()));
+            if name.starts_with(ENV_PREFIX) {
+                let text = text()?;
+                if text.is_empty() {
+                    let expected = "a value; unset the variable to use the default";
+                    return Err(LayerError::Empty(Invalid::new(name.to_string(), "", expected)));
+                }
+                ours.vars.push((name.to_string(), text));
+            } else if name == "KUBERNETES_SERVICE_HOST" {
+                ours.in_pod = true;
+            } else if name == "NO_COLOR" {
+                ours.no_color = !value.is_empty();
+            } else if name == "JOB_COMPLETION_INDEX" {
+                job_index = Some(text()?).filter(|t| !t.is_empty());
+            } else if let Some(i) = OTEL_ENDPOINTS.iter().position(|v| *v == name) {
+                otel[i] = Some(text()?).filter(|t| !t.is_empty());
             }
-            ours.vars.push((name.to_string(), text));
-        } else if name == "KUBERNETES_SERVICE_HOST" {
-            ours.in_pod = true;
-        } else if name == "NO_COLOR" {
-            ours.no_color = !value.is_empty();
-        } else if name == "JOB_COMPLETION_INDEX" {
-            ours.job_index = Some(text()?).filter(|t| !t.is_empty());
-        } else if let Some(i) = OTEL_ENDPOINTS.iter().position(|v| *v == name) {
-            ours.otel[i] = Some(text()?).filter(|t| !t.is_empty());
+        }
+        // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
+        ours.fall_back("shard_index", job_index);
+        // The OpenTelemetry SDKs' standard variables, unless TRAFFICGEN_OTLP_ENDPOINT is set.
+        let [traces, any] = otel;
+        ours.fall_back("otlp_endpoint", traces.or(any));
+        Ok(ours)
+    }
+
+    fn fall_back(&mut self, field: &str, value: Option<String>) {
+        let name = env_name(field);
+        if let Some(value) = value.filter(|_| self.get(field).is_none()) {
+            self.vars.push((name, value));
         }
     }
-    Ok(ours)
+
+    /// `TRAFFICGEN_<FIELD>`'s value, if set.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        let name = env_name(field);
+        self.vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
 }
 
-/// The fields of `raw` that hold a value (non-null, non-empty list), as JSON.
-fn present(raw: &RawConfig) -> Vec<(String, serde_json::Value)> {
-    let serde_json::Value::Object(map) = serde_json::to_value(raw).expect("RawConfig is plain data") else {
+/// One setting's value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Given {
+    /// Flag or env var, as messages name it.
+    pub(crate) name: String,
+    /// Where the value came from.
+    pub(crate) source: Source,
+    /// The flag's values (several for a repeated flag), or the env var's one text.
+    values: Vec<String>,
+}
+
+impl Given {
+    /// The value as one text (the first, for a repeated flag).
+    pub(crate) fn value(&self) -> &str {
+        self.values.first().map_or("", String::as_str)
+    }
+
+    /// The value as a list: a repeated flag's values, or an env var's text split by the one list
+    /// rule ([`setting::split_list`]).
+    pub(crate) fn items(&self) -> Vec<String> {
+        match self.source {
+            Source::Env => setting::split_list(self.value()),
+            Source::Flag | Source::Default => self.values.clone(),
+        }
+    }
+}
+
+/// The one layering rule of every command: a flag given on the command line, else
+/// `TRAFFICGEN_<FIELD>`, else the flag's default. `None` when none of them has a value.
+pub(crate) fn pick(matches: &ArgMatches, env: &Env, field: &str) -> Option<Given> {
+    let flag = || -> Option<Vec<String>> {
+        let raw = matches.try_get_raw(field).ok()??;
+        Some(raw.map(|v| v.to_string_lossy().into_owned()).collect())
+    };
+    let explicit = matches.value_source(field) == Some(clap::parser::ValueSource::CommandLine);
+    match (explicit, env.get(field)) {
+        (false, Some(text)) => Some(Given { name: env_name(field), source: Source::Env, values: vec![text.into()] }),
+        (true, _) => Some(Given { name: flag_name(field), source: Source::Flag, values: flag()? }),
+        (false, None) => Some(Given { name: flag_name(field), source: Source::Default, values: flag()? }),
+    }
+}
+
+/// Layer defaults, env vars and explicit flags into the run's settings, remembering the source of
+/// each value. `env` is the process's environment as the OS gives it (`std::env::vars_os`).
+pub(crate) fn layer(
+    matches: &ArgMatches,
+    env: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Result<Layered, LayerError> {
+    layer_env(matches, &Env::read(env)?)
+}
+
+/// [`layer`] with the environment already read.
+pub(crate) fn layer_env(matches: &ArgMatches, env: &Env) -> Result<Layered, LayerError> {
+    let serde_json::Value::Object(fields) = serde_json::to_value(RawConfig::default()).expect("plain data") else {
         unreachable!("RawConfig serializes to an object")
     };
-    map.into_iter().filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(|a| a.is_empty()))).collect()
+    let mut merged = serde_json::Map::new();
+    let mut sources = BTreeMap::new();
+    for (field, empty) in fields {
+        let Some(given) = pick(matches, env, &field) else { continue };
+        let value = match empty.is_array() {
+            true => given.items().into(),
+            false => given.value().into(),
+        };
+        sources.insert(field.clone(), given.source);
+        merged.insert(field, value);
+    }
+    let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Args(e.to_string()))?;
+    Ok(Layered { raw, sources, in_pod: env.in_pod, no_color: env.no_color })
 }

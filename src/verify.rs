@@ -19,7 +19,7 @@ mod preset;
 mod prom;
 mod render;
 
-pub use args::{InputError, RawVerify, VerifyArgs};
+pub use args::{RawVerify, VerifyArgs};
 pub use check::{CheckResult, Status};
 pub use preset::Mesh;
 pub use prom::PromError;

@@ -5,19 +5,16 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
-
 use super::validator::Validator;
-use super::{routes, ConfigError, Load, Mesh, Plan, Shard, MAX_CERT_BYTES};
+use super::{routes, ConfigError, Load, Mesh, Plan, Shard};
 use super::{MAX_CONCURRENCY, MAX_CONNECTIONS, MAX_IN_FLIGHT, MAX_REQUESTS};
-use crate::client::{ClientOptions, Pin};
+use crate::client::{read_certs, ClientOptions, Pin};
 use crate::otlp::traces_url;
-use crate::scenario::read_bounded;
 use crate::settings::Layered;
 use crate::threshold::Threshold;
 use crate::trace::{TraceHeaders, Tracing};
 use crate::url::{bare_host, parse_url};
+use setting::{duration, positive_duration, ratio, run_id, RUN_ID_EXPECTED};
 
 impl Plan {
     /// Validate layered settings into a plan.
@@ -48,7 +45,7 @@ impl Plan {
                 http2: v.flag("http2", &r.http2)?,
                 insecure: v.flag("insecure", &r.insecure)?,
                 cacerts: v
-                    .opt("cacert", &r.cacert, "a readable PEM file with at least one certificate", load_certs)?
+                    .opt("cacert", &r.cacert, "a readable PEM file with at least one certificate", read_certs)?
                     .unwrap_or_default(),
                 pins: r
                     .resolve
@@ -120,12 +117,7 @@ impl Plan {
                 "the Pushgateway's base URL, e.g. http://pushgateway:9091",
                 parse_url,
             )?,
-            run_id: v
-                .opt("run_id", &r.run_id, "letters, digits, '-', '_' or '.'", |s| {
-                    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)))
-                        .then(|| s.to_string())
-                })?
-                .unwrap_or_else(generate_run_id),
+            run_id: v.opt("run_id", &r.run_id, RUN_ID_EXPECTED, run_id)?.unwrap_or_else(generate_run_id),
             shard: Shard { index: 0, count: 1 },
             login: None,
             expect_split: r
@@ -149,7 +141,7 @@ impl Plan {
                     "trace_sample",
                     r.trace_sample.as_deref(),
                     "a ratio from 0 to 1 such as 0.01, or a percentage such as 1%",
-                    parse_ratio,
+                    ratio,
                 )?,
             },
             otlp_endpoint: v.opt(
@@ -238,26 +230,6 @@ fn generate_run_id() -> String {
     format!("{secs:x}-{:04x}", fastrand::u16(..))
 }
 
-/// Longest duration any setting takes: a year, far past any Job and safe to add to an `Instant`.
-const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
-
-pub(super) fn positive_duration(s: &str) -> Option<Duration> {
-    duration(s).filter(|d| !d.is_zero())
-}
-
-pub(super) fn duration(s: &str) -> Option<Duration> {
-    humantime::parse_duration(s).ok().filter(|d| *d <= MAX_DURATION)
-}
-
-/// `0.25` or `25%`, within 0…1.
-fn parse_ratio(s: &str) -> Option<f64> {
-    let v = match s.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().ok()? / 100.0,
-        None => s.parse::<f64>().ok()?,
-    };
-    (0.0..=1.0).contains(&v).then_some(v)
-}
-
 fn parse_pin(s: &str) -> Option<Pin> {
     let mut parts = s.splitn(3, ':');
     let host = parts.next().filter(|h| !h.is_empty())?.to_string();
@@ -269,10 +241,4 @@ fn parse_pin(s: &str) -> Option<Pin> {
         Err(_) => SocketAddr::new(bare_host(addr).parse().ok()?, port),
     };
     Some(Pin { host, port, addr })
-}
-
-fn load_certs(path: &str) -> Option<Vec<CertificateDer<'static>>> {
-    let pem = read_bounded(std::path::Path::new(path), MAX_CERT_BYTES).ok()??;
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().ok()?;
-    (!certs.is_empty()).then_some(certs)
 }

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use super::build::duration;
 use super::validator::Validator;
 use super::{ConfigError, Load, Plan};
 use crate::settings::Source;
 use crate::stages;
+use setting::duration;
 
 impl Plan {
     /// Apply `--stages` and `--warmup`: the stages replace `--rate` and `--duration` (given both,

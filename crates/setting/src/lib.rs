@@ -80,6 +80,25 @@ impl Cause {
     }
 }
 
+/// What a value parser returns: `Option` when "not the expected form" says it all, `Result` with a
+/// [`Cause`] when the parser knows why.
+pub trait Parsed<T> {
+    /// The value, or why it was refused.
+    fn into_result(self) -> Result<T, Cause>;
+}
+
+impl<T> Parsed<T> for Option<T> {
+    fn into_result(self) -> Result<T, Cause> {
+        self.ok_or(Cause::NONE)
+    }
+}
+
+impl<T> Parsed<T> for Result<T, Cause> {
+    fn into_result(self) -> Result<T, Cause> {
+        self
+    }
+}
+
 /// A list given as one text (an env var): items on separate lines when it has any (a YAML block in
 /// a manifest), else separated by commas, with `\,` for a comma inside an item
 /// (`TRAFFICGEN_HEADER='accept: text/html\,application/json'`). The one list rule of every command.
