@@ -9,6 +9,29 @@ use clap::{ArgMatches, Args};
 use serde::{Deserialize, Serialize};
 pub(crate) use setting::{env_name, flag_name, Invalid, ENV_PREFIX};
 
+/// The headings of the run options in `--help` (and of the README's options table), each set on
+/// its fields below; `--help` lists them in the order of their first field.
+pub(crate) mod heading {
+    /// What to send.
+    pub(crate) const TARGET: &str = "Target";
+    /// How much and for how long.
+    pub(crate) const LOAD: &str = "Load";
+    /// How to connect.
+    pub(crate) const CLIENT: &str = "Client";
+    /// Where results go.
+    pub(crate) const OUTPUT: &str = "Output";
+    /// Trace headers and spans.
+    pub(crate) const TRACING: &str = "Tracing";
+    /// Pass or fail.
+    pub(crate) const VERDICT: &str = "Verdict";
+    /// Response classes.
+    pub(crate) const CLASSIFICATION: &str = "Classification";
+    /// `--verify-*`.
+    pub(crate) const VERIFY: &str = "Verify the monitoring at the end of the run (see `trafficgen verify`)";
+    /// Life in a Job's pod.
+    pub(crate) const CLUSTER: &str = "Cluster";
+}
+
 /// Raw, unvalidated run settings: every value is text exactly as the user gave it.
 ///
 /// The same struct is filled from flags (clap) and from `TRAFFICGEN_<FIELD>` env vars ([`pick`]);
@@ -20,148 +43,148 @@ pub struct RawConfig {
     #[arg(value_name = "URL")]
     pub url: Vec<String>,
     /// Requests per second (fractional allowed), or `max` for closed loop
-    #[arg(long, default_value = "10")]
+    #[arg(long, default_value = "10", help_heading = heading::LOAD)]
     pub rate: Option<String>,
     /// Closed-loop workers, used with `--rate max`
-    #[arg(long, default_value = "10")]
+    #[arg(long, default_value = "10", help_heading = heading::LOAD)]
     pub concurrency: Option<String>,
     /// How long to send, e.g. `30s`, `10m`; absent = until SIGTERM or --requests
-    #[arg(long)]
+    #[arg(long, help_heading = heading::LOAD)]
     pub duration: Option<String>,
     /// Stop after this many requests
-    #[arg(long)]
+    #[arg(long, help_heading = heading::LOAD)]
     pub requests: Option<String>,
     /// Rate over time instead of --rate/--duration: `DURATION:RATE` or `DURATION:FROM->TO` ramps, e.g. `30s:0->150, 10m:150, 30s:150->0`
-    #[arg(long)]
+    #[arg(long, help_heading = heading::LOAD)]
     pub stages: Option<String>,
     /// Send this first part of the run on schedule but leave it out of the summary, thresholds and split test
-    #[arg(long, default_value = "0s")]
+    #[arg(long, default_value = "0s", help_heading = heading::LOAD)]
     pub warmup: Option<String>,
     /// Maximum connections per target
-    #[arg(long, default_value = "64")]
+    #[arg(long, default_value = "64", help_heading = heading::CLIENT)]
     pub connections: Option<String>,
     /// Maximum outstanding requests; open-loop sends beyond it are dropped and counted
-    #[arg(long, default_value = "1000")]
+    #[arg(long, default_value = "1000", help_heading = heading::LOAD)]
     pub max_in_flight: Option<String>,
     /// Per-request timeout, connecting included
-    #[arg(long, default_value = "10s")]
+    #[arg(long, default_value = "10s", help_heading = heading::CLIENT)]
     pub timeout: Option<String>,
     /// HTTP method
-    #[arg(long, default_value = "GET")]
+    #[arg(long, default_value = "GET", help_heading = heading::TARGET)]
     pub method: Option<String>,
     /// Request header `Name: value` (repeatable)
-    #[arg(short = 'H', long)]
+    #[arg(short = 'H', long, help_heading = heading::TARGET)]
     pub header: Vec<String>,
     /// Request body: literal text, or `@path` to read a file
-    #[arg(long)]
+    #[arg(long, help_heading = heading::TARGET)]
     pub body: Option<String>,
     /// Use HTTP/2 (prior knowledge for http://, ALPN for https://); a switch (the env var takes true/false)
-    #[arg(long, num_args = 0, default_missing_value = "true")]
+    #[arg(long, num_args = 0, default_missing_value = "true", help_heading = heading::CLIENT)]
     pub http2: Option<String>,
     /// Do not verify TLS certificates; a switch (the env var takes true/false)
-    #[arg(long, num_args = 0, default_missing_value = "true")]
+    #[arg(long, num_args = 0, default_missing_value = "true", help_heading = heading::CLIENT)]
     pub insecure: Option<String>,
     /// Extra CA certificates (PEM file) to trust
-    #[arg(long)]
+    #[arg(long, help_heading = heading::CLIENT)]
     pub cacert: Option<String>,
     /// Pin `host:port:addr` like curl's --resolve, or `host:port:addr:port` to move the port too (repeatable)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::TARGET)]
     pub resolve: Vec<String>,
     /// Where to serve /metrics and /healthz, or `off`
-    #[arg(long, default_value = "0.0.0.0:9464")]
+    #[arg(long, default_value = "0.0.0.0:9464", help_heading = heading::OUTPUT)]
     pub metrics_addr: Option<String>,
     /// Summary format on stdout: text or json
-    #[arg(long, default_value = "text")]
+    #[arg(long, default_value = "text", help_heading = heading::OUTPUT)]
     pub output: Option<String>,
     /// Also write the JSON summary to this file
-    #[arg(long)]
+    #[arg(long, help_heading = heading::OUTPUT)]
     pub summary_file: Option<String>,
     /// Also write an HTML report of the run (charts, no network needed to view) to this file
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = heading::OUTPUT)]
     pub report: Option<String>,
     /// Interval of progress lines on stderr (`0s` = off)
-    #[arg(long, default_value = "5s")]
+    #[arg(long, default_value = "5s", help_heading = heading::OUTPUT)]
     pub progress_interval: Option<String>,
     /// Log and progress format on stderr: text or json
-    #[arg(long, default_value = "text")]
+    #[arg(long, default_value = "text", help_heading = heading::OUTPUT)]
     pub log_format: Option<String>,
     /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `achieved_rps>=95` (repeatable)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::VERDICT)]
     pub threshold: Vec<String>,
     /// Routes file (YAML or JSON): weighted routes, login, per-route classification; replaces URL arguments
-    #[arg(long)]
+    #[arg(long, help_heading = heading::TARGET)]
     pub scenario: Option<String>,
     /// Response class `NAME=REGEX` matched on the body, first match wins (repeatable)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::CLASSIFICATION)]
     pub classify: Vec<String>,
     /// Classify responses by this header's value (at most 16 distinct values, then `other`)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::CLASSIFICATION)]
     pub classify_header: Option<String>,
     /// Built-in classification: bookinfo-reviews (v1, v2, v3, error from productpage HTML)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::CLASSIFICATION)]
     pub classify_preset: Option<String>,
     /// Expected class shares, e.g. v1=1,v2=1,v3=1: a chi-square test that fails the run when p < 0.001
-    #[arg(long)]
+    #[arg(long, help_heading = heading::VERDICT)]
     pub expect_split: Option<String>,
     /// After a signal, how long to wait for in-flight requests
-    #[arg(long, default_value = "5s")]
+    #[arg(long, default_value = "5s", help_heading = heading::CLUSTER)]
     pub drain_timeout: Option<String>,
     /// After the run, keep serving /metrics this long so Prometheus scrapes the final values
-    #[arg(long, default_value = "0s")]
+    #[arg(long, default_value = "0s", help_heading = heading::CLUSTER)]
     pub linger: Option<String>,
     /// At exit, tell the mesh sidecar to quit: auto, istio, linkerd, none, or a URL to POST to
-    #[arg(long, default_value = "auto")]
+    #[arg(long, default_value = "auto", help_heading = heading::CLUSTER)]
     pub mesh_shutdown: Option<String>,
     /// Before sending, retry GET on this URL until it answers 2xx (sidecar or target ready)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::CLUSTER)]
     pub wait_for: Option<String>,
     /// Give up waiting for --wait-for after this long (exit 1)
-    #[arg(long, default_value = "60s")]
+    #[arg(long, default_value = "60s", help_heading = heading::CLUSTER)]
     pub wait_timeout: Option<String>,
     /// At exit, push the final metrics to this Pushgateway (grouping key job=trafficgen, instance=run id)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::CLUSTER)]
     pub pushgateway: Option<String>,
     /// Run identifier for trafficgen_run_info and the Pushgateway; generated when absent
-    #[arg(long)]
+    #[arg(long, help_heading = heading::CLUSTER)]
     pub run_id: Option<String>,
     /// Split the rate and --requests over this many pods of an Indexed Job
-    #[arg(long, default_value = "1")]
+    #[arg(long, default_value = "1", help_heading = heading::CLUSTER)]
     pub shards: Option<String>,
     /// This pod's shard, 0-based; defaults to JOB_COMPLETION_INDEX
-    #[arg(long)]
+    #[arg(long, help_heading = heading::CLUSTER)]
     pub shard_index: Option<String>,
     /// After the run (and --linger), check with PromQL that this Prometheus saw it; adds a verify section
-    #[arg(long)]
+    #[arg(long, help_heading = heading::VERIFY)]
     pub verify_prometheus: Option<String>,
     /// Built-in checks for --verify-prometheus: bookinfo, or none (default bookinfo unless --verify-checks)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::VERIFY)]
     pub verify_preset: Option<String>,
     /// Kind of cluster for the preset: none, linkerd, istio, or auto
-    #[arg(long)]
+    #[arg(long, help_heading = heading::VERIFY)]
     pub verify_mesh: Option<String>,
     /// Bookinfo's namespace for the preset (default bookinfo)
-    #[arg(long)]
+    #[arg(long, help_heading = heading::VERIFY)]
     pub verify_namespace: Option<String>,
     /// YAML file of custom checks, as `verify --checks`
-    #[arg(long)]
+    #[arg(long, help_heading = heading::VERIFY)]
     pub verify_checks: Option<String>,
     /// Re-run failing checks until they pass or this much time has passed
-    #[arg(long, default_value = "2m")]
+    #[arg(long, default_value = "2m", help_heading = heading::VERIFY)]
     pub verify_retry_for: Option<String>,
     /// Prometheus's scrape interval (subquery step; a quarter of rate ranges)
-    #[arg(long, default_value = "30s")]
+    #[arg(long, default_value = "30s", help_heading = heading::VERIFY)]
     pub verify_scrape_interval: Option<String>,
     /// File holding a bearer token for Prometheus
-    #[arg(long)]
+    #[arg(long, help_heading = heading::VERIFY)]
     pub verify_bearer_token_file: Option<String>,
     /// Trace headers each request carries: w3c (traceparent), b3 (x-b3-*), both, or none; all but none add a unique x-request-id
-    #[arg(long, default_value = "both")]
+    #[arg(long, default_value = "both", help_heading = heading::TRACING)]
     pub trace_headers: Option<String>,
     /// Share of requests marked sampled in their trace headers, e.g. 0.01 or 1%
-    #[arg(long, default_value = "0.01")]
+    #[arg(long, default_value = "0.01", help_heading = heading::TRACING)]
     pub trace_sample: Option<String>,
     /// Export the client span of each sampled request to this OTLP/HTTP receiver, e.g. http://jaeger-collector:4318; defaults to OTEL_EXPORTER_OTLP_ENDPOINT
-    #[arg(long)]
+    #[arg(long, help_heading = heading::TRACING)]
     pub otlp_endpoint: Option<String>,
 }
 
