@@ -16,8 +16,9 @@
 //! runs `send` step after step; `compare` and `html` read saved summaries (`run` calls `html`
 //! for `--report`); `demo` drives the Bookinfo simulation, crate `sim` (which also serves `serve`).
 //!
+//! - [`commands`]: each command run to its exit code (logging and signals set up once); the top.
 //! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`)
-//!   parsed into one [`cli::Command`]; the top.
+//!   parsed into one [`cli::Command`].
 //! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources.
 //! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
 //! - [`run`]: binds /metrics, runs one sending window, judges and reports it, checks Prometheus.
@@ -47,6 +48,7 @@ mod classify;
 pub mod cli;
 mod client;
 mod cluster;
+pub mod commands;
 pub mod compare;
 pub mod config;
 pub mod demo;
