@@ -1,6 +1,6 @@
 //! `trafficgen demo`: the Bookinfo simulation on loopback, driven exactly as a cluster user drives
-//! the real one (`http://productpage:9080/productpage`, pinned with `--resolve`), judged by the
-//! seed's success criteria: at least 100 req/s sustained, traffic at all four services, and a
+//! the real one (`http://productpage:9080/productpage`, pinned with `--resolve`), judged by what a
+//! working Bookinfo shows: at least 100 req/s sustained, traffic at all four services, and a
 //! reviews split consistent with 1/3 each.
 
 use std::future::Future;
@@ -78,7 +78,7 @@ pub fn plan(layered: &Layered) -> Result<Plan, ConfigError> {
     }
     let mut plan = Plan::from_layered(&layered)?;
     if let Load::Open { rate } = plan.load {
-        // The seed asks for 100 req/s sustained; a slower demo is held to 95% of what it asked for.
+        // The demo must sustain 100 req/s; a slower demo is held to 95% of what it asked for.
         let floor = (rate * 0.95).min(100.0);
         let expr = format!("achieved_rps>={floor}");
         plan.thresholds.push(Threshold { expr, metric: Metric::AchievedRps, op: Op::Ge, bound: floor });

@@ -268,7 +268,7 @@ struct Parsed {
 /// body framing, headers and keep-alive (or why those are invalid). A plain function, so that
 /// the header slots live on the stack, not in every request's future.
 fn parse_response(buf: &[u8], head_request: bool, want_headers: bool) -> Result<Option<Parsed>, Failed> {
-    // Uninitialised: zeroing 100 header slots per response was a third of the exchange's time.
+    // Uninitialised: zeroing 100 header slots per response would be a large share of the exchange.
     let mut lines = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut []);
     match ParserConfig::default().parse_response_with_uninit_headers(&mut response, buf, &mut lines) {

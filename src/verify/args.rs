@@ -49,7 +49,7 @@ pub struct VerifyArgs {
     /// Bookinfo's namespace
     #[arg(long, default_value = "bookinfo")]
     pub namespace: Option<String>,
-    /// Custom check 'NAME: PROMQL OP VALUE' (OP: < <= > >= == !=, or 'within 5% of 1'); repeatable; in the env var one per line, or comma-separated with \\, for a comma
+    /// Custom check 'NAME: PROMQL OP VALUE' (OP: < <= > >= == !=, or 'within 5% of 1'); repeatable; in the env var one per line, or comma-separated with \, for a comma
     #[arg(long)]
     pub check: Vec<String>,
     /// YAML file of checks: checks: [{name, query, expect: '>= 1', skip_unless: PROMQL}]
