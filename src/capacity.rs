@@ -20,24 +20,8 @@ use setting::{duration, positive_duration, Cause, Invalid, Parsed};
 
 mod search;
 
-pub use search::Growth;
-use search::{End, Search, PRECISION};
-
-/// How a search ended; decides the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ending {
-    /// The bracket closed within 5%: exit 0.
-    Found,
-    /// Even `--start` broke the SLO: exit 3.
-    StartBroke,
-    /// `--max` held: exit 1.
-    MaxHeld,
-    /// The generator dropped sends at `--max-in-flight` before the SLO broke: exit 1.
-    GeneratorLimit,
-    /// A signal ended the search: exit 1.
-    Interrupted,
-}
+pub use search::{Ending, Growth};
+use search::{Search, PRECISION};
 
 /// Flags of `trafficgen capacity`: every run option, plus the search's own.
 #[derive(Debug, Clone, clap::Args)]
@@ -161,7 +145,7 @@ pub struct Step {
 
 /// The search's result, the last JSON line.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct Conclusion {
     /// The highest rate that held; `null` when none did.
     pub capacity_rps: Option<f64>,
     /// p99 of that step.
@@ -181,13 +165,13 @@ pub struct Outcome {
 }
 
 /// Run the search until it ends or `shutdown` resolves. The sidecar is told to quit at the end.
-pub async fn run(c: Capacity, shutdown: impl Future<Output = ()>) -> Result<Outcome, RunError> {
+pub async fn run(c: Capacity, shutdown: impl Future<Output = ()>) -> Result<Conclusion, RunError> {
     let result = search(&c, shutdown).await;
-    cluster::quit_sidecar(&c.plan.mesh, c.plan.in_pod).await;
+    cluster::quit_sidecar(&c.plan.sidecar, c.plan.in_pod).await;
     result
 }
 
-async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outcome, RunError> {
+async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conclusion, RunError> {
     let shutdown = shutdown.shared();
     let plan = &c.plan;
     let (metrics, server) = MetricsServer::for_plan(plan).await?;
@@ -206,9 +190,7 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outc
     let end = loop {
         let rate = match s.next() {
             Ok(rate) => rate,
-            Err(End::Found) => break Ending::Found,
-            Err(End::StartBroke) => break Ending::StartBroke,
-            Err(End::MaxHeld) => break Ending::MaxHeld,
+            Err(end) => break end,
         };
         // A signal while waiting for the target, or in the cool-down, ends the search.
         let cooldown = if steps.is_empty() { Duration::ZERO } else { c.cooldown };
@@ -264,7 +246,7 @@ fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {
     }
 }
 
-fn conclude(c: &Capacity, s: &Search, steps: &[Step], end: Ending) -> Outcome {
+fn conclude(c: &Capacity, s: &Search, steps: &[Step], end: Ending) -> Conclusion {
     let (held, broke) = s.bracket();
     let best = held.and_then(|h| steps.iter().find(|st| st.held && st.rate == round(h)));
     let rps = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1} req/s"));
@@ -285,7 +267,7 @@ fn conclude(c: &Capacity, s: &Search, steps: &[Step], end: Ending) -> Outcome {
         Ending::Interrupted => format!("interrupted; highest rate that held: {}", rps(held)),
     };
     let passed = end == Ending::Found;
-    Outcome {
+    Conclusion {
         capacity_rps: held.map(round),
         p99_ms: best.map(|b| b.p99_ms),
         error_rate: best.map(|b| b.error_rate),

@@ -10,7 +10,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::capacity::{self, Capacity, CapacityArgs};
 use crate::cluster;
 use crate::compare::CompareArgs;
-use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
+use crate::config::{parse_sidecar, ConfigError, Plan, Sidecar};
 use crate::demo::{self, DemoArgs};
 use crate::html::ReportArgs;
 use crate::settings::{self, env_name, Env, RawConfig};
@@ -131,8 +131,8 @@ pub async fn parse(
                 Ok(plan) => Ok(Command::Run(Box::new(plan))),
                 Err(e) => {
                     let layered = layered.ok();
-                    let mesh = layered.as_ref().and_then(|l| l.raw.mesh_shutdown.as_deref()).and_then(parse_mesh);
-                    cluster::quit_sidecar(&mesh.unwrap_or(Mesh::Auto), env.in_pod).await;
+                    let mesh = layered.as_ref().and_then(|l| l.raw.mesh_shutdown.as_deref()).and_then(parse_sidecar);
+                    cluster::quit_sidecar(&mesh.unwrap_or(Sidecar::Auto), env.in_pod).await;
                     Err(e.into())
                 }
             }

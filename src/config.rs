@@ -52,7 +52,7 @@ pub enum Format {
 
 /// Which sidecar to tell to quit when the run ends, so the Job's pod can complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mesh {
+pub enum Sidecar {
     /// Inside a pod, probe the Istio and Linkerd admin ports; outside a pod, nothing.
     Auto,
     /// POST 127.0.0.1:15020/quitquitquit.
@@ -116,7 +116,7 @@ pub struct Plan {
     /// How long to keep serving /metrics after the run.
     pub linger: Duration,
     /// Sidecar to stop at exit.
-    pub mesh: Mesh,
+    pub sidecar: Sidecar,
     /// Running inside a Kubernetes pod: `--mesh-shutdown auto` looks for a sidecar only then.
     pub in_pod: bool,
     /// Start-up gate.
@@ -181,7 +181,7 @@ mod build;
 mod routes;
 mod shape;
 mod validator;
-pub use build::parse_mesh;
+pub use build::parse_sidecar;
 
 #[cfg(test)]
 mod tests;

@@ -183,7 +183,7 @@ pub struct Summary {
     pub end_unix_s: f64,
     /// `--verify-prometheus`: the checks run against Prometheus after the run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verify: Option<verify::Verdict>,
+    pub verify: Option<verify::Verification>,
     /// The `--warmup`'s figures, left out of everything above; absent without a warm-up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup: Option<StageRow>,

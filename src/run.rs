@@ -64,7 +64,7 @@ pub async fn run_with(
     finish: impl FnOnce(&mut Summary),
 ) -> Result<Summary, RunError> {
     let result = run_inner(&plan, shutdown, finish).await;
-    cluster::quit_sidecar(&plan.mesh, plan.in_pod).await;
+    cluster::quit_sidecar(&plan.sidecar, plan.in_pod).await;
     result
 }
 
@@ -151,7 +151,11 @@ fn report_summary(plan: &Plan, summary: &mut Summary) -> Result<(), RunError> {
 }
 
 /// The run's checks over its own window; Prometheus unreachable or a rejected query is a failed check.
-async fn run_verify(spec: &verify::Spec, summary: &Summary, shutdown: impl Future<Output = ()>) -> verify::Verdict {
+async fn run_verify(
+    spec: &verify::Spec,
+    summary: &Summary,
+    shutdown: impl Future<Output = ()>,
+) -> verify::Verification {
     let mut spec = spec.clone();
     let at = |s: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0));
     spec.window = verify::Window::Fixed {
@@ -168,7 +172,7 @@ async fn run_verify(spec: &verify::Spec, summary: &Summary, shutdown: impl Futur
             query: String::new(),
         }),
     };
-    outcome.unwrap_or_else(|e| verify::Verdict::failed("Prometheus answers", e.to_string()))
+    outcome.unwrap_or_else(|e| verify::Verification::failed("Prometheus answers", e.to_string()))
 }
 
 fn unix(t: SystemTime) -> f64 {

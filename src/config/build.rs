@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::validator::Validator;
-use super::{routes, ConfigError, Load, Mesh, Plan, Shard};
+use super::{routes, ConfigError, Load, Plan, Shard, Sidecar};
 use super::{MAX_CONCURRENCY, MAX_CONNECTIONS, MAX_IN_FLIGHT, MAX_REQUESTS};
 use crate::client::{read_certs, ClientOptions, Pin};
 use crate::otlp::traces_url;
@@ -96,11 +96,11 @@ impl Plan {
                 .collect::<Result<_, _>>()?,
             drain_timeout: v.parse("drain_timeout", r.drain_timeout.as_deref(), "a duration such as 5s", duration)?,
             linger: v.parse("linger", r.linger.as_deref(), "a duration such as 60s, or 0s", duration)?,
-            mesh: v.parse(
+            sidecar: v.parse(
                 "mesh_shutdown",
                 r.mesh_shutdown.as_deref(),
                 "auto, istio, linkerd, none, or http://127.0.0.1:PORT/PATH",
-                parse_mesh,
+                parse_sidecar,
             )?,
             in_pod: l.in_pod,
             no_color: l.no_color,
@@ -210,17 +210,17 @@ impl Plan {
 }
 
 /// `auto`, `istio`, `linkerd`, `none` or a loopback `http://` URL.
-pub fn parse_mesh(s: &str) -> Option<Mesh> {
+pub fn parse_sidecar(s: &str) -> Option<Sidecar> {
     Some(match s {
-        "auto" => Mesh::Auto,
-        "istio" => Mesh::Istio,
-        "linkerd" => Mesh::Linkerd,
-        "none" => Mesh::None,
+        "auto" => Sidecar::Auto,
+        "istio" => Sidecar::Istio,
+        "linkerd" => Sidecar::Linkerd,
+        "none" => Sidecar::None,
         url => {
             let uri = parse_url(url).filter(|u| u.scheme_str() == Some("http"))?;
             let ip: IpAddr = bare_host(uri.host()?).parse().ok()?;
             let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
-            Mesh::Url(SocketAddr::new(ip, uri.port_u16().unwrap_or(80)), path)
+            Sidecar::Url(SocketAddr::new(ip, uri.port_u16().unwrap_or(80)), path)
         }
     })
 }
