@@ -20,12 +20,12 @@ use setting::{duration, positive_duration, Cause, Invalid, Parsed};
 
 mod search;
 
-pub use search::{Ending, Growth};
+pub(crate) use search::{Ending, Growth};
 use search::{Search, PRECISION};
 
 /// Flags of `trafficgen capacity`: every run option, plus the search's own.
 #[derive(Debug, Clone, clap::Args)]
-pub struct CapacityArgs {
+pub(crate) struct CapacityArgs {
     /// Run options; --rate, --duration, --requests and --stages are the search's to set
     #[command(flatten)]
     pub run: RawConfig,
@@ -69,10 +69,10 @@ pub struct Capacity {
 }
 
 /// The run options the search sets for each step, refused from the user.
-pub const OWN_SETTINGS: [&str; 5] = ["rate", "concurrency", "duration", "requests", "stages"];
+pub(crate) const OWN_SETTINGS: [&str; 5] = ["rate", "concurrency", "duration", "requests", "stages"];
 
 /// Validate the capacity flags (flag, then `TRAFFICGEN_*` env var, then default: [`pick`]) and the run plan.
-pub fn plan(matches: &ArgMatches, layered: &Layered, env: &Env) -> Result<Capacity, ConfigError> {
+pub(crate) fn plan(matches: &ArgMatches, layered: &Layered, env: &Env) -> Result<Capacity, ConfigError> {
     for field in OWN_SETTINGS {
         if matches!(layered.sources.get(field), Some(Source::Flag | Source::Env)) {
             let value = serde_json::to_value(&layered.raw).ok().and_then(|v| v[field].as_str().map(String::from));
@@ -124,7 +124,7 @@ pub fn plan(matches: &ArgMatches, layered: &Layered, env: &Env) -> Result<Capaci
 
 /// One finished step, as reported.
 #[derive(Debug, Clone, Serialize)]
-pub struct Step {
+pub(crate) struct Step {
     /// 1-based.
     pub step: usize,
     /// Target rate, req/s.
@@ -145,7 +145,7 @@ pub struct Step {
 
 /// The search's result, the last JSON line.
 #[derive(Debug, Clone, Serialize)]
-pub struct Conclusion {
+pub(crate) struct Conclusion {
     /// The highest rate that held; `null` when none did.
     pub capacity_rps: Option<f64>,
     /// p99 of that step.
@@ -165,7 +165,7 @@ pub struct Conclusion {
 }
 
 /// Run the search until it ends or `shutdown` resolves. The sidecar is told to quit at the end.
-pub async fn run(c: Capacity, shutdown: impl Future<Output = ()>) -> Result<Conclusion, RunError> {
+pub(crate) async fn run(c: Capacity, shutdown: impl Future<Output = ()>) -> Result<Conclusion, RunError> {
     let result = search(&c, shutdown).await;
     cluster::quit_sidecar(&c.plan.sidecar, c.plan.in_pod).await;
     result

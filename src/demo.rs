@@ -15,10 +15,10 @@ use crate::settings::{Layered, RawConfig, Source};
 use crate::threshold::{Metric, Op, Threshold, Verdict};
 
 /// The URL a cluster user types.
-pub const URL: &str = "http://productpage:9080/productpage";
+pub(crate) const URL: &str = "http://productpage:9080/productpage";
 
 /// The demo's own defaults (shown by `demo --help`); flags and `TRAFFICGEN_*` env vars still win.
-pub const DEFAULTS: [(&str, &str); 6] = [
+pub(crate) const DEFAULTS: [(&str, &str); 6] = [
     ("rate", "150"),
     ("duration", "30s"),
     ("classify_preset", "bookinfo-reviews"),
@@ -54,7 +54,7 @@ pub struct DemoArgs {
 
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(crate) enum DemoError {
     /// A run setting is invalid (exit 2).
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -67,7 +67,7 @@ pub enum DemoError {
 }
 
 /// The demo's validated run plan: run options with the demo's defaults.
-pub fn plan(layered: &Layered) -> Result<Plan, ConfigError> {
+pub(crate) fn plan(layered: &Layered) -> Result<Plan, ConfigError> {
     let mut layered = layered.clone();
     // A scenario mixes routes (e.g. a logged-in user who always sees v2): no 1/3 split to expect.
     if layered.raw.scenario.is_some() && layered.sources.get("expect_split") == Some(&Source::Default) {
@@ -87,7 +87,11 @@ pub fn plan(layered: &Layered) -> Result<Plan, ConfigError> {
 }
 
 /// Start the simulation, drive it with `plan`, and judge the result.
-pub async fn run(args: &DemoArgs, mut plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, DemoError> {
+pub(crate) async fn run(
+    args: &DemoArgs,
+    mut plan: Plan,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Summary, DemoError> {
     let options = BookinfoOptions {
         latency_scale: args.latency_scale,
         faults: args.faults.clone(),

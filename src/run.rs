@@ -58,7 +58,7 @@ pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summa
 }
 
 /// [`run`], letting `finish` add figures and verdicts to the summary before it is judged and printed.
-pub async fn run_with(
+pub(crate) async fn run_with(
     plan: Plan,
     shutdown: impl Future<Output = ()>,
     finish: impl FnOnce(&mut Summary),

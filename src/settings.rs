@@ -240,7 +240,7 @@ pub enum LayerError {
 /// What the environment holds for trafficgen, read once for every command. Every other variable
 /// is ignored, whatever its bytes.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub(crate) struct Env {
     /// `TRAFFICGEN_*` pairs, with the fallbacks of the standard variables folded in.
     vars: Vec<(String, String)>,
     /// `KUBERNETES_SERVICE_HOST` is set.
@@ -256,7 +256,7 @@ impl Env {
     /// Read the process's environment as the OS gives it (`std::env::vars_os`, or a test's pairs):
     /// `TRAFFICGEN_*`, and the standard variables some settings fall back to. A `TRAFFICGEN_*` value
     /// that is not UTF-8, or empty, is an error naming the variable.
-    pub fn read(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Env, LayerError> {
+    pub(crate) fn read(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Env, LayerError> {
         let mut ours = Env::default();
         let (mut job_index, mut otel) = (None, [None, None]);
         for (key, value) in env {
@@ -295,7 +295,7 @@ impl Env {
     }
 
     /// `TRAFFICGEN_<FIELD>`'s value, if set.
-    pub fn get(&self, field: &str) -> Option<&str> {
+    pub(crate) fn get(&self, field: &str) -> Option<&str> {
         let name = env_name(field);
         self.vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
     }

@@ -19,11 +19,11 @@ mod preset;
 mod prom;
 mod render;
 
-pub use args::{RawVerify, VerifyArgs};
-pub use check::{CheckResult, Status};
-pub use preset::Mesh;
-pub use prom::PromError;
-pub use render::Verification;
+pub(crate) use args::{RawVerify, VerifyArgs};
+pub(crate) use check::{CheckResult, Status};
+pub(crate) use preset::Mesh;
+pub(crate) use prom::PromError;
+pub(crate) use render::Verification;
 
 use check::{judge, Check};
 use prom::{unix, Prometheus};
@@ -87,7 +87,7 @@ impl Resolved {
 
 /// Run the checks, re-running failures until they pass or `retry_for` is up. Prometheus being
 /// unreachable is retried as well; a rejected query ends the verification at once.
-pub async fn verify(spec: &Spec) -> Result<Verification, PromError> {
+pub(crate) async fn verify(spec: &Spec) -> Result<Verification, PromError> {
     let deadline = Instant::now() + spec.retry_for;
     let pause = spec.scrape_interval.clamp(Duration::from_secs(1), Duration::from_secs(10));
     let mut settled: BTreeMap<String, CheckResult> = BTreeMap::new();

@@ -44,7 +44,7 @@ impl Growth {
 /// How a search ended; decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The bracket closed within 5%: exit 0.
     Found,
     /// Even `--start` broke the SLO: exit 3.

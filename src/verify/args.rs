@@ -18,7 +18,7 @@ use crate::url::parse_url;
 
 /// Flags of `trafficgen verify`; each also reads `TRAFFICGEN_<NAME>` when not given.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Prometheus base URL, e.g. http://prometheus-kube-prometheus-prometheus.monitoring:9090
     #[arg(long)]
     pub prometheus: Option<String>,
@@ -71,7 +71,7 @@ type Setting = Option<(String, String)>;
 
 /// Raw verification settings: each value with the flag or env var it came from.
 #[derive(Debug, Clone, Default)]
-pub struct RawVerify {
+pub(crate) struct RawVerify {
     /// `prometheus`, `window`, ... -> (name for messages, value).
     pub values: Vec<(&'static str, String, String)>,
     /// Custom checks, each with its name for messages.
@@ -99,7 +99,7 @@ const FIELDS: [&str; 14] = [
 
 impl RawVerify {
     /// Layer `verify`'s flags over `TRAFFICGEN_*` env vars over the flags' defaults ([`pick`]).
-    pub fn layer(matches: &ArgMatches, env: &Env) -> RawVerify {
+    pub(crate) fn layer(matches: &ArgMatches, env: &Env) -> RawVerify {
         let mut raw = RawVerify::default();
         for field in FIELDS {
             if let Some(given) = pick(matches, env, field) {
@@ -117,7 +117,7 @@ impl RawVerify {
     }
 
     /// Validate into a [`Spec`].
-    pub fn spec(&self) -> Result<Spec, Invalid> {
+    pub(crate) fn spec(&self) -> Result<Spec, Invalid> {
         let base = self.need("prometheus", "a Prometheus URL such as http://prometheus:9090", parse_url)?;
         let token = self.opt("bearer_token_file", "a readable file holding a token", |p| {
             let token = std::fs::read_to_string(p).map_err(setting::Cause::new)?.trim().to_string();
