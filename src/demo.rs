@@ -127,7 +127,7 @@ fn judge(summary: &mut Summary, sim: &Bookinfo) {
         .iter()
         .filter(|(_, workloads)| workloads.iter().any(|w| summary.services.get(*w).is_some_and(|s| s.requests > 0)))
         .count();
-    summary.thresholds.push(Verdict {
+    summary.add_verdict(Verdict {
         expr: "traffic at productpage, details, reviews and ratings".into(),
         value: reached as f64,
         measured: format!("{reached} of {} services", SERVICES.len()),

@@ -57,7 +57,7 @@ pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summa
     run_with(plan, shutdown, |_| {}).await
 }
 
-/// [`run`], letting `finish` add figures and verdicts to the summary before it is judged and printed.
+/// [`run`], letting `finish` add figures and verdicts to the summary before it is printed.
 pub(crate) async fn run_with(
     plan: Plan,
     shutdown: impl Future<Output = ()>,
@@ -100,16 +100,18 @@ async fn run_inner(
     summary.start_unix_s = unix(started_at);
     summary.end_unix_s = unix(started_at + window);
     summary.shard = (plan.shard.count > 1).then_some(plan.shard);
-    summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
+    for threshold in &plan.thresholds {
+        summary.add_verdict(threshold.check(&summary));
+    }
     if let Some((text, expected)) = &plan.expect_split {
         let split = Split::test(text, expected, &summary.classes);
-        summary.thresholds.push(split.verdict());
+        summary.add_verdict(split.verdict());
         summary.split = Some(split);
     }
     finish(&mut summary);
     // Checks against Prometheus wait for the last scrape, so the summary waits for them.
     let verify = plan.verify.as_ref().filter(|_| !interrupted);
-    let mut written = verify.is_none().then(|| report_summary(plan, &mut summary));
+    let mut written = verify.is_none().then(|| report_summary(plan, &summary));
     cluster::push(plan, metrics.render()).await;
     if server.is_some() && !interrupted && !plan.linger.is_zero() {
         tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
@@ -121,23 +123,22 @@ async fn run_inner(
     if let Some(spec) = verify {
         let verdict = run_verify(spec, &summary, shutdown).await;
         let passed = verdict.count(verify::Status::Pass);
-        summary.thresholds.push(Verdict {
+        summary.add_verdict(Verdict {
             expr: "prometheus checks (--verify-prometheus)".into(),
             value: passed as f64,
             measured: format!("{passed} of {} checks passed", verdict.checks.len()),
             passed: verdict.passed,
         });
         summary.verify = Some(verdict);
-        written = Some(report_summary(plan, &mut summary));
+        written = Some(report_summary(plan, &summary));
     }
     MetricsServer::stop(server).await;
     written.expect("the summary is reported once").map(|()| summary)
 }
 
-/// Judge, print and write the summary (and the HTML report); a file's error is returned, the
+/// Print and write the summary (and the HTML report); a file's error is returned, the
 /// run still reports.
-fn report_summary(plan: &Plan, summary: &mut Summary) -> Result<(), RunError> {
-    summary.judge();
+fn report_summary(plan: &Plan, summary: &Summary) -> Result<(), RunError> {
     print!("{}", summary.render(plan.output));
     report::write_termination_log(&summary.verdict());
     if let Some(path) = &plan.summary_file {
