@@ -45,7 +45,10 @@ impl LoadSection {
         })?;
         let max_in_flight = v.count("max_in_flight", &r.max_in_flight, MAX_IN_FLIGHT)?;
         let (load, duration, stages) = match &r.stages {
-            Some(text) => staged(v, text)?,
+            Some(text) => {
+                let Staged { rate, total, stages } = staged(v, text)?;
+                (Load::Open { rate }, Some(total), Some(stages))
+            }
             None => (load, duration, None),
         };
         let warmup = warmup(v, duration, stages.is_some())?;
@@ -72,9 +75,18 @@ impl LoadSection {
     }
 }
 
+/// What `--stages` set in place of `--rate` and `--duration`.
+struct Staged {
+    /// Their mean rate.
+    rate: f64,
+    /// Their total duration.
+    total: Duration,
+    stages: Vec<Stage>,
+}
+
 /// `--stages`: they replace `--rate` and `--duration` (given both, the run would have two rates),
 /// so the load is their mean rate over their total duration.
-fn staged(v: &Validator<'_>, text: &str) -> Result<(Load, Option<Duration>, Option<Vec<Stage>>), ConfigError> {
+fn staged(v: &Validator<'_>, text: &str) -> Result<Staged, ConfigError> {
     let r = &v.0.raw;
     let stages = stages::parse(text).map_err(|e| {
         v.invalid("stages", text, &format!("DURATION:RATE or DURATION:FROM->TO, comma-separated ({e})"))
@@ -89,7 +101,7 @@ fn staged(v: &Validator<'_>, text: &str) -> Result<(Load, Option<Duration>, Opti
     }
     let total: Duration = stages.iter().map(|s| s.duration).sum();
     let requests: f64 = stages.iter().map(|s| s.mean() * s.duration.as_secs_f64()).sum();
-    Ok((Load::Open { rate: requests / total.as_secs_f64() }, Some(total), Some(stages)))
+    Ok(Staged { rate: requests / total.as_secs_f64(), total, stages })
 }
 
 /// `--warmup`, which must leave something of the sending window to measure.
