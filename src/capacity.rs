@@ -201,11 +201,12 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
         }
         let mut step_plan = plan.clone();
         step_plan.load = Load::Open { rate };
+        let started_at = std::time::SystemTime::now();
         let sent = send_all(&step_plan, &metrics, shutdown.clone()).await;
         if sent.interrupted {
             break Ending::Interrupted;
         }
-        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan), &c.slos);
+        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan, started_at), &c.slos);
         print_step(plan.output, &step);
         let limited = step.broke.is_empty() && !step.held;
         s.record(rate, step.held);

@@ -16,6 +16,7 @@ use crate::verify;
 
 mod histograms;
 mod progress;
+mod records;
 mod routes;
 mod split;
 mod stages;
@@ -25,6 +26,7 @@ use text::plural;
 
 pub use histograms::{decode, DecodeError, Histograms};
 pub use progress::Progress;
+pub(crate) use records::Records;
 pub use routes::RouteFigures;
 pub use split::{classes, Split};
 pub(crate) use stages::table as stage_table;

@@ -11,10 +11,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::cluster;
-use crate::config::{Format, Load, Plan};
+use crate::config::{Format, Plan};
 use crate::html;
 use crate::metrics::{self, Metrics};
-use crate::report::{self, RunSettings, Split, Summary};
+use crate::report::{self, Summary};
 use crate::send::{send_all, Sent};
 use crate::threshold::Verdict;
 use crate::verify;
@@ -91,23 +91,8 @@ async fn run_inner(
         // A signal while waiting: nothing was sent; report that and end.
         None => Sent::none_interrupted(),
     };
-    let (interrupted, window) = (sent.interrupted, sent.window);
-    let mut summary = sent.summary(plan);
-    summary.run_id.clone_from(&plan.run_id);
-    summary.started_at = humantime::format_rfc3339_millis(started_at).to_string();
-    summary.ended_at = humantime::format_rfc3339_millis(started_at + window).to_string();
-    summary.settings = settings(plan);
-    summary.start_unix_s = unix(started_at);
-    summary.end_unix_s = unix(started_at + window);
-    summary.shard = (plan.shard.count > 1).then_some(plan.shard);
-    for threshold in &plan.thresholds {
-        summary.add_verdict(threshold.check(&summary));
-    }
-    if let Some((text, expected)) = &plan.expect_split {
-        let split = Split::test(text, expected, &summary.classes);
-        summary.add_verdict(split.verdict());
-        summary.split = Some(split);
-    }
+    let interrupted = sent.interrupted;
+    let mut summary = sent.summary(plan, started_at);
     finish(&mut summary);
     // Checks against Prometheus wait for the last scrape, so the summary waits for them.
     let verify = plan.verify.as_ref().filter(|_| !interrupted);
@@ -174,32 +159,6 @@ async fn run_verify(
         }),
     };
     outcome.unwrap_or_else(|e| verify::Verification::failed("Prometheus answers", e.to_string()))
-}
-
-fn unix(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// The settings that shape a run's numbers, for its summary.
-fn settings(plan: &Plan) -> RunSettings {
-    let mut targets: Vec<String> = Vec::new();
-    for route in &plan.routes {
-        let url = route.uri.to_string();
-        if !targets.contains(&url) {
-            targets.push(url);
-        }
-    }
-    RunSettings {
-        targets,
-        rate: plan.load.rate(),
-        concurrency: match plan.load {
-            Load::Closed { concurrency } => Some(concurrency.get()),
-            Load::Open { .. } => None,
-        },
-        connections: plan.client.connections.get(),
-        http2: plan.client.http2,
-        timeout: humantime::format_duration(plan.timeout).to_string(),
-    }
 }
 
 /// The /metrics endpoint of one run, stopped by the run.
