@@ -19,7 +19,8 @@
 //! - [`commands`]: each command run to its exit code (logging and signals set up once); the top.
 //! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`)
 //!   parsed into one [`cli::Command`].
-//! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources.
+//! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources, by
+//!   one rule for every command (`settings::pick`); values are parsed by crate `setting`'s parsers.
 //! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
 //! - `run`: binds /metrics, runs one sending window, judges and reports it, checks Prometheus.
 //! - `send`: one sending window: a `worker` per core, progress, stage gauges, timeline, drain.
