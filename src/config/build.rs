@@ -135,7 +135,7 @@ impl OutputSection {
             )?,
             sample: v.parse("trace_sample", r.trace_sample.as_deref(), expected, ratio)?,
         };
-        let otlp = |s: &str| parse_url(s).filter(|u| u.scheme_str() == Some("http")).as_ref().and_then(traces_url);
+        let otlp = |s: &str| parse_url(s).ok().filter(|u| u.scheme_str() == Some("http")).as_ref().and_then(traces_url);
         let expected = "an http:// URL such as http://jaeger-collector:4318";
         Ok(OutputSection {
             metrics_addr,
@@ -241,7 +241,7 @@ pub fn parse_sidecar(s: &str) -> Option<Sidecar> {
         "linkerd" => Sidecar::Linkerd,
         "none" => Sidecar::None,
         url => {
-            let uri = parse_url(url).filter(|u| u.scheme_str() == Some("http"))?;
+            let uri = parse_url(url).ok().filter(|u| u.scheme_str() == Some("http"))?;
             let ip: IpAddr = bare_host(uri.host()?).parse().ok()?;
             let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
             Sidecar::Url(SocketAddr::new(ip, uri.port_u16().unwrap_or(80)), path)
