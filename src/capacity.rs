@@ -14,33 +14,18 @@ use crate::config::{ConfigError, Format, Load, Plan};
 use crate::report::{self, Summary};
 use crate::run::{MetricsServer, RunError};
 use crate::send::send_all;
-use crate::settings::{env_name, Layered, RawConfig, Source};
+use crate::settings::{pick, Env, Layered, RawConfig, Source};
 use crate::threshold::{Figures, Threshold};
+use setting::{duration, positive_duration, Cause, Invalid, Parsed};
 
 mod search;
 
-pub use search::Growth;
-use search::{End, Search, PRECISION};
-
-/// How a search ended; decides the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ending {
-    /// The bracket closed within 5%: exit 0.
-    Found,
-    /// Even `--start` broke the SLO: exit 3.
-    StartBroke,
-    /// `--max` held: exit 1.
-    MaxHeld,
-    /// The generator dropped sends at `--max-in-flight` before the SLO broke: exit 1.
-    GeneratorLimit,
-    /// A signal ended the search: exit 1.
-    Interrupted,
-}
+pub(crate) use search::{Ending, Growth};
+use search::{Search, PRECISION};
 
 /// Flags of `trafficgen capacity`: every run option, plus the search's own.
 #[derive(Debug, Clone, clap::Args)]
-pub struct CapacityArgs {
+pub(crate) struct CapacityArgs {
     /// Run options; --rate, --duration, --requests and --stages are the search's to set
     #[command(flatten)]
     pub run: RawConfig,
@@ -84,89 +69,54 @@ pub struct Capacity {
 }
 
 /// The run options the search sets for each step, refused from the user.
-pub const OWN_SETTINGS: [&str; 5] = ["rate", "concurrency", "duration", "requests", "stages"];
+pub(crate) const OWN_SETTINGS: [&str; 5] = ["rate", "concurrency", "duration", "requests", "stages"];
 
-/// Validate the capacity flags (flag, then `TRAFFICGEN_*` env var, then default) and the run plan.
-pub fn plan(
-    args: &CapacityArgs,
-    matches: &ArgMatches,
-    layered: &Layered,
-    env: &[(String, String)],
-) -> Result<Capacity, ConfigError> {
+/// Validate the capacity flags (flag, then `TRAFFICGEN_*` env var, then default: [`pick`]) and the run plan.
+pub(crate) fn plan(matches: &ArgMatches, layered: &Layered, env: &Env) -> Result<Capacity, ConfigError> {
     for field in OWN_SETTINGS {
         if matches!(layered.sources.get(field), Some(Source::Flag | Source::Env)) {
             let value = serde_json::to_value(&layered.raw).ok().and_then(|v| v[field].as_str().map(String::from));
-            return Err(ConfigError::Invalid {
-                setting: layered.name(field),
-                value: value.unwrap_or_default(),
-                expected: "nothing: capacity sets the rate and duration of each step (use --start, --max, --step, --step-duration)".into(),
-            });
+            let expected = "nothing: capacity sets the rate and duration of each step (use --start, --max, --step, --step-duration)";
+            return Err(Invalid::new(layered.name(field), value.unwrap_or_default(), expected).into());
         }
     }
-    let setting = |field: &str, flag: &Option<String>| -> (String, String) {
-        let explicit = matches.value_source(field) == Some(clap::parser::ValueSource::CommandLine);
-        let from_env = env.iter().find(|(k, v)| *k == env_name(field) && !v.is_empty());
-        match (explicit, from_env) {
-            (false, Some((k, v))) => (k.clone(), v.clone()),
-            _ => (format!("--{}", field.replace('_', "-")), flag.clone().unwrap_or_default()),
-        }
+    let given = |field: &str| pick(matches, env, field).expect("the search's own settings have defaults");
+    let parse = |field: &str, expected: &str, f: &dyn Fn(&str) -> Result<f64, Cause>| {
+        let given = given(field);
+        f(given.value()).map_err(|cause| cause.invalid(&given.name, given.value(), expected))
     };
-    let parse = |field: &str, flag: &Option<String>, expected: &str, f: &dyn Fn(&str) -> Option<f64>| {
-        let (name, value) = setting(field, flag);
-        f(value.trim()).ok_or_else(|| ConfigError::Invalid { setting: name, value, expected: expected.into() })
-    };
-    let rate = |s: &str| s.parse::<f64>().ok().filter(|r| r.is_finite() && (1e-3..=1e7).contains(r));
-    let secs = |positive: bool| {
-        move |s: &str| {
-            humantime::parse_duration(s)
-                .ok()
-                .filter(|d| (!positive || !d.is_zero()) && *d <= Duration::from_secs(24 * 3600))
-                .map(|d| d.as_secs_f64())
-        }
-    };
-    let start = parse("start", &args.start, "a rate in req/s from 0.001 to 10000000", &rate)?;
-    let max = parse("max", &args.max, "a rate in req/s from 0.001 to 10000000", &rate)?;
+    let rate =
+        |s: &str| s.trim().parse::<f64>().ok().filter(|r| r.is_finite() && (1e-3..=1e7).contains(r)).into_result();
+    let start = parse("start", "a rate in req/s from 0.001 to 10000000", &rate)?;
+    let max = parse("max", "a rate in req/s from 0.001 to 10000000", &rate)?;
     if max < start {
-        let (setting, value) = setting("max", &args.max);
-        return Err(ConfigError::Invalid { setting, value, expected: format!("a rate at least --start ({start})") });
+        let max = given("max");
+        return Err(Invalid::new(&max.name, max.value(), format!("a rate at least --start ({start})")).into());
     }
-    let (name, value) = setting("step", &args.step);
-    let growth = Growth::parse(value.trim()).ok_or_else(|| ConfigError::Invalid {
-        setting: name,
-        value,
-        expected: "a factor such as 2x or 1.5x (above 1), or an increment such as +100".into(),
+    let step = given("step");
+    let growth = Growth::parse(step.value().trim()).ok_or_else(|| {
+        Invalid::new(&step.name, step.value(), "a factor such as 2x or 1.5x (above 1), or an increment such as +100")
     })?;
-    let step_duration =
-        Duration::from_secs_f64(parse("step_duration", &args.step_duration, "a duration such as 30s", &secs(true))?);
-    let cooldown =
-        Duration::from_secs_f64(parse("cooldown", &args.cooldown, "a duration such as 5s, or 0s", &secs(false))?);
-    let (name, value) = setting("slo", &None);
-    let slo_texts: Vec<String> = if args.slo.is_empty() && name.starts_with(crate::settings::ENV_PREFIX) {
-        value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
-    } else {
-        args.slo.clone()
-    };
+    let secs = |d: Duration| d.as_secs_f64();
+    let step_duration = parse("step_duration", "a duration such as 30s", &|s| positive_duration(s).map(secs))?;
+    let cooldown = parse("cooldown", "a duration such as 5s, or 0s", &|s| duration(s).map(secs))?;
+    let (step_duration, cooldown) = (Duration::from_secs_f64(step_duration), Duration::from_secs_f64(cooldown));
     let mut plan = Plan::from_layered(layered)?;
     let mut slos = std::mem::take(&mut plan.thresholds);
-    for text in &slo_texts {
-        let slo = Threshold::parse(text).map_err(|e| ConfigError::Invalid {
-            setting: if args.slo.is_empty() { env_name("slo") } else { "--slo".into() },
-            value: text.clone(),
-            expected: e.to_string(),
-        })?;
-        slos.push(slo);
+    if let Some(given) = pick(matches, env, "slo") {
+        for text in given.items().iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
+            let slo = Threshold::parse(text).map_err(|e| Invalid::new(&given.name, text, e.to_string()))?;
+            slos.push(slo);
+        }
     }
     if slos.is_empty() {
-        return Err(ConfigError::Invalid {
-            setting: "--slo".into(),
-            value: String::new(),
-            expected: "at least one rule such as p99<500ms or error_rate<1%: without one, every rate holds".into(),
-        });
+        let expected = "at least one rule such as p99<500ms or error_rate<1%: without one, every rate holds";
+        return Err(Invalid::new("--slo", "", expected).into());
     }
     if plan.warmup >= step_duration {
         let value = layered.raw.warmup.clone().unwrap_or_default();
         let expected = format!("a warm-up shorter than --step-duration ({step_duration:?})");
-        return Err(ConfigError::Invalid { setting: layered.name("warmup"), value, expected });
+        return Err(Invalid::new(layered.name("warmup"), value, expected).into());
     }
     plan.duration = Some(step_duration);
     Ok(Capacity { plan, slos, start, max, growth, step_duration, cooldown })
@@ -174,7 +124,7 @@ pub fn plan(
 
 /// One finished step, as reported.
 #[derive(Debug, Clone, Serialize)]
-pub struct Step {
+pub(crate) struct Step {
     /// 1-based.
     pub step: usize,
     /// Target rate, req/s.
@@ -195,7 +145,7 @@ pub struct Step {
 
 /// The search's result, the last JSON line.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub(crate) struct Conclusion {
     /// The highest rate that held; `null` when none did.
     pub capacity_rps: Option<f64>,
     /// p99 of that step.
@@ -215,13 +165,13 @@ pub struct Outcome {
 }
 
 /// Run the search until it ends or `shutdown` resolves. The sidecar is told to quit at the end.
-pub async fn run(c: Capacity, shutdown: impl Future<Output = ()>) -> Result<Outcome, RunError> {
+pub(crate) async fn run(c: Capacity, shutdown: impl Future<Output = ()>) -> Result<Conclusion, RunError> {
     let result = search(&c, shutdown).await;
-    cluster::quit_sidecar(&c.plan.mesh, c.plan.in_pod).await;
+    cluster::quit_sidecar(&c.plan.sidecar, c.plan.in_pod).await;
     result
 }
 
-async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outcome, RunError> {
+async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conclusion, RunError> {
     let shutdown = shutdown.shared();
     let plan = &c.plan;
     let (metrics, server) = MetricsServer::for_plan(plan).await?;
@@ -240,9 +190,7 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outc
     let end = loop {
         let rate = match s.next() {
             Ok(rate) => rate,
-            Err(End::Found) => break Ending::Found,
-            Err(End::StartBroke) => break Ending::StartBroke,
-            Err(End::MaxHeld) => break Ending::MaxHeld,
+            Err(end) => break end,
         };
         // A signal while waiting for the target, or in the cool-down, ends the search.
         let cooldown = if steps.is_empty() { Duration::ZERO } else { c.cooldown };
@@ -253,11 +201,12 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outc
         }
         let mut step_plan = plan.clone();
         step_plan.load = Load::Open { rate };
+        let started_at = std::time::SystemTime::now();
         let sent = send_all(&step_plan, &metrics, shutdown.clone()).await;
         if sent.interrupted {
             break Ending::Interrupted;
         }
-        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan), &c.slos);
+        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan, started_at), &c.slos);
         print_step(plan.output, &step);
         let limited = step.broke.is_empty() && !step.held;
         s.record(rate, step.held);
@@ -298,7 +247,7 @@ fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {
     }
 }
 
-fn conclude(c: &Capacity, s: &Search, steps: &[Step], end: Ending) -> Outcome {
+fn conclude(c: &Capacity, s: &Search, steps: &[Step], end: Ending) -> Conclusion {
     let (held, broke) = s.bracket();
     let best = held.and_then(|h| steps.iter().find(|st| st.held && st.rate == round(h)));
     let rps = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1} req/s"));
@@ -319,7 +268,7 @@ fn conclude(c: &Capacity, s: &Search, steps: &[Step], end: Ending) -> Outcome {
         Ending::Interrupted => format!("interrupted; highest rate that held: {}", rps(held)),
     };
     let passed = end == Ending::Found;
-    Outcome {
+    Conclusion {
         capacity_rps: held.map(round),
         p99_ms: best.map(|b| b.p99_ms),
         error_rate: best.map(|b| b.error_rate),

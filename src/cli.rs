@@ -10,10 +10,10 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::capacity::{self, Capacity, CapacityArgs};
 use crate::cluster;
 use crate::compare::CompareArgs;
-use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
+use crate::config::{parse_sidecar, ConfigError, Plan, Sidecar};
 use crate::demo::{self, DemoArgs};
 use crate::html::ReportArgs;
-use crate::settings::{self, env_name, RawConfig};
+use crate::settings::{self, env_name, Env, RawConfig};
 use crate::verify::{self, RawVerify, VerifyArgs};
 
 /// The exit codes, stated in `--help` (and the README): what a Job or a pipeline acts on.
@@ -33,50 +33,8 @@ Examples:
 List env vars take comma-separated items; write \\, for a comma inside an item, or put one item
 per line.";
 
-/// Each run option's heading in `--help`, in this order. An option missing here fails a test.
-const HEADINGS: [(&str, &[&str]); 9] = [
-    ("Target", &["method", "header", "body", "scenario", "resolve"]),
-    ("Load", &["rate", "concurrency", "duration", "requests", "stages", "warmup", "max_in_flight"]),
-    ("Client", &["connections", "timeout", "http2", "insecure", "cacert"]),
-    ("Output", &["metrics_addr", "output", "summary_file", "report", "progress_interval", "log_format"]),
-    ("Tracing", &["trace_headers", "trace_sample", "otlp_endpoint"]),
-    ("Verdict", &["threshold", "expect_split"]),
-    ("Classification", &["classify", "classify_header", "classify_preset"]),
-    (
-        "Verify the monitoring at the end of the run (see `trafficgen verify`)",
-        &[
-            "verify_prometheus",
-            "verify_preset",
-            "verify_mesh",
-            "verify_namespace",
-            "verify_checks",
-            "verify_retry_for",
-            "verify_scrape_interval",
-            "verify_bearer_token_file",
-        ],
-    ),
-    (
-        "Cluster",
-        &[
-            "drain_timeout",
-            "linger",
-            "mesh_shutdown",
-            "wait_for",
-            "wait_timeout",
-            "pushgateway",
-            "run_id",
-            "shards",
-            "shard_index",
-        ],
-    ),
-];
-
 /// Run options that do nothing in a demo (it needs no gate, no shards, no sidecar): hidden there.
 const NOT_IN_DEMO: [&str; 5] = ["wait_for", "wait_timeout", "mesh_shutdown", "shards", "shard_index"];
-
-fn heading(id: &str) -> Option<&'static str> {
-    HEADINGS.iter().find(|(_, ids)| ids.contains(&id)).map(|(heading, _)| *heading)
-}
 
 /// Top-level command line, as clap reads it.
 #[derive(Debug, Parser)]
@@ -147,36 +105,34 @@ pub async fn parse(
     env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Command, ParseError> {
     let matches = command().try_get_matches_from(args)?;
-    let env: Vec<(OsString, OsString)> = env.into_iter().collect();
+    // Read by the commands that take env vars only: a stray variable cannot break `serve` or `compare`.
+    let read_env = move || Env::read(env).map_err(ConfigError::from);
     match matches.subcommand() {
         Some(("verify", m)) => {
-            let env = settings::prefixed(env).map_err(ConfigError::from)?;
-            let spec = RawVerify::layer(m, &env).spec().map_err(ConfigError::from)?;
-            Ok(Command::Verify(Box::new(spec)))
+            Ok(Command::Verify(Box::new(RawVerify::layer(m, &read_env()?).spec().map_err(ConfigError::from)?)))
         }
         Some(("capacity", m)) => {
-            let args = CapacityArgs::from_arg_matches(m)?;
-            let layered = settings::layer(m, env.clone()).map_err(ConfigError::from)?;
-            let text = settings::prefixed(env).map_err(ConfigError::from)?;
-            Ok(Command::Capacity(Box::new(capacity::plan(&args, m, &layered, &text)?)))
+            let env = read_env()?;
+            let layered = settings::layer_env(m, &env).map_err(ConfigError::from)?;
+            Ok(Command::Capacity(Box::new(capacity::plan(m, &layered, &env)?)))
         }
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("compare", m)) => Ok(Command::Compare(Box::new(CompareArgs::from_arg_matches(m)?))),
         Some(("report", m)) => Ok(Command::Report(Box::new(ReportArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
-            let plan = demo::plan(&settings::layer(m, env).map_err(ConfigError::from)?)?;
+            let plan = demo::plan(&settings::layer_env(m, &read_env()?).map_err(ConfigError::from)?)?;
             Ok(Command::Demo(Box::new(args), Box::new(plan)))
         }
         _ => {
-            let layered = settings::layer(run_matches(&matches), env);
+            let env = read_env()?;
+            let layered = settings::layer_env(run_matches(&matches), &env);
             match layered.as_ref().map_err(|e| ConfigError::Usage(e.to_string())).and_then(Plan::from_layered) {
                 Ok(plan) => Ok(Command::Run(Box::new(plan))),
                 Err(e) => {
                     let layered = layered.ok();
-                    let mesh = layered.as_ref().and_then(|l| l.raw.mesh_shutdown.as_deref()).and_then(parse_mesh);
-                    let in_pod = layered.is_some_and(|l| l.in_pod);
-                    cluster::quit_sidecar(&mesh.unwrap_or(Mesh::Auto), in_pod).await;
+                    let mesh = layered.as_ref().and_then(|l| l.raw.mesh_shutdown.as_deref()).and_then(parse_sidecar);
+                    cluster::quit_sidecar(&mesh.unwrap_or(Sidecar::Auto), env.in_pod).await;
                     Err(e.into())
                 }
             }
@@ -196,7 +152,8 @@ pub fn plan_from(
     Plan::from_layered(&settings::layer(run_matches(&matches), env)?)
 }
 
-/// The clap command, with each option's env var added to its help and the demo's own defaults.
+/// The clap command, with each option's env var (named after its field) added to its help, and the
+/// demo's own defaults.
 pub fn command() -> clap::Command {
     fn annotate(cmd: clap::Command) -> clap::Command {
         cmd.allow_negative_numbers(true).mut_args(|arg| {
@@ -205,11 +162,7 @@ pub fn command() -> clap::Command {
                 return arg;
             }
             let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-            let arg = arg.help(format!("{help} [env: {}]", env_name(&id)));
-            match heading(&id) {
-                Some(h) => arg.help_heading(h),
-                None => arg,
-            }
+            arg.help(format!("{help} [env: {}]", env_name(&id)))
         })
     }
     let cmd = annotate(Cli::command());
@@ -245,7 +198,7 @@ mod tests {
         for arg in cmd.get_arguments().filter(|a| !a.is_positional()) {
             let id = arg.get_id().as_str();
             if !matches!(id, "help" | "version") {
-                assert!(heading(id).is_some(), "--{id} has no heading in HEADINGS");
+                assert!(arg.get_help_heading().is_some(), "--{id} has no help_heading");
             }
         }
     }
@@ -258,5 +211,73 @@ mod tests {
         }
         let demo = command().find_subcommand_mut("demo").expect("demo").render_long_help().to_string();
         assert!(!demo.contains("--wait-for <") && !demo.contains("--shards <") && demo.contains("--latency-scale"));
+    }
+
+    /// Every command that takes a list from an env var splits it by the one rule: lines, else
+    /// commas with `\,` for a comma inside an item.
+    #[test]
+    fn env_lists_follow_one_rule_in_every_command() {
+        let text = r"a: x\,y,b: z";
+        let want = ["a: x,y", "b: z"];
+        let lines = "a: x,y\n  b: z\n";
+        for (argv, field) in [
+            (vec!["trafficgen"], "header"),
+            (vec!["trafficgen", "run"], "threshold"),
+            (vec!["trafficgen", "demo"], "classify"),
+            (vec!["trafficgen", "capacity"], "slo"),
+            (vec!["trafficgen", "verify"], "check"),
+        ] {
+            let matches = command().try_get_matches_from(&argv).unwrap();
+            let m = matches.subcommand().map_or(&matches, |(_, m)| m);
+            for given in [text, lines] {
+                let env = Env::read([(env_name(field).into(), given.into())]).unwrap();
+                let items = settings::pick(m, &env, field).expect("set by env").items();
+                assert_eq!(items, want, "{argv:?} {field} from {given:?}");
+            }
+        }
+    }
+
+    /// The README's options table and `run --help` list the same options, each with its env var
+    /// and, where clap has one, its default.
+    #[test]
+    fn readme_options_table_matches_help() {
+        let readme = include_str!("../README.md");
+        let table = readme.split("\n## Options\n").nth(1).expect("an Options section");
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .skip(2)
+            .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+            .collect();
+        let mut cmd = command();
+        let run = cmd.find_subcommand_mut("run").expect("run");
+        // Wrapped to the terminal's width: compare with single spaces.
+        let help = run.render_long_help().to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        let options: Vec<&clap::Arg> =
+            run.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")).collect();
+        let name = |a: &clap::Arg| match a.get_long() {
+            Some(long) => format!("`--{long}`"),
+            None => "`URL...`".to_string(),
+        };
+        for arg in &options {
+            let id = arg.get_id().as_str();
+            let row = rows
+                .iter()
+                .find(|r| r[0].ends_with(&name(arg)))
+                .unwrap_or_else(|| panic!("{} is in --help but not in the README's options table", name(arg)));
+            assert_eq!(row[1], format!("`{}`", env_name(id)), "env of {}", name(arg));
+            assert!(help.contains(&format!("[env: {}]", env_name(id))), "{id} in --help");
+            if let [default] = arg.get_default_values() {
+                assert_eq!(row[2], format!("`{}`", default.to_string_lossy()), "default of {}", name(arg));
+            }
+        }
+        for row in &rows {
+            assert!(
+                options.iter().any(|a| row[0].ends_with(&name(a))),
+                "{} is in the README but not in --help",
+                row[0]
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 
 use crate::client::{Client, ClientOptions, Want};
-use crate::config::{Mesh, Plan};
+use crate::config::{Plan, Sidecar};
 use crate::outcome::ErrorType;
 use crate::scenario::Route;
 
@@ -99,11 +99,11 @@ pub(crate) async fn push(plan: &Plan, metrics_text: String) {
 }
 
 /// Tell the sidecar to quit. `Auto` acts only inside a pod and only where a sidecar answers.
-pub(crate) async fn quit_sidecar(mesh: &Mesh, in_pod: bool) {
+pub(crate) async fn quit_sidecar(mesh: &Sidecar, in_pod: bool) {
     let targets: Vec<(SocketAddr, &str)> = match mesh {
-        Mesh::None => vec![],
-        Mesh::Auto if !in_pod => vec![],
-        Mesh::Auto => {
+        Sidecar::None => vec![],
+        Sidecar::Auto if !in_pod => vec![],
+        Sidecar::Auto => {
             let mut found = vec![];
             for (addr, path) in [ISTIO, LINKERD] {
                 if timeout(Duration::from_millis(300), TcpStream::connect(addr)).await.is_ok_and(|c| c.is_ok()) {
@@ -112,9 +112,9 @@ pub(crate) async fn quit_sidecar(mesh: &Mesh, in_pod: bool) {
             }
             found
         }
-        Mesh::Istio => vec![ISTIO],
-        Mesh::Linkerd => vec![LINKERD],
-        Mesh::Url(addr, path) => vec![(*addr, path.as_str())],
+        Sidecar::Istio => vec![ISTIO],
+        Sidecar::Linkerd => vec![LINKERD],
+        Sidecar::Url(addr, path) => vec![(*addr, path.as_str())],
     };
     for (addr, path) in targets {
         match post(addr, path).await {

@@ -18,8 +18,8 @@ mod bootstrap;
 mod budget;
 mod saved;
 
-pub use budget::{Budget, Figure, MinEffect};
-pub use saved::{LoadError, Saved};
+pub(crate) use budget::{Budget, Figure, MinEffect};
+pub(crate) use saved::{LoadError, Saved};
 
 /// Smallest error-rate difference that counts: 0.1 percentage points.
 const MIN_ERROR_RATE_EFFECT: f64 = 0.001;
@@ -57,7 +57,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 
 /// One figure of both runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Row {
+pub(crate) struct Row {
     /// Which figure.
     pub figure: Figure,
     /// BASE's value (ms, req/s, or a fraction for the error rate).
@@ -73,19 +73,19 @@ pub struct Row {
 
 impl Row {
     /// NEW − BASE.
-    pub fn diff(&self) -> f64 {
+    pub(crate) fn diff(&self) -> f64 {
         self.new - self.base
     }
 
     /// The difference relative to BASE; `None` when BASE is 0.
-    pub fn rel(&self) -> Option<f64> {
+    pub(crate) fn rel(&self) -> Option<f64> {
         (self.base != 0.0).then(|| self.diff() / self.base)
     }
 }
 
 /// The comparison of two runs.
 #[derive(Debug, Clone)]
-pub struct Comparison {
+pub(crate) struct Comparison {
     /// BASE's label and NEW's.
     pub labels: (String, String),
     /// The figures, in table order.
@@ -98,7 +98,7 @@ pub struct Comparison {
 
 impl Comparison {
     /// Compare `new` with `base`.
-    pub fn of(base: &Saved, new: &Saved, min_effect: MinEffect, budgets: &[Budget]) -> Comparison {
+    pub(crate) fn of(base: &Saved, new: &Saved, min_effect: MinEffect, budgets: &[Budget]) -> Comparison {
         let qs: Vec<f64> = (2..7).map(|i| quantile(Figure::ALL[i])).collect();
         let real = match (&base.latency, &new.latency) {
             (Some(b), Some(n)) => bootstrap::significant(b, n, &qs),
@@ -139,12 +139,12 @@ impl Comparison {
     }
 
     /// Whether every budget held.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.budgets.iter().all(|(_, ok)| *ok)
     }
 
     /// The comparison as text or JSON.
-    pub fn render(&self, format: Format) -> String {
+    pub(crate) fn render(&self, format: Format) -> String {
         match format {
             Format::Json => self.json().to_string() + "\n",
             Format::Text => self.text(),
@@ -152,7 +152,7 @@ impl Comparison {
     }
 
     /// `{"passed", "figures": {"p50": {"base", "new", "diff", "rel", "significant"}, …}, "budgets": [{"expr", "passed"}]}`.
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         let figures: serde_json::Map<String, serde_json::Value> = self
             .rows
             .iter()
@@ -197,7 +197,7 @@ impl Comparison {
     }
 
     /// The figure rows as aligned text.
-    pub fn table(&self) -> Vec<String> {
+    pub(crate) fn table(&self) -> Vec<String> {
         self.cells()
             .into_iter()
             .map(|[name, base, new, diff, rel, mark]| {
@@ -207,7 +207,7 @@ impl Comparison {
     }
 
     /// The figure rows as cells: name, base, new, diff, rel, significant (also the HTML table).
-    pub fn cells(&self) -> Vec<[String; 6]> {
+    pub(crate) fn cells(&self) -> Vec<[String; 6]> {
         self.rows
             .iter()
             .map(|r| {
@@ -291,14 +291,14 @@ fn signed(v: f64, unit: &str) -> String {
 
 /// Why `compare` could not run (exit 1).
 #[derive(Debug, thiserror::Error)]
-pub enum CompareError {
+pub(crate) enum CompareError {
     /// A summary could not be read.
     #[error(transparent)]
     Load(#[from] LoadError),
 }
 
 /// Load both runs, print the comparison, and return it.
-pub fn run(args: &CompareArgs) -> Result<Comparison, CompareError> {
+pub(crate) fn run(args: &CompareArgs) -> Result<Comparison, CompareError> {
     let (base, new) = (Saved::load(&args.base)?, Saved::load(&args.new)?);
     let comparison = Comparison::of(&base, &new, args.min_effect, &args.budget);
     print!("{}", comparison.render(args.output));

@@ -14,6 +14,7 @@ use crate::settings;
 use crate::stages::Stage;
 use crate::threshold::Threshold;
 use crate::trace::Tracing;
+use setting::Invalid;
 
 /// How requests are started.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,7 +52,7 @@ pub enum Format {
 
 /// Which sidecar to tell to quit when the run ends, so the Job's pod can complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mesh {
+pub enum Sidecar {
     /// Inside a pod, probe the Istio and Linkerd admin ports; outside a pod, nothing.
     Auto,
     /// POST 127.0.0.1:15020/quitquitquit.
@@ -115,7 +116,7 @@ pub struct Plan {
     /// How long to keep serving /metrics after the run.
     pub linger: Duration,
     /// Sidecar to stop at exit.
-    pub mesh: Mesh,
+    pub sidecar: Sidecar,
     /// Running inside a Kubernetes pod: `--mesh-shutdown auto` looks for a sidecar only then.
     pub in_pod: bool,
     /// Start-up gate.
@@ -152,22 +153,13 @@ pub const MAX_IN_FLIGHT: usize = 100_000;
 pub const MAX_SHARDS: usize = 1_000;
 /// `--requests`.
 pub const MAX_REQUESTS: u64 = 1_000_000_000_000;
-/// `--cacert`.
-pub const MAX_CERT_BYTES: u64 = 4 << 20;
 
 /// A configuration error: the run never starts and the process exits 2.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConfigError {
     /// A setting has a value that cannot be used.
-    #[error("invalid {setting}={value:?}: expected {expected}")]
-    Invalid {
-        /// Flag or env var name.
-        setting: String,
-        /// The value given.
-        value: String,
-        /// What would have been accepted.
-        expected: String,
-    },
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
     /// No target URL was given.
     #[error("no target URL: give one or more as arguments (trafficgen --rate 100 http://productpage:9080/productpage) or set TRAFFICGEN_URL")]
     NoUrl,
@@ -176,15 +168,12 @@ pub enum ConfigError {
     Usage(String),
 }
 
-impl From<crate::verify::InputError> for ConfigError {
-    fn from(e: crate::verify::InputError) -> ConfigError {
-        ConfigError::Invalid { setting: e.setting, value: e.value, expected: e.expected }
-    }
-}
-
 impl From<settings::LayerError> for ConfigError {
     fn from(e: settings::LayerError) -> ConfigError {
-        ConfigError::Usage(e.to_string())
+        match e {
+            settings::LayerError::Empty(invalid) => ConfigError::Invalid(invalid),
+            e => ConfigError::Usage(e.to_string()),
+        }
     }
 }
 
@@ -192,7 +181,7 @@ mod build;
 mod routes;
 mod shape;
 mod validator;
-pub use build::parse_mesh;
+pub use build::parse_sidecar;
 
 #[cfg(test)]
 mod tests;

@@ -41,7 +41,7 @@ pub enum ReportError {
 }
 
 /// `trafficgen report`: read the summaries and write the page.
-pub fn run(args: &ReportArgs) -> Result<(), ReportError> {
+pub(crate) fn run(args: &ReportArgs) -> Result<(), ReportError> {
     let runs = args.summaries.iter().map(|p| Saved::load(p)).collect::<Result<Vec<_>, _>>()?;
     write(&args.out, &page(&runs))?;
     eprintln!("trafficgen: report written to {}", args.out.display());
@@ -49,7 +49,7 @@ pub fn run(args: &ReportArgs) -> Result<(), ReportError> {
 }
 
 /// `--report FILE` of a run: the page of this one summary, labelled `label`.
-pub fn write_summary(summary: &Summary, label: &str, path: &Path) -> Result<(), ReportError> {
+pub(crate) fn write_summary(summary: &Summary, label: &str, path: &Path) -> Result<(), ReportError> {
     let json = serde_json::to_string(summary).expect("summary serializes");
     let mut saved = Saved::parse(&json).expect("a summary reads back");
     saved.label = label.to_string();
@@ -68,7 +68,7 @@ td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-ch
 .yes{color:#b00;font-weight:600}.note{color:#666;font-size:12px}";
 
 /// The whole page for `runs` (the first is the baseline of the compare tables).
-pub fn page(runs: &[Saved]) -> String {
+pub(crate) fn page(runs: &[Saved]) -> String {
     let names: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
     let mut s = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>trafficgen report: {}</title><style>{STYLE}</style></head><body>",

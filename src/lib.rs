@@ -16,14 +16,16 @@
 //! runs `send` step after step; `compare` and `html` read saved summaries (`run` calls `html`
 //! for `--report`); `demo` drives the Bookinfo simulation, crate `sim` (which also serves `serve`).
 //!
+//! - [`commands`]: each command run to its exit code (logging and signals set up once); the top.
 //! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`)
-//!   parsed into one [`cli::Command`]; the top.
-//! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources.
+//!   parsed into one [`cli::Command`].
+//! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources, by
+//!   one rule for every command (`settings::pick`); values are parsed by crate `setting`'s parsers.
 //! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
-//! - [`run`]: binds /metrics, runs one sending window, judges and reports it, checks Prometheus.
+//! - `run`: binds /metrics, runs one sending window, judges and reports it, checks Prometheus.
 //! - `send`: one sending window: a `worker` per core, progress, stage gauges, timeline, drain.
 //! - `worker`: the send loop, driven by a `pacer` (open loop: absolute deadlines, shaped by
-//!   [`stages`]; closed loop: now).
+//!   `stages`; closed loop: now).
 //! - `client`: connections per target (with its `dns`, `tls`, `connect` fall-back over every address
 //!   and `failure` typing, first failures logged; `h1` is the HTTP/1.1 exchange, h2 goes through
 //!   hyper), one request, one `outcome`.
@@ -35,39 +37,40 @@
 //! - [`report`]: progress lines, the summary and its verdict; `threshold` decides pass/fail;
 //!   `classify`: response classes (e.g. the reviews version).
 //! - `cluster`: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
-//! - [`verify`]: PromQL checks against Prometheus (`verify`, `run --verify-prometheus`): did
+//! - `verify`: PromQL checks against Prometheus (`verify`, `run --verify-prometheus`): did
 //!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)?
-//! - [`capacity`]: steps at rising rates, then bisection: the highest rate that keeps the SLO.
-//! - [`compare`]: two saved summaries side by side, significance (a bootstrap on the histograms),
-//!   budgets; [`html`]: the HTML report of saved summaries or of the run just ended.
-//! - [`demo`]: the Bookinfo simulation driven as a cluster user drives the real one.
+//! - `capacity`: steps at rising rates, then bisection: the highest rate that keeps the SLO.
+//! - `compare`: two saved summaries side by side, significance (a bootstrap on the histograms),
+//!   budgets; `html`: the HTML report of saved summaries or of the run just ended.
+//! - `demo`: the Bookinfo simulation driven as a cluster user drives the real one.
 
-pub mod capacity;
+mod capacity;
 mod classify;
 pub mod cli;
 mod client;
 mod cluster;
-pub mod compare;
+pub mod commands;
+mod compare;
 pub mod config;
-pub mod demo;
-pub mod html;
+mod demo;
+mod html;
 mod metrics;
 mod otlp;
 mod outcome;
 mod pacer;
 mod recorder;
 pub mod report;
-pub mod run;
+mod run;
 mod scenario;
 mod send;
 mod settings;
-pub mod shutdown;
-pub mod stages;
+mod shutdown;
+mod stages;
 mod threshold;
 mod timeline;
 mod trace;
 mod url;
-pub mod verify;
+mod verify;
 mod worker;
 
 pub use run::run;

@@ -16,6 +16,7 @@ use crate::verify;
 
 mod histograms;
 mod progress;
+mod records;
 mod routes;
 mod split;
 mod stages;
@@ -25,6 +26,7 @@ use text::plural;
 
 pub use histograms::{decode, DecodeError, Histograms};
 pub use progress::Progress;
+pub(crate) use records::Records;
 pub use routes::RouteFigures;
 pub use split::{classes, Split};
 pub(crate) use stages::table as stage_table;
@@ -183,7 +185,7 @@ pub struct Summary {
     pub end_unix_s: f64,
     /// `--verify-prometheus`: the checks run against Prometheus after the run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verify: Option<verify::Verdict>,
+    pub verify: Option<verify::Verification>,
     /// The `--warmup`'s figures, left out of everything above; absent without a warm-up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup: Option<StageRow>,
@@ -210,11 +212,12 @@ pub struct Spans {
 }
 
 impl Summary {
-    /// Build from merged stats; thresholds are checked by the caller.
+    /// Build from merged stats, judged: with no verdict added yet, it passes when some request
+    /// succeeded. Add verdicts with [`Summary::add_verdict`]; `passed` always covers them all.
     pub fn new(stats: &Stats, target_rps: Option<f64>, window: Duration, routes: &[Route]) -> Self {
         let c = &stats.counts;
         let secs = window.as_secs_f64();
-        Summary {
+        let mut summary = Summary {
             run_id: String::new(),
             version: env!("CARGO_PKG_VERSION"),
             started_at: String::new(),
@@ -234,7 +237,7 @@ impl Summary {
             routes: routes::figures(&stats.routes, routes, secs),
             classes: classes(&c.classes, routes),
             thresholds: Vec::new(),
-            passed: true,
+            passed: false,
             interrupted: false,
             services: BTreeMap::new(),
             split: None,
@@ -247,7 +250,15 @@ impl Summary {
             histograms: Histograms::of(stats),
             timeline: Vec::new(),
             spans: None,
-        }
+        };
+        summary.judge();
+        summary
+    }
+
+    /// Add one rule's outcome (a threshold, the split test, a check) and judge again.
+    pub(crate) fn add_verdict(&mut self, verdict: Verdict) {
+        self.thresholds.push(verdict);
+        self.judge();
     }
 
     /// The summary in the chosen format.
@@ -259,8 +270,12 @@ impl Summary {
     }
 
     /// Decide `passed`: every rule held. Without any rule, a run in which no request succeeded
-    /// (a mistyped host, a target that is down) fails by the implicit rule [`NO_SUCCESS`].
-    pub fn judge(&mut self) {
+    /// (a mistyped host, a target that is down) fails by the implicit rule [`NO_SUCCESS`], which
+    /// gives way to the first real rule.
+    fn judge(&mut self) {
+        if self.thresholds.len() > 1 {
+            self.thresholds.retain(|t| t.expr != NO_SUCCESS);
+        }
         if self.thresholds.is_empty() && self.ok == 0 {
             let measured = format!("{} ok of {}", self.ok, self.requests);
             self.thresholds.push(Verdict { expr: NO_SUCCESS.to_string(), value: 0.0, measured, passed: false });
@@ -359,7 +374,7 @@ mod tests {
     #[test]
     fn json_keeps_the_contract_keys() {
         let mut sum = Summary::new(&stats(), Some(10.0), Duration::from_secs(10), &[]);
-        sum.thresholds.push(Threshold::parse("p99<300ms").unwrap().check(&sum));
+        sum.add_verdict(Threshold::parse("p99<300ms").unwrap().check(&sum));
         let v: serde_json::Value = serde_json::from_str(&sum.render(Format::Json)).unwrap();
         for key in JSON_KEYS {
             assert!(v.get(key).is_some(), "missing {key}");
@@ -392,15 +407,12 @@ mod tests {
         let d = Duration::from_millis(1);
         let error = Some(ErrorType::Connect);
         failed.record(&Outcome { route: 0, status: None, error, latency: d, service_time: d, class: None });
-        let mut sum = Summary::new(&failed, Some(10.0), Duration::from_secs(1), &[]);
-        sum.judge();
+        let sum = Summary::new(&failed, Some(10.0), Duration::from_secs(1), &[]);
         assert!(!sum.passed);
         assert!(sum.verdict().starts_with("FAILED (no request succeeded): 1 request at"), "{}", sum.verdict());
         let mut sum = Summary::new(&stats(), Some(10.0), Duration::from_secs(1), &[]);
-        sum.judge();
         assert!(sum.passed && sum.verdict().starts_with("no thresholds set"), "{}", sum.verdict());
-        sum.thresholds.push(Threshold::parse("p99<300ms").unwrap().check(&sum));
-        sum.judge();
+        sum.add_verdict(Threshold::parse("p99<300ms").unwrap().check(&sum));
         assert!(sum.verdict().starts_with("PASSED"), "{}", sum.verdict());
     }
 }

@@ -11,10 +11,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::cluster;
-use crate::config::{Format, Load, Plan};
+use crate::config::{Format, Plan};
 use crate::html;
 use crate::metrics::{self, Metrics};
-use crate::report::{self, RunSettings, Split, Summary};
+use crate::report::{self, Summary};
 use crate::send::{send_all, Sent};
 use crate::threshold::Verdict;
 use crate::verify;
@@ -57,14 +57,14 @@ pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summa
     run_with(plan, shutdown, |_| {}).await
 }
 
-/// [`run`], letting `finish` add figures and verdicts to the summary before it is judged and printed.
-pub async fn run_with(
+/// [`run`], letting `finish` add figures and verdicts to the summary before it is printed.
+pub(crate) async fn run_with(
     plan: Plan,
     shutdown: impl Future<Output = ()>,
     finish: impl FnOnce(&mut Summary),
 ) -> Result<Summary, RunError> {
     let result = run_inner(&plan, shutdown, finish).await;
-    cluster::quit_sidecar(&plan.mesh, plan.in_pod).await;
+    cluster::quit_sidecar(&plan.sidecar, plan.in_pod).await;
     result
 }
 
@@ -91,25 +91,12 @@ async fn run_inner(
         // A signal while waiting: nothing was sent; report that and end.
         None => Sent::none_interrupted(),
     };
-    let (interrupted, window) = (sent.interrupted, sent.window);
-    let mut summary = sent.summary(plan);
-    summary.run_id.clone_from(&plan.run_id);
-    summary.started_at = humantime::format_rfc3339_millis(started_at).to_string();
-    summary.ended_at = humantime::format_rfc3339_millis(started_at + window).to_string();
-    summary.settings = settings(plan);
-    summary.start_unix_s = unix(started_at);
-    summary.end_unix_s = unix(started_at + window);
-    summary.shard = (plan.shard.count > 1).then_some(plan.shard);
-    summary.thresholds = plan.thresholds.iter().map(|t| t.check(&summary)).collect();
-    if let Some((text, expected)) = &plan.expect_split {
-        let split = Split::test(text, expected, &summary.classes);
-        summary.thresholds.push(split.verdict());
-        summary.split = Some(split);
-    }
+    let interrupted = sent.interrupted;
+    let mut summary = sent.summary(plan, started_at);
     finish(&mut summary);
     // Checks against Prometheus wait for the last scrape, so the summary waits for them.
     let verify = plan.verify.as_ref().filter(|_| !interrupted);
-    let mut written = verify.is_none().then(|| report_summary(plan, &mut summary));
+    let mut written = verify.is_none().then(|| report_summary(plan, &summary));
     cluster::push(plan, metrics.render()).await;
     if server.is_some() && !interrupted && !plan.linger.is_zero() {
         tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
@@ -121,23 +108,22 @@ async fn run_inner(
     if let Some(spec) = verify {
         let verdict = run_verify(spec, &summary, shutdown).await;
         let passed = verdict.count(verify::Status::Pass);
-        summary.thresholds.push(Verdict {
+        summary.add_verdict(Verdict {
             expr: "prometheus checks (--verify-prometheus)".into(),
             value: passed as f64,
             measured: format!("{passed} of {} checks passed", verdict.checks.len()),
             passed: verdict.passed,
         });
         summary.verify = Some(verdict);
-        written = Some(report_summary(plan, &mut summary));
+        written = Some(report_summary(plan, &summary));
     }
     MetricsServer::stop(server).await;
     written.expect("the summary is reported once").map(|()| summary)
 }
 
-/// Judge, print and write the summary (and the HTML report); a file's error is returned, the
+/// Print and write the summary (and the HTML report); a file's error is returned, the
 /// run still reports.
-fn report_summary(plan: &Plan, summary: &mut Summary) -> Result<(), RunError> {
-    summary.judge();
+fn report_summary(plan: &Plan, summary: &Summary) -> Result<(), RunError> {
     print!("{}", summary.render(plan.output));
     report::write_termination_log(&summary.verdict());
     if let Some(path) = &plan.summary_file {
@@ -151,7 +137,11 @@ fn report_summary(plan: &Plan, summary: &mut Summary) -> Result<(), RunError> {
 }
 
 /// The run's checks over its own window; Prometheus unreachable or a rejected query is a failed check.
-async fn run_verify(spec: &verify::Spec, summary: &Summary, shutdown: impl Future<Output = ()>) -> verify::Verdict {
+async fn run_verify(
+    spec: &verify::Spec,
+    summary: &Summary,
+    shutdown: impl Future<Output = ()>,
+) -> verify::Verification {
     let mut spec = spec.clone();
     let at = |s: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0));
     spec.window = verify::Window::Fixed {
@@ -168,33 +158,7 @@ async fn run_verify(spec: &verify::Spec, summary: &Summary, shutdown: impl Futur
             query: String::new(),
         }),
     };
-    outcome.unwrap_or_else(|e| verify::Verdict::failed("Prometheus answers", e.to_string()))
-}
-
-fn unix(t: SystemTime) -> f64 {
-    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// The settings that shape a run's numbers, for its summary.
-fn settings(plan: &Plan) -> RunSettings {
-    let mut targets: Vec<String> = Vec::new();
-    for route in &plan.routes {
-        let url = route.uri.to_string();
-        if !targets.contains(&url) {
-            targets.push(url);
-        }
-    }
-    RunSettings {
-        targets,
-        rate: plan.load.rate(),
-        concurrency: match plan.load {
-            Load::Closed { concurrency } => Some(concurrency.get()),
-            Load::Open { .. } => None,
-        },
-        connections: plan.client.connections.get(),
-        http2: plan.client.http2,
-        timeout: humantime::format_duration(plan.timeout).to_string(),
-    }
+    outcome.unwrap_or_else(|e| verify::Verification::failed("Prometheus answers", e.to_string()))
 }
 
 /// The /metrics endpoint of one run, stopped by the run.

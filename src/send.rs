@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 use crate::otlp::{self, Exporter, Resource};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Recorder, StageStats, Stats};
-use crate::report::{self, Progress, Spans, Summary};
+use crate::report::{self, Progress, Records, Spans, Summary};
 use crate::stages::Schedule;
 use crate::timeline::Point;
 use crate::trace::{LogLimit, Tracer};
@@ -51,24 +51,32 @@ impl Sent {
         Sent { interrupted: true, ..Sent::default() }
     }
 
-    /// The summary of the measured part of the window, with the per-stage table; thresholds
-    /// are the caller's.
-    pub(crate) fn summary(&self, plan: &Plan) -> Summary {
+    /// The summary of the measured part of the window, with the per-stage table, judged by the
+    /// plan's rules; sending started at `started_at`.
+    pub(crate) fn summary(&self, plan: &Plan, started_at: SystemTime) -> Summary {
         let measured = self.window.saturating_sub(plan.warmup);
-        let target = match (&plan.stages, &self.schedule) {
+        let target_rps = match (&plan.stages, &self.schedule) {
             (Some(_), Some(s)) if !measured.is_zero() => {
                 let (from, to) = (plan.warmup.as_secs_f64(), self.window.as_secs_f64());
                 Some(((s.integral(to) - s.integral(from)) / (to - from) * 1000.0).round() / 1000.0)
             }
             _ => plan.load.rate(),
         };
-        let mut summary = Summary::new(&self.stats, target, measured, &plan.routes);
-        summary.interrupted = self.interrupted;
-        summary.timeline = self.timeline.clone();
-        summary.spans = self.spans.map(|c| Spans { exported: c.exported, dropped: c.dropped });
-        (summary.warmup, summary.stages) =
+        let (warmup, stages) =
             report::stage_table(self.schedule.as_deref(), plan.stages.as_deref(), plan.warmup, self.window, &self.rows);
-        summary
+        let records = Records {
+            stats: &self.stats,
+            target_rps,
+            measured,
+            started_at,
+            window: self.window,
+            interrupted: self.interrupted,
+            timeline: self.timeline.clone(),
+            spans: self.spans.map(|c| Spans { exported: c.exported, dropped: c.dropped }),
+            warmup,
+            stages,
+        };
+        Summary::of_run(plan, records)
     }
 }
 

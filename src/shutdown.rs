@@ -8,22 +8,22 @@ use std::sync::{Arc, OnceLock};
 use tokio::signal::unix::{signal, SignalKind};
 
 /// SIGINT's number (POSIX).
-pub const SIGINT: i32 = 2;
+pub(crate) const SIGINT: i32 = 2;
 /// SIGTERM's number (POSIX).
-pub const SIGTERM: i32 = 15;
+pub(crate) const SIGTERM: i32 = 15;
 
 /// The exit code of a run a signal ended: 128 + its number (130 SIGINT, 143 SIGTERM).
-pub fn exit_code(signal: i32) -> u8 {
+pub(crate) fn exit_code(signal: i32) -> u8 {
     u8::try_from(128 + signal).unwrap_or(u8::MAX)
 }
 
 /// Which signal ended the run, once one has.
 #[derive(Debug, Clone, Default)]
-pub struct Caught(Arc<OnceLock<i32>>);
+pub(crate) struct Caught(Arc<OnceLock<i32>>);
 
 impl Caught {
     /// The first signal received, if any.
-    pub fn get(&self) -> Option<i32> {
+    pub(crate) fn get(&self) -> Option<i32> {
         self.0.get().copied()
     }
 }
@@ -31,7 +31,7 @@ impl Caught {
 /// Listen for SIGTERM and SIGINT from now on (call inside a tokio runtime). The future resolves
 /// on the first one and records it in [`Caught`]; after that, a watcher exits the process on the
 /// next one with [`exit_code`].
-pub fn signals() -> std::io::Result<(impl Future<Output = ()> + Send + 'static, Caught)> {
+pub(crate) fn signals() -> std::io::Result<(impl Future<Output = ()> + Send + 'static, Caught)> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let caught = Caught::default();

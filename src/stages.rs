@@ -41,7 +41,7 @@ const MAX_RATE: f64 = 1e7;
 
 /// Parse `30s:0->150, 10m:150, 30s:150->0`: `DURATION:RATE` or `DURATION:FROM->TO`, comma-separated.
 /// The error says what is wrong with which stage.
-pub fn parse(text: &str) -> Result<Vec<Stage>, String> {
+pub(crate) fn parse(text: &str) -> Result<Vec<Stage>, String> {
     let rate =
         |s: &str| {
             s.trim().parse::<f64>().ok().filter(|r| r.is_finite() && (0.0..=MAX_RATE).contains(r)).ok_or_else(|| {

@@ -78,16 +78,16 @@ pub struct Verdict {
 /// Why a threshold expression was rejected.
 #[derive(Debug, thiserror::Error, PartialEq)]
 #[error("{0}")]
-pub struct ParseError(String);
+pub struct ThresholdError(String);
 
 const METRICS: &str = "p50, p90, p95, p99, p999, max, mean, error_rate, achieved_rps";
 
 impl Threshold {
     /// Parse `METRIC OP VALUE`.
-    pub fn parse(expr: &str) -> Result<Self, ParseError> {
-        let at = expr
-            .find(['<', '>'])
-            .ok_or_else(|| ParseError("expected METRIC<VALUE, METRIC<=VALUE, METRIC>VALUE or METRIC>=VALUE".into()))?;
+    pub fn parse(expr: &str) -> Result<Self, ThresholdError> {
+        let at = expr.find(['<', '>']).ok_or_else(|| {
+            ThresholdError("expected METRIC<VALUE, METRIC<=VALUE, METRIC>VALUE or METRIC>=VALUE".into())
+        })?;
         let (name, rest) = expr.split_at(at);
         let (op, value) = match rest.as_bytes() {
             [b'<', b'=', ..] => (Op::Le, &rest[2..]),
@@ -106,11 +106,11 @@ impl Threshold {
             "mean" => Metric::Latency(Stat::Mean),
             "error_rate" => Metric::ErrorRate,
             "achieved_rps" => Metric::AchievedRps,
-            _ => return Err(ParseError(format!("unknown metric {name}; expected one of {METRICS}"))),
+            _ => return Err(ThresholdError(format!("unknown metric {name}; expected one of {METRICS}"))),
         };
         let value = value.trim();
         if matches!(metric, Metric::Latency(_)) && value.parse::<f64>().is_ok() {
-            return Err(ParseError(format!(
+            return Err(ThresholdError(format!(
                 "the latency {value:?} for {name} has no unit: write {value}ms (or s, us)"
             )));
         }
@@ -125,7 +125,7 @@ impl Threshold {
                 Metric::ErrorRate => "a percentage such as 1% or a fraction such as 0.01",
                 Metric::AchievedRps => "a number of requests per second",
             };
-            ParseError(format!("bad value {value:?} for {name}: expected {want}"))
+            ThresholdError(format!("bad value {value:?} for {name}: expected {want}"))
         })?;
         Ok(Threshold { expr: expr.trim().to_string(), metric, op, bound })
     }

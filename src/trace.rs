@@ -118,8 +118,7 @@ impl Context {
 }
 
 /// The low `N * 4` bits of `v` as `N` lowercase hex digits. By hand: `format!` with `{:032x}`
-/// and the UUID's slicing cost some 3,000 instructions a request, more than hyper's whole
-/// request encoding.
+/// and slicing a UUID would cost more per request than encoding the whole request.
 fn hex<const N: usize>(v: u128) -> [u8; N] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = [0u8; N];

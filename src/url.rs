@@ -2,15 +2,23 @@
 
 use http::Uri;
 use rustls_pki_types::ServerName;
+use setting::Cause;
 
 /// An absolute http(s) URL with a host, no user info (it would leak into `Host`), and for https a
-/// host TLS can name.
-pub(crate) fn parse_url(s: &str) -> Option<Uri> {
-    let uri: Uri = s.parse().ok()?;
-    let host = bare_host(uri.host().filter(|h| !h.is_empty())?);
-    let tls_ok = uri.scheme_str() != Some("https") || ServerName::try_from(host).is_ok();
-    let ok = matches!(uri.scheme_str(), Some("http" | "https")) && !uri.authority()?.as_str().contains('@') && tls_ok;
-    ok.then_some(uri)
+/// host TLS can name; a refusal says which of those it is not.
+pub(crate) fn parse_url(s: &str) -> Result<Uri, Cause> {
+    let uri: Uri = s.parse().map_err(Cause::new)?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+        return Err(Cause::new("the scheme is not http:// or https://"));
+    }
+    let host = bare_host(uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Cause::new("no host"))?);
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(Cause::new("user info in a URL would be sent in the Host header"));
+    }
+    if uri.scheme_str() == Some("https") {
+        ServerName::try_from(host).map_err(|e| Cause::new(format!("not a name TLS can check: {e}")))?;
+    }
+    Ok(uri)
 }
 
 /// A host without the brackets of an IPv6 literal.

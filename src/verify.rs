@@ -6,7 +6,7 @@
 //! - `check`: `NAME: PROMQL OP VALUE`, `--checks` files, judging a query's samples.
 //! - `preset`: the `bookinfo` checks per kind of cluster (no mesh, Linkerd, Istio).
 //! - `prom`: the HTTP API, over the generator's own client.
-//! - `render`: the [`Verdict`] as a table or JSON.
+//! - `render`: the [`Verification`] as a table or JSON.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -19,11 +19,11 @@ mod preset;
 mod prom;
 mod render;
 
-pub use args::{InputError, RawVerify, VerifyArgs};
-pub use check::{CheckResult, Status};
-pub use preset::Mesh;
-pub use prom::PromError;
-pub use render::Verdict;
+pub(crate) use args::{RawVerify, VerifyArgs};
+pub(crate) use check::{CheckResult, Status};
+pub(crate) use preset::Mesh;
+pub(crate) use prom::PromError;
+pub(crate) use render::Verification;
 
 use check::{judge, Check};
 use prom::{unix, Prometheus};
@@ -87,7 +87,7 @@ impl Resolved {
 
 /// Run the checks, re-running failures until they pass or `retry_for` is up. Prometheus being
 /// unreachable is retried as well; a rejected query ends the verification at once.
-pub async fn verify(spec: &Spec) -> Result<Verdict, PromError> {
+pub(crate) async fn verify(spec: &Spec) -> Result<Verification, PromError> {
     let deadline = Instant::now() + spec.retry_for;
     let pause = spec.scrape_interval.clamp(Duration::from_secs(1), Duration::from_secs(10));
     let mut settled: BTreeMap<String, CheckResult> = BTreeMap::new();
@@ -107,7 +107,7 @@ pub async fn verify(spec: &Spec) -> Result<Verdict, PromError> {
 }
 
 /// One pass over the checks not yet passed or skipped.
-async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Result<Verdict, PromError> {
+async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Result<Verification, PromError> {
     let Some(r) = resolve(spec).await? else {
         let id = match &spec.window {
             Window::RunId(id) => id.as_str(),
@@ -121,7 +121,7 @@ async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Re
             result: Status::Fail,
             reason: Some(format!("no trafficgen_run_info of run {id} in the last {RUN_LOOKBACK}")),
         };
-        return Ok(Verdict::new(vec![row], None, [0.0, 0.0]));
+        return Ok(Verification::new(vec![row], None, [0.0, 0.0]));
     };
     let (checks, mesh) = checks(spec, &r).await?;
     let mut rows = Vec::with_capacity(checks.len());
@@ -136,7 +136,7 @@ async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Re
         }
         rows.push(row);
     }
-    Ok(Verdict::new(rows, mesh, [unix(r.start), unix(r.at)]))
+    Ok(Verification::new(rows, mesh, [unix(r.start), unix(r.at)]))
 }
 
 async fn run_check(spec: &Spec, r: &Resolved, c: &Check) -> Result<CheckResult, PromError> {

@@ -3,6 +3,8 @@
 //! between the highest rate that held and the lowest that broke is halved until it is within
 //! [`PRECISION`].
 
+use serde::Serialize;
+
 /// The search stops when the lowest breaking rate is within this fraction above the highest
 /// rate that held.
 pub(crate) const PRECISION: f64 = 0.05;
@@ -39,15 +41,20 @@ impl Growth {
     }
 }
 
-/// Where the search ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum End {
-    /// The bracket is within 5%: the highest rate that held is the capacity.
+/// How a search ended; decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Ending {
+    /// The bracket closed within 5%: exit 0.
     Found,
-    /// Even `--start` broke the SLO.
+    /// Even `--start` broke the SLO: exit 3.
     StartBroke,
-    /// `--max` held: the capacity is higher than the search may go.
+    /// `--max` held: exit 1.
     MaxHeld,
+    /// The generator dropped sends at `--max-in-flight` before the SLO broke: exit 1.
+    GeneratorLimit,
+    /// A signal ended the search: exit 1.
+    Interrupted,
 }
 
 /// The state of a search.
@@ -68,12 +75,12 @@ impl Search {
         Search { growth, max, held: None, broke: None, next: start.min(max), steps: 0 }
     }
 
-    /// The rate of the next step, or how the search ended.
-    pub(crate) fn next(&self) -> Result<f64, End> {
+    /// The rate of the next step, or how the search ended (found, `--start` broke, `--max` held).
+    pub(crate) fn next(&self) -> Result<f64, Ending> {
         match (self.held, self.broke) {
-            (None, Some(_)) => Err(End::StartBroke),
-            (Some(lo), Some(hi)) if hi <= lo * (1.0 + PRECISION) || self.steps >= MAX_STEPS => Err(End::Found),
-            (Some(lo), None) if lo >= self.max || self.steps >= MAX_STEPS => Err(End::MaxHeld),
+            (None, Some(_)) => Err(Ending::StartBroke),
+            (Some(lo), Some(hi)) if hi <= lo * (1.0 + PRECISION) || self.steps >= MAX_STEPS => Err(Ending::Found),
+            (Some(lo), None) if lo >= self.max || self.steps >= MAX_STEPS => Err(Ending::MaxHeld),
             _ => Ok(self.next),
         }
     }
@@ -104,7 +111,7 @@ mod tests {
     use super::*;
 
     /// Run a search against a target that holds up to `capacity`; returns the rates tried and the end.
-    fn search(start: f64, max: f64, growth: Growth, capacity: f64) -> (Vec<f64>, End, Search) {
+    fn search(start: f64, max: f64, growth: Growth, capacity: f64) -> (Vec<f64>, Ending, Search) {
         let mut s = Search::new(start, max, growth);
         let mut tried = Vec::new();
         loop {
@@ -121,7 +128,7 @@ mod tests {
     #[test]
     fn rises_geometrically_then_bisects_to_five_percent() {
         let (tried, end, s) = search(100.0, 10_000.0, Growth::Times(2.0), 777.0);
-        assert_eq!(end, End::Found);
+        assert_eq!(end, Ending::Found);
         assert_eq!(&tried[..5], [100.0, 200.0, 400.0, 800.0, 600.0]);
         let (Some(lo), Some(hi)) = s.bracket() else { panic!("{s:?}") };
         assert!(lo <= 777.0 && hi > 777.0 && hi <= lo * 1.05, "{lo}..{hi}");
@@ -131,9 +138,9 @@ mod tests {
     #[test]
     fn ends_when_start_breaks_or_max_holds() {
         let (tried, end, _) = search(100.0, 10_000.0, Growth::Times(2.0), 50.0);
-        assert_eq!((tried, end), (vec![100.0], End::StartBroke));
+        assert_eq!((tried, end), (vec![100.0], Ending::StartBroke));
         let (tried, end, _) = search(100.0, 500.0, Growth::Plus(150.0), 1e9);
-        assert_eq!((tried, end), (vec![100.0, 250.0, 400.0, 500.0], End::MaxHeld));
+        assert_eq!((tried, end), (vec![100.0, 250.0, 400.0, 500.0], Ending::MaxHeld));
     }
 
     #[test]

@@ -20,8 +20,8 @@ use crate::outcome::ErrorType;
 const MAX_HEAD: usize = 1 << 20;
 /// Header lines parsed per response head; more is a protocol error, as in hyper.
 const MAX_HEADERS: usize = 100;
-/// Headers one request adds whose names replace the route's: a session cookie and five trace
-/// headers at most.
+/// Names of added headers kept on the stack while a request is encoded (a session cookie and five
+/// trace headers today); more spill to the heap, see [`Added`].
 const MAX_EXTRA: usize = 8;
 /// Room made in the read buffer before each read.
 const READ_CHUNK: usize = 16 * 1024;
@@ -54,6 +54,17 @@ pub(super) struct Failed {
     pub(super) unanswered: bool,
 }
 
+/// A final response head, as the exchange needs it.
+#[derive(Debug)]
+struct Head {
+    status: u16,
+    framing: Framing,
+    /// Empty unless headers were wanted.
+    headers: HeaderMap,
+    /// The connection can carry another request after this response.
+    reusable: bool,
+}
+
 /// How the response body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Framing {
@@ -84,7 +95,8 @@ impl Conn1 {
             Err(e) => Err(e),
         };
         written.map_err(|e| Failed { unanswered: true, ..io_failed("writing the request", &e) })?;
-        let (status, framing, headers, mut reusable) = self.head(route.method == Method::HEAD, want.headers).await?;
+        let Head { status, framing, headers, mut reusable } =
+            self.head(route.method == Method::HEAD, want.headers).await?;
         match framing {
             Framing::Empty => {}
             Framing::Length(n) => self.exact(n, want.body, body).await?,
@@ -114,23 +126,18 @@ impl Conn1 {
 
     /// The final response head: status, body framing, headers (when wanted) and whether the
     /// connection stays open. Interim 1xx heads are skipped.
-    async fn head(
-        &mut self,
-        head_request: bool,
-        want_headers: bool,
-    ) -> Result<(u16, Framing, HeaderMap, bool), Failed> {
+    async fn head(&mut self, head_request: bool, want_headers: bool) -> Result<Head, Failed> {
         let mut answered = self.start < self.buf.len();
         loop {
             match parse_response(&self.buf[self.start..], head_request, want_headers)? {
-                Some((n, status, _)) if (100..200).contains(&status) && status != 101 => {
-                    self.start += n;
+                Some(Parsed { len, status, .. }) if (100..200).contains(&status) && status != 101 => {
+                    self.start += len;
                     answered = self.start < self.buf.len();
                     continue;
                 }
-                Some((n, status, parsed)) => {
-                    self.start += n;
-                    let (framing, headers, reusable) = parsed?;
-                    return Ok((status, framing, headers, reusable));
+                Some(Parsed { len, head, .. }) => {
+                    self.start += len;
+                    return head;
                 }
                 None if self.buf.len() - self.start > MAX_HEAD => {
                     return Err(protocol(format!("response head longer than {MAX_HEAD} bytes")))
@@ -248,20 +255,26 @@ impl Conn1 {
     }
 }
 
-/// A complete response head: its length, its status, and its body framing, headers and
-/// keep-alive (or why those are invalid).
-type Parsed = (usize, u16, Result<(Framing, HeaderMap, bool), Failed>);
+/// A complete response head at the start of the read buffer.
+struct Parsed {
+    /// Its length in bytes.
+    len: usize,
+    status: u16,
+    /// The head, or why its framing or headers are invalid.
+    head: Result<Head, Failed>,
+}
 
 /// The response head at the start of `buf` when it is complete: its length, its status, and its
 /// body framing, headers and keep-alive (or why those are invalid). A plain function, so that
 /// the header slots live on the stack, not in every request's future.
 fn parse_response(buf: &[u8], head_request: bool, want_headers: bool) -> Result<Option<Parsed>, Failed> {
-    // Uninitialised: zeroing 100 header slots per response was a third of the exchange's time.
+    // Uninitialised: zeroing 100 header slots per response would be a large share of the exchange.
     let mut lines = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut []);
     match ParserConfig::default().parse_response_with_uninit_headers(&mut response, buf, &mut lines) {
-        Ok(Status::Complete(n)) => {
-            Ok(Some((n, response.code.unwrap_or_default(), parse_head(&response, head_request, want_headers))))
+        Ok(Status::Complete(len)) => {
+            let head = parse_head(&response, head_request, want_headers);
+            Ok(Some(Parsed { len, status: response.code.unwrap_or_default(), head }))
         }
         Ok(Status::Partial) => Ok(None),
         Err(e) => Err(protocol(format!("invalid response head: {e}"))),
@@ -269,11 +282,7 @@ fn parse_response(buf: &[u8], head_request: bool, want_headers: bool) -> Result<
 }
 
 /// Body framing, headers (when wanted) and keep-alive of a parsed head.
-fn parse_head(
-    response: &httparse::Response<'_, '_>,
-    head_request: bool,
-    want_headers: bool,
-) -> Result<(Framing, HeaderMap, bool), Failed> {
+fn parse_head(response: &httparse::Response<'_, '_>, head_request: bool, want_headers: bool) -> Result<Head, Failed> {
     let status = response.code.unwrap_or_default();
     let mut length: Option<u64> = None;
     let mut chunked = None;
@@ -318,7 +327,7 @@ fn parse_head(
             (None, Some(n)) => Framing::Length(n),
         }
     };
-    Ok((framing, headers, !close && status != 101))
+    Ok(Head { status, framing, headers, reusable: !close && status != 101 })
 }
 
 fn last_token(v: &[u8]) -> &[u8] {
@@ -344,20 +353,16 @@ impl Prepared {
     pub(super) fn encode(&self, extra: &dyn Extra, out: &mut Vec<u8>) {
         out.clear();
         out.extend_from_slice(&self.line);
-        let mut added = [""; MAX_EXTRA];
-        let mut n = 0;
+        let mut added = Added::default();
         extra.headers(&mut |name, value| {
             match self.joined_by(name) {
                 Some(own) => put(out, name, &[own.as_bytes(), b"; ", value]),
                 None => put(out, name, &[value]),
             }
-            if let Some(slot) = added.get_mut(n) {
-                *slot = name;
-                n += 1;
-            }
+            added.push(name);
         });
         for (name, value) in &self.headers {
-            if !added[..n].contains(&name.as_str()) {
+            if !added.contains(name.as_str()) {
                 put(out, name.as_str(), &[value.as_bytes()]);
             }
         }
@@ -367,6 +372,32 @@ impl Prepared {
         }
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
+    }
+}
+
+/// The names of the headers a request added, so the route's headers of those names are left out:
+/// the first [`MAX_EXTRA`] on the stack, any more on the heap. However many an [`Extra`] adds, none
+/// of the route's is sent beside its replacement; the heap is touched only past the usual few.
+#[derive(Debug, Default)]
+struct Added {
+    first: [&'static str; MAX_EXTRA],
+    len: usize,
+    more: Vec<&'static str>,
+}
+
+impl Added {
+    fn push(&mut self, name: &'static str) {
+        match self.first.get_mut(self.len) {
+            Some(slot) => {
+                *slot = name;
+                self.len += 1;
+            }
+            None => self.more.push(name),
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.first[..self.len].contains(&name) || self.more.contains(&name)
     }
 }
 

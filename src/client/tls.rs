@@ -8,6 +8,24 @@ use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvi
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+/// Largest `--cacert` file.
+pub(crate) const MAX_CERT_BYTES: u64 = 4 << 20;
+
+/// The certificates of a PEM file of at most [`MAX_CERT_BYTES`] (`--cacert`, for a run and for
+/// `verify`); the cause tells a missing file from a malformed one.
+pub(crate) fn read_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, setting::Cause> {
+    use rustls::pki_types::pem::PemObject;
+    use setting::Cause;
+    let pem = crate::scenario::read_bounded(std::path::Path::new(path), MAX_CERT_BYTES)
+        .map_err(Cause::new)?
+        .ok_or_else(|| Cause::new(format!("the file is larger than {MAX_CERT_BYTES} bytes")))?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).collect::<Result<_, _>>().map_err(Cause::new)?;
+    if certs.is_empty() {
+        return Err(Cause::new("no CERTIFICATE block in it"));
+    }
+    Ok(certs)
+}
+
 /// Build the client configuration.
 pub(super) fn client_config(cacerts: &[CertificateDer<'static>], insecure: bool, http2: bool) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());

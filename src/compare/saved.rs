@@ -13,7 +13,7 @@ use crate::timeline::Point;
 /// The figures of one past run that `compare` and `report` use.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub struct Saved {
+pub(crate) struct Saved {
     /// Where it came from (file name), for tables and legends.
     #[serde(skip)]
     pub label: String,
@@ -75,7 +75,7 @@ pub enum LoadError {
 
 impl Saved {
     /// Read the summary in `path` (`-` is stdin).
-    pub fn load(path: &Path) -> Result<Saved, LoadError> {
+    pub(crate) fn load(path: &Path) -> Result<Saved, LoadError> {
         let name = path.display().to_string();
         let text = if name == "-" { std::io::read_to_string(std::io::stdin()) } else { std::fs::read_to_string(path) }
             .map_err(|source| LoadError::Read { path: name.clone(), source })?;
@@ -86,7 +86,7 @@ impl Saved {
     }
 
     /// The last JSON summary in `text` (a whole file, or log lines), histograms decoded.
-    pub fn parse(text: &str) -> Option<Saved> {
+    pub(crate) fn parse(text: &str) -> Option<Saved> {
         let whole = std::iter::once(text.trim());
         let lines = text.lines().rev().filter_map(|l| l.find('{').map(|i| l[i..].trim()));
         let mut saved = whole.chain(lines).find_map(summary)?;
@@ -95,7 +95,7 @@ impl Saved {
     }
 
     /// Errors per request.
-    pub fn error_rate(&self) -> f64 {
+    pub(crate) fn error_rate(&self) -> f64 {
         if self.requests == 0 {
             0.0
         } else {

@@ -15,11 +15,19 @@ use crate::scenario::{self, Body, Login, MAX_ROUTES};
 use crate::settings::RawConfig;
 use crate::url::parse_url;
 
-/// The routes and the index of the login route, if the scenario has one.
-pub(super) fn routes(v: &Validator<'_>, r: &RawConfig) -> Result<(Vec<Route>, Option<usize>), ConfigError> {
+/// The target section of a plan: what to send.
+#[derive(Debug)]
+pub(super) struct TargetSection {
+    pub(super) routes: Vec<Route>,
+    /// Index of the login route, if the scenario has one.
+    pub(super) login: Option<usize>,
+}
+
+/// The routes of the URL arguments or of the scenario file, with their classifiers.
+pub(super) fn routes(v: &Validator<'_>, r: &RawConfig) -> Result<TargetSection, ConfigError> {
     let global = classifier(v, r)?;
     let Some(path) = &r.scenario else {
-        return Ok((url_routes(v, r, global)?, None));
+        return Ok(TargetSection { routes: url_routes(v, r, global)?, login: None });
     };
     if !r.url.is_empty() {
         return Err(v.invalid("scenario", path, "either a scenario file or URL arguments, not both"));
@@ -47,7 +55,7 @@ pub(super) fn routes(v: &Validator<'_>, r: &RawConfig) -> Result<(Vec<Route>, Op
         routes.push(login_route(l));
         routes.len() - 1
     });
-    Ok((routes, login))
+    Ok(TargetSection { routes, login })
 }
 
 fn url_routes(

@@ -167,8 +167,8 @@ fn bad_cluster_settings() {
         assert!(e.contains(needle), "{args:?}: {e}");
     }
     let p = plan(&["--mesh-shutdown", "http://127.0.0.1:15020/quitquitquit", "http://a"], &[]).unwrap();
-    assert_eq!(p.mesh, Mesh::Url("127.0.0.1:15020".parse().unwrap(), "/quitquitquit".into()));
-    assert_eq!(plan(&["http://a"], &[]).unwrap().mesh, Mesh::Auto);
+    assert_eq!(p.sidecar, Sidecar::Url("127.0.0.1:15020".parse().unwrap(), "/quitquitquit".into()));
+    assert_eq!(plan(&["http://a"], &[]).unwrap().sidecar, Sidecar::Auto);
 }
 
 #[test]

@@ -5,6 +5,8 @@ use std::num::NonZeroUsize;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use setting::{Cause, Invalid, Parsed};
+
 use super::{ConfigError, Format, Shard, MAX_SHARDS};
 use crate::scenario::{read_bounded, MAX_BODY_BYTES};
 use crate::settings::{Layered, RawConfig};
@@ -19,26 +21,28 @@ impl Validator<'_> {
     }
 
     pub(super) fn invalid(&self, field: &str, value: &str, expected: &str) -> ConfigError {
-        ConfigError::Invalid { setting: self.0.name(field), value: value.to_string(), expected: expected.to_string() }
+        Invalid::new(self.0.name(field), value, expected).into()
     }
 
-    pub(super) fn parse<T>(
+    /// `field`'s value through parser `f`; a refusal names the setting, the value, `expected` and
+    /// the parser's cause.
+    pub(super) fn parse<T, R: Parsed<T>>(
         &self,
         field: &str,
         value: Option<&str>,
         expected: &str,
-        f: impl FnOnce(&str) -> Option<T>,
+        f: impl FnOnce(&str) -> R,
     ) -> Result<T, ConfigError> {
         let value = value.unwrap_or_default();
-        f(value.trim()).ok_or_else(|| self.invalid(field, value, expected))
+        f(value.trim()).into_result().map_err(|cause| cause.invalid(self.0.name(field), value, expected).into())
     }
 
-    pub(super) fn opt<T>(
+    pub(super) fn opt<T, R: Parsed<T>>(
         &self,
         field: &str,
         value: &Option<String>,
         expected: &str,
-        f: impl FnOnce(&str) -> Option<T>,
+        f: impl FnOnce(&str) -> R,
     ) -> Result<Option<T>, ConfigError> {
         value.as_deref().map(|s| self.parse(field, Some(s), expected, f)).transpose()
     }
@@ -52,11 +56,7 @@ impl Validator<'_> {
 
     pub(super) fn flag(&self, field: &str, value: &Option<String>) -> Result<bool, ConfigError> {
         let value = value.as_deref().unwrap_or("false");
-        self.parse(field, Some(value), "true or false", |s| match s.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Some(true),
-            "false" | "0" | "no" | "" => Some(false),
-            _ => None,
-        })
+        self.parse(field, Some(value), "true or false", setting::parse_bool)
     }
 
     pub(super) fn format(&self, field: &str, value: &Option<String>) -> Result<Format, ConfigError> {
@@ -72,13 +72,10 @@ impl Validator<'_> {
         let index = match (&r.shard_index, count) {
             (None, 1) => 0,
             (None, _) => {
-                return Err(ConfigError::Invalid {
-                    setting: self.0.name("shard_index"),
-                    value: String::new(),
-                    expected: format!(
+                let expected = format!(
                     "a shard index below {count}: run as an Indexed Job (JOB_COMPLETION_INDEX) or set --shard-index"
-                ),
-                })
+                );
+                return Err(self.invalid("shard_index", "", &expected));
             }
             (Some(i), _) => self.parse("shard_index", Some(i), &format!("a whole number below {count}"), |s| {
                 s.parse::<usize>().ok().filter(|i| *i < count)
@@ -101,9 +98,10 @@ impl Validator<'_> {
 }
 
 /// A literal body, or `@path` read from a file of at most [`MAX_BODY_BYTES`].
-pub(super) fn load_body(s: &str) -> Option<Bytes> {
-    match s.strip_prefix('@') {
-        Some(path) => read_bounded(std::path::Path::new(path), MAX_BODY_BYTES).ok()?.map(Bytes::from),
-        None => Some(Bytes::copy_from_slice(s.as_bytes())),
+pub(super) fn load_body(s: &str) -> Result<Bytes, Cause> {
+    let Some(path) = s.strip_prefix('@') else { return Ok(Bytes::copy_from_slice(s.as_bytes())) };
+    match read_bounded(std::path::Path::new(path), MAX_BODY_BYTES).map_err(Cause::new)? {
+        Some(bytes) => Ok(Bytes::from(bytes)),
+        None => Err(Cause::new("the file is larger")),
     }
 }

@@ -62,7 +62,7 @@ pub(super) fn opt_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Uri>, D:
 }
 
 fn parse_url(s: &str) -> Result<Uri, String> {
-    crate::url::parse_url(s).ok_or_else(|| format!("expected an absolute http:// or https:// URL, got {s:?}"))
+    crate::url::parse_url(s).map_err(|_| format!("expected an absolute http:// or https:// URL, got {s:?}"))
 }
 
 /// Accepts only positive integers; zero, negative, fractional and text weights are reported as such.

@@ -5,21 +5,20 @@
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use clap::parser::ValueSource;
 use clap::ArgMatches;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
+use setting::{duration, parse_bool, positive_duration, run_id, Invalid, Parsed, RUN_ID_EXPECTED};
 
 use super::check::{self, Check};
 use super::preset::Mesh;
 use super::prom::Prometheus;
 use super::{Spec, Window};
-use crate::client::ClientOptions;
+use crate::client::{read_certs, ClientOptions};
+use crate::settings::{pick, Env};
 use crate::url::parse_url;
 
 /// Flags of `trafficgen verify`; each also reads `TRAFFICGEN_<NAME>` when not given.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// Prometheus base URL, e.g. http://prometheus-kube-prometheus-prometheus.monitoring:9090
     #[arg(long)]
     pub prometheus: Option<String>,
@@ -50,7 +49,7 @@ pub struct VerifyArgs {
     /// Bookinfo's namespace
     #[arg(long, default_value = "bookinfo")]
     pub namespace: Option<String>,
-    /// Custom check 'NAME: PROMQL OP VALUE' (OP: < <= > >= == !=, or 'within 5% of 1'); repeatable; newline-separated in the env var
+    /// Custom check 'NAME: PROMQL OP VALUE' (OP: < <= > >= == !=, or 'within 5% of 1'); repeatable; in the env var one per line, or comma-separated with \, for a comma
     #[arg(long)]
     pub check: Vec<String>,
     /// YAML file of checks: checks: [{name, query, expect: '>= 1', skip_unless: PROMQL}]
@@ -72,25 +71,13 @@ type Setting = Option<(String, String)>;
 
 /// Raw verification settings: each value with the flag or env var it came from.
 #[derive(Debug, Clone, Default)]
-pub struct RawVerify {
+pub(crate) struct RawVerify {
     /// `prometheus`, `window`, ... -> (name for messages, value).
     pub values: Vec<(&'static str, String, String)>,
     /// Custom checks, each with its name for messages.
     pub checks: Vec<(String, String)>,
     /// TLS settings already validated elsewhere (`run` passes its own).
     pub client: Option<ClientOptions>,
-}
-
-/// A bad setting (exit 2).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("invalid {setting}={value:?}: expected {expected}")]
-pub struct InputError {
-    /// Flag or env var.
-    pub setting: String,
-    /// The value given.
-    pub value: String,
-    /// What would have been accepted.
-    pub expected: String,
 }
 
 const FIELDS: [&str; 14] = [
@@ -111,31 +98,17 @@ const FIELDS: [&str; 14] = [
 ];
 
 impl RawVerify {
-    /// Layer `verify`'s flags over `TRAFFICGEN_*` env vars over the flags' defaults.
-    pub fn layer(matches: &ArgMatches, env: &[(String, String)]) -> RawVerify {
-        let env_of = |field: &str| {
-            let name = format!("TRAFFICGEN_{}", field.to_uppercase());
-            env.iter().find(|(k, v)| *k == name && !v.is_empty()).map(|(_, v)| (name, v.clone()))
-        };
-        let flag = |field: &str| format!("--{}", field.replace('_', "-"));
+    /// Layer `verify`'s flags over `TRAFFICGEN_*` env vars over the flags' defaults ([`pick`]).
+    pub(crate) fn layer(matches: &ArgMatches, env: &Env) -> RawVerify {
         let mut raw = RawVerify::default();
         for field in FIELDS {
-            let given = matches.get_one::<String>(field).cloned();
-            let picked = match (matches.value_source(field), env_of(field)) {
-                (Some(ValueSource::CommandLine), _) | (_, None) => given.map(|v| (flag(field), v)),
-                (_, Some(from_env)) => Some(from_env),
-            };
-            if let Some((name, value)) = picked {
-                raw.values.push((field, name, value));
+            if let Some(given) = pick(matches, env, field) {
+                raw.values.push((field, given.name.clone(), given.value().to_string()));
             }
         }
-        let flags: Vec<String> = matches.get_many::<String>("check").into_iter().flatten().cloned().collect();
-        raw.checks = match (flags.is_empty(), env_of("check")) {
-            (true, Some((name, v))) => {
-                v.lines().filter(|l| !l.trim().is_empty()).map(|l| (name.clone(), l.into())).collect()
-            }
-            _ => flags.into_iter().map(|v| ("--check".to_string(), v)).collect(),
-        };
+        if let Some(given) = pick(matches, env, "check") {
+            raw.checks = given.items().into_iter().map(|v| (given.name.clone(), v)).collect();
+        }
         raw
     }
 
@@ -144,10 +117,14 @@ impl RawVerify {
     }
 
     /// Validate into a [`Spec`].
-    pub fn spec(&self) -> Result<Spec, InputError> {
+    pub(crate) fn spec(&self) -> Result<Spec, Invalid> {
         let base = self.need("prometheus", "a Prometheus URL such as http://prometheus:9090", parse_url)?;
         let token = self.opt("bearer_token_file", "a readable file holding a token", |p| {
-            std::fs::read_to_string(p).ok().map(|t| t.trim().to_string()).filter(|t| !t.is_empty())
+            let token = std::fs::read_to_string(p).map_err(setting::Cause::new)?.trim().to_string();
+            if token.is_empty() {
+                return Err(setting::Cause::new("the file is empty"));
+            }
+            Ok(token)
         })?;
         let client = match &self.client {
             Some(c) => c.clone(),
@@ -156,7 +133,7 @@ impl RawVerify {
                 http2: false,
                 insecure: self.opt("insecure", "true or false", parse_bool)?.unwrap_or(false),
                 cacerts: self
-                    .opt("cacert", "a readable PEM file with at least one certificate", certs)?
+                    .opt("cacert", "a readable PEM file with at least one certificate", read_certs)?
                     .unwrap_or_default(),
                 pins: Vec::new(),
                 nameserver: None,
@@ -179,7 +156,7 @@ impl RawVerify {
             checks,
             retry_for: self.opt("retry_for", "a duration such as 2m, or 0s", duration)?.unwrap_or_default(),
             scrape_interval: self
-                .opt("scrape_interval", "a duration such as 30s", |s| duration(s).filter(|d| !d.is_zero()))?
+                .opt("scrape_interval", "a duration such as 30s", positive_duration)?
                 .unwrap_or(Duration::from_secs(30)),
             json: self
                 .opt("output", "text or json", |s| match s {
@@ -191,48 +168,38 @@ impl RawVerify {
         })
     }
 
-    fn custom_checks(&self) -> Result<Vec<Check>, InputError> {
+    fn custom_checks(&self) -> Result<Vec<Check>, Invalid> {
         let mut out: Vec<Check> = self
             .checks
             .iter()
             .map(|(name, v)| {
-                check::parse_flag(v).ok_or_else(|| InputError {
-                    setting: name.clone(),
-                    value: v.clone(),
-                    expected: "'NAME: PROMQL OP VALUE' with OP one of < <= > >= == != or 'within 5% of 1'".into(),
+                check::parse_flag(v).ok_or_else(|| {
+                    let expected = "'NAME: PROMQL OP VALUE' with OP one of < <= > >= == != or 'within 5% of 1'";
+                    Invalid::new(name, v, expected)
                 })
             })
             .collect::<Result<_, _>>()?;
         if let Some((name, path)) = self.get("checks") {
-            let text = std::fs::read_to_string(&path).map_err(|e| InputError {
-                setting: name.clone(),
-                value: path.clone(),
-                expected: format!("a readable YAML file ({e})"),
-            })?;
-            let parsed = check::parse_file(&text).map_err(|e| InputError {
-                setting: name,
-                value: path,
-                expected: format!("checks: [{{name, query, expect}}] ({e})"),
-            })?;
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| Invalid::new(&name, &path, "a readable YAML file").because(e))?;
+            let parsed = check::parse_file(&text)
+                .map_err(|e| Invalid::new(&name, &path, "checks: [{name, query, expect}]").because(e))?;
             out.extend(parsed);
         }
         Ok(out)
     }
 
-    fn window(&self) -> Result<Window, InputError> {
+    fn window(&self) -> Result<Window, Invalid> {
         let given: Vec<(String, String)> = ["window", "run_id", "summary"].iter().filter_map(|f| self.get(f)).collect();
         if given.len() > 1 {
             let names: Vec<&str> = given.iter().map(|(n, _)| n.as_str()).collect();
-            return Err(InputError {
-                setting: names.join(" and "),
-                value: given.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(", "),
-                expected: "only one of --window, --run-id and --summary".into(),
-            });
+            let values = given.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(Invalid::new(names.join(" and "), values, "only one of --window, --run-id and --summary"));
         }
-        if let Some(d) = self.opt("window", "a duration such as 5m", |s| duration(s).filter(|d| !d.is_zero()))? {
+        if let Some(d) = self.opt("window", "a duration such as 5m", positive_duration)? {
             return Ok(Window::Last(d));
         }
-        if let Some(id) = self.opt("run_id", "letters, digits, '-', '_' or '.'", run_id)? {
+        if let Some(id) = self.opt("run_id", RUN_ID_EXPECTED, run_id)? {
             return Ok(Window::RunId(id));
         }
         let summary = "a JSON summary written by --summary-file, with start_unix_s and end_unix_s";
@@ -242,51 +209,25 @@ impl RawVerify {
         Ok(Window::Last(Duration::from_secs(300)))
     }
 
-    fn opt<T>(&self, field: &str, expected: &str, f: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, InputError> {
+    fn opt<T, R: Parsed<T>>(
+        &self,
+        field: &str,
+        expected: &str,
+        f: impl FnOnce(&str) -> R,
+    ) -> Result<Option<T>, Invalid> {
         let Some((setting, value)) = self.get(field) else { return Ok(None) };
-        match f(value.trim()) {
-            Some(v) => Ok(Some(v)),
-            None => Err(InputError { setting, value, expected: expected.into() }),
-        }
+        let parsed = f(value.trim()).into_result();
+        parsed.map(Some).map_err(|cause| cause.invalid(setting, value, expected))
     }
 
-    fn need<T>(&self, field: &str, expected: &str, f: impl FnOnce(&str) -> Option<T>) -> Result<T, InputError> {
-        let flag = format!("--{} (or TRAFFICGEN_{})", field.replace('_', "-"), field.to_uppercase());
-        self.opt(field, expected, f)?.ok_or(InputError {
-            setting: flag,
-            value: String::new(),
-            expected: format!("{expected} (none given)"),
-        })
+    fn need<T, R: Parsed<T>>(&self, field: &str, expected: &str, f: impl FnOnce(&str) -> R) -> Result<T, Invalid> {
+        let flag = format!("{} (or {})", setting::flag_name(field), setting::env_name(field));
+        self.opt(field, expected, f)?.ok_or_else(|| Invalid::new(flag, "", format!("{expected} (none given)")))
     }
-}
-
-/// A run id as `run` accepts it: safe inside a PromQL label matcher.
-pub(crate) fn run_id(s: &str) -> Option<String> {
-    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))).then(|| s.to_string())
 }
 
 fn name_like(s: &str) -> bool {
     (1..=63).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
-fn duration(s: &str) -> Option<Duration> {
-    if s == "0" {
-        return Some(Duration::ZERO);
-    }
-    humantime::parse_duration(s).ok().filter(|d| *d <= Duration::from_secs(366 * 24 * 3600))
-}
-
-fn parse_bool(s: &str) -> Option<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" => Some(true),
-        "false" | "0" | "no" | "" => Some(false),
-        _ => None,
-    }
-}
-
-fn certs(path: &str) -> Option<Vec<CertificateDer<'static>>> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path).ok()?.collect::<Result<_, _>>().ok()?;
-    (!certs.is_empty()).then_some(certs)
 }
 
 /// Start, end and run id from a summary file.
@@ -296,7 +237,7 @@ fn summary_window(path: &Path) -> Option<Window> {
         let t = v[key].as_f64().filter(|t| *t > 0.0)?;
         Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(t))
     };
-    let run_id = v["run_id"].as_str().and_then(run_id);
+    let run_id = v["run_id"].as_str().and_then(|id| run_id(id).ok());
     Some(Window::Fixed { start: time("start_unix_s")?, end: time("end_unix_s")?, run_id })
 }
 
@@ -309,7 +250,7 @@ mod tests {
         let cmd = VerifyArgs::augment_args(clap::Command::new("verify"));
         let m = cmd.try_get_matches_from(std::iter::once("verify").chain(argv.iter().copied())).unwrap();
         VerifyArgs::from_arg_matches(&m).unwrap();
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env = Env::read(env.iter().map(|(k, v)| (k.into(), v.into()))).unwrap();
         RawVerify::layer(&m, &env)
     }
 

@@ -173,7 +173,7 @@ pub enum Status {
     Skipped,
 }
 
-/// One row of the verdict; its JSON is the contract.
+/// One row of the verdict; its JSON keys are a contract.
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckResult {
     /// The check's name.

@@ -1,4 +1,4 @@
-//! The `bookinfo` preset: the seed's success criteria as PromQL, for a cluster with no mesh, with
+//! The `bookinfo` preset: Bookinfo's success criteria as PromQL, for a cluster with no mesh, with
 //! Linkerd or with Istio (metric names and labels: shared/MESH-METRICS.md). Pods map to workloads
 //! by name (`kube_pod_labels` is empty by default) and no query filters on `job`, whose value
 //! differs per installation. Placeholders: `$namespace`, `$window`, `$rate_interval`, `$step`,

@@ -18,7 +18,7 @@ const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why Prometheus gave no usable answer (exit 1).
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum PromError {
+pub(crate) enum PromError {
     /// No HTTP answer at all.
     #[error("Prometheus at {url} is unreachable ({what}) for query {query:?}")]
     Unreachable {

@@ -9,7 +9,7 @@ use super::check::{CheckResult, Status};
 
 /// What `verify` found.
 #[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
+pub struct Verification {
     /// No check failed and at least one passed: a verification that verified nothing does not pass.
     pub passed: bool,
     /// Every check, in order.
@@ -21,16 +21,16 @@ pub struct Verdict {
     pub window: [f64; 2],
 }
 
-impl Verdict {
+impl Verification {
     /// Judge the rows.
-    pub(crate) fn new(checks: Vec<CheckResult>, mesh: Option<String>, window: [f64; 2]) -> Verdict {
+    pub(crate) fn new(checks: Vec<CheckResult>, mesh: Option<String>, window: [f64; 2]) -> Verification {
         let count = |s: Status| checks.iter().filter(|c| c.result == s).count();
         let passed = count(Status::Fail) == 0 && count(Status::Pass) > 0;
-        Verdict { passed, checks, mesh, window }
+        Verification { passed, checks, mesh, window }
     }
 
     /// A verdict of one failed row, when no check could run (e.g. Prometheus unreachable).
-    pub fn failed(name: &str, reason: String) -> Verdict {
+    pub fn failed(name: &str, reason: String) -> Verification {
         let row = CheckResult {
             name: name.into(),
             query: String::new(),
@@ -39,7 +39,7 @@ impl Verdict {
             result: Status::Fail,
             reason: Some(reason),
         };
-        Verdict::new(vec![row], None, [0.0, 0.0])
+        Verification::new(vec![row], None, [0.0, 0.0])
     }
 
     /// How many checks ended in `status`.
@@ -124,9 +124,9 @@ mod tests {
 
     #[test]
     fn skipped_is_not_pass() {
-        let v = Verdict::new(vec![row("a", Status::Skipped)], None, [0.0, 60.0]);
+        let v = Verification::new(vec![row("a", Status::Skipped)], None, [0.0, 60.0]);
         assert!(!v.passed);
-        let v = Verdict::new(vec![row("a", Status::Pass), row("b", Status::Skipped)], None, [0.0, 60.0]);
+        let v = Verification::new(vec![row("a", Status::Pass), row("b", Status::Skipped)], None, [0.0, 60.0]);
         assert!(v.passed);
         let table = v.table("");
         assert!(table.contains("skipped (no Linkerd metrics)"), "{table}");
@@ -135,7 +135,7 @@ mod tests {
 
     #[test]
     fn json_has_the_contract_shape() {
-        let v = Verdict::new(vec![row("a", Status::Fail)], Some("istio".into()), [0.0, 60.0]);
+        let v = Verification::new(vec![row("a", Status::Fail)], Some("istio".into()), [0.0, 60.0]);
         let j: serde_json::Value = serde_json::from_str(&v.json()).unwrap();
         assert_eq!(j["passed"], false);
         for key in ["name", "query", "value", "expected", "result", "reason"] {

@@ -9,29 +9,14 @@ pub const MAX_RESPONSE_SIZE: usize = 64 << 20;
 
 /// `2%` or `0.02`, within 0..=1.
 pub(crate) fn parse_fraction(setting: &'static str, value: &str) -> Result<f64, ServeError> {
-    let v = value.trim();
-    let parsed = match v.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|p| p / 100.0),
-        None => v.parse::<f64>(),
-    };
-    parsed.ok().filter(|f| (0.0..=1.0).contains(f)).ok_or_else(|| ServeError::Invalid {
-        setting,
-        value: value.to_owned(),
-        expected: "a percentage like 2% or a fraction like 0.02",
-    })
+    let expected = "a percentage like 2% or a fraction like 0.02";
+    setting::ratio(value).map_err(|_| ServeError::Invalid { setting, value: value.to_owned(), expected })
 }
 
-/// A humantime duration (`20ms`, `1s`), or a bare `0`.
+/// A duration (`20ms`, `1s`, or a bare `0`) of at most a year, as every other setting takes.
 pub(crate) fn parse_duration(setting: &'static str, value: &str) -> Result<Duration, ServeError> {
-    let v = value.trim();
-    if v == "0" {
-        return Ok(Duration::ZERO);
-    }
-    humantime::parse_duration(v).map_err(|_| ServeError::Invalid {
-        setting,
-        value: value.to_owned(),
-        expected: "a duration like 20ms or 1s",
-    })
+    let expected = "a duration like 20ms or 1s";
+    setting::duration(value).map_err(|_| ServeError::Invalid { setting, value: value.to_owned(), expected })
 }
 
 /// An HTTP status code, 100..=599.

@@ -174,3 +174,24 @@ async fn headers_are_kept_only_when_wanted() {
         assert_eq!(headers.get_all("set-cookie").iter().count(), if wanted { 2 } else { 0 });
     }
 }
+
+#[test]
+fn any_number_of_added_headers_replaces_the_routes_once() {
+    const NAMES: [&str; 12] = ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7", "h8", "h9", "h10", "h11"];
+    static ADDED: [(&str, &str); 12] = {
+        let mut pairs = [("", "new"); 12];
+        let mut i = 0;
+        while i < 12 {
+            pairs[i].0 = NAMES[i];
+            i += 1;
+        }
+        pairs
+    };
+    let own: Vec<(&'static str, &'static str)> = NAMES.iter().map(|n| (*n, "old")).collect();
+    let text = encoded(&route(Method::GET, &own, ""), &ADDED);
+    for name in NAMES {
+        assert_eq!(text.matches(&format!("\r\n{name}: ")).count(), 1, "{name} once in\n{text}");
+        assert!(text.contains(&format!("{name}: new\r\n")), "{name} replaced in\n{text}");
+    }
+    assert!(!text.contains("old"), "{text}");
+}
