@@ -33,6 +33,24 @@ Examples:
 List env vars take comma-separated items; write \\, for a comma inside an item, or put one item
 per line.";
 
+/// `capacity`'s exit codes and examples, in its `--help` (and the README).
+const CAPACITY_EXIT_CODES: &str = "\
+Exit codes:
+  0        a capacity was found: the highest rate that held is within 5% of the lowest that broke
+  1        --max held (the capacity is above it), the generator's limits were reached first
+           (sends dropped at --max-in-flight), or a runtime failure (metrics port taken, ...)
+  2        invalid configuration; nothing was sent
+  3        even --start broke the SLO (the capacity is below it)
+  130/143  ended by SIGINT/SIGTERM (128 + the signal), after the steps so far
+
+A step holds when every --slo holds, the target completed at least 95% of the step's rate, and
+no send was dropped.
+
+Examples:
+  trafficgen capacity --slo 'p99<500ms' --slo 'error_rate<1%' http://productpage:9080/productpage
+  trafficgen capacity --slo 'p99<200ms' --start 50 --step +50 --max 2000 --step-duration 20s \\
+      --output json http://reviews:9080/reviews/0";
+
 /// Each run option's heading in `--help`, in this order. An option missing here fails a test.
 const HEADINGS: [(&str, &[&str]); 9] = [
     ("Target", &["method", "header", "body", "scenario", "resolve"]),
@@ -224,7 +242,7 @@ pub fn command() -> clap::Command {
     cmd.mut_subcommand("run", |c| annotate(c).after_help(EXIT_CODES))
         .mut_subcommand("demo", |c| demo(c).after_help(EXIT_CODES))
         .mut_subcommand("verify", annotate)
-        .mut_subcommand("capacity", capacity)
+        .mut_subcommand("capacity", |c| capacity(c).after_help(CAPACITY_EXIT_CODES))
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).
@@ -256,6 +274,8 @@ mod tests {
         for needle in ["Target:", "Load:", "Client:", "Output:", "Verdict:", "Cluster:", "Exit codes:", "Examples:"] {
             assert!(help.contains(needle), "{needle} in\n{help}");
         }
+        let capacity = command().find_subcommand_mut("capacity").expect("capacity").render_long_help().to_string();
+        assert!(capacity.contains("Exit codes:") && capacity.contains("128 + the signal"), "{capacity}");
         let demo = command().find_subcommand_mut("demo").expect("demo").render_long_help().to_string();
         assert!(!demo.contains("--wait-for <") && !demo.contains("--shards <") && demo.contains("--latency-scale"));
     }

@@ -20,7 +20,7 @@ pub struct ReportArgs {
     #[arg(value_name = "SUMMARY", required = true)]
     pub summaries: Vec<PathBuf>,
     /// The HTML file to write
-    #[arg(short = 'o', long = "out", visible_alias = "output", value_name = "FILE", default_value = "report.html")]
+    #[arg(short = 'o', long = "out", value_name = "FILE", default_value = "report.html")]
     pub out: PathBuf,
 }
 

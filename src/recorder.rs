@@ -146,6 +146,23 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
+/// How many measured requests had completed at one moment (the end of the sending window),
+/// run-wide and per route index: with what was sent, the throughput the target kept up with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Completed {
+    /// Requests completed (ok + errors), the warm-up left out.
+    pub requests: u64,
+    /// The same per route index.
+    pub routes: Vec<u64>,
+}
+
+impl Completed {
+    /// Everything `stats` holds completed: a window that ended only once every request had.
+    pub fn all(stats: &Stats) -> Completed {
+        Completed { requests: stats.counts.requests, routes: stats.routes.iter().map(|r| r.requests).collect() }
+    }
+}
+
 /// Which part of the run an outcome belongs to, by its intended send time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -308,6 +325,21 @@ impl Recorder {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
             all.merge(&self.folded(w).total);
+        }
+        all
+    }
+
+    /// What has completed so far (the warm-up left out), merged.
+    pub(crate) fn completed(&self) -> Completed {
+        let mut all = Completed::default();
+        for w in 0..self.shards.len() {
+            let shard = self.folded(w);
+            let total = &shard.total;
+            all.requests += total.counts.requests;
+            all.routes.resize(all.routes.len().max(total.routes.len()), 0);
+            for (n, r) in all.routes.iter_mut().zip(&total.routes) {
+                *n += r.requests;
+            }
         }
         all
     }

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Format, Shard};
-use crate::recorder::Stats;
+use crate::recorder::{Completed, Stats};
 use crate::scenario::Route;
 use crate::threshold::{Figures, Stat, Verdict};
 use crate::timeline::Point;
@@ -79,7 +79,7 @@ fn round(v: f64) -> f64 {
 }
 
 /// The summary's JSON keys that tools may rely on: a contract, kept by tests.
-pub const JSON_KEYS: [&str; 18] = [
+pub const JSON_KEYS: [&str; 20] = [
     "run_id",
     "version",
     "started_at",
@@ -87,6 +87,8 @@ pub const JSON_KEYS: [&str; 18] = [
     "settings",
     "target_rps",
     "achieved_rps",
+    "throughput_rps",
+    "in_flight_at_end",
     "duration_s",
     "requests",
     "ok",
@@ -136,11 +138,17 @@ pub struct Summary {
     pub settings: RunSettings,
     /// Configured rate; `null` for closed loop.
     pub target_rps: Option<f64>,
-    /// Completed requests per second over the sending window.
+    /// Requests sent per second over the sending window.
     pub achieved_rps: f64,
+    /// Responses completed (errors included) per second over the sending window: what the
+    /// target kept up with.
+    pub throughput_rps: f64,
+    /// Requests sent in the window and still unanswered when it ended (answered, failed or
+    /// cancelled while draining; all of them are in `requests`).
+    pub in_flight_at_end: u64,
     /// Length of the sending window in seconds.
     pub duration_s: f64,
-    /// Completed requests (ok + errors).
+    /// Requests sent and ended (ok + errors, those that ended after the window included).
     pub requests: u64,
     /// Requests without error.
     pub ok: u64,
@@ -210,10 +218,18 @@ pub struct Spans {
 }
 
 impl Summary {
-    /// Build from merged stats; thresholds are checked by the caller.
-    pub fn new(stats: &Stats, target_rps: Option<f64>, window: Duration, routes: &[Route]) -> Self {
+    /// Build from merged stats and what of them had completed when the window ended; thresholds
+    /// are checked by the caller.
+    pub fn new(
+        stats: &Stats,
+        completed: &Completed,
+        target_rps: Option<f64>,
+        window: Duration,
+        routes: &[Route],
+    ) -> Self {
         let c = &stats.counts;
         let secs = window.as_secs_f64();
+        let per_sec = |n: u64| if secs > 0.0 { round(n as f64 / secs) } else { 0.0 };
         Summary {
             run_id: String::new(),
             version: env!("CARGO_PKG_VERSION"),
@@ -221,7 +237,9 @@ impl Summary {
             ended_at: String::new(),
             settings: RunSettings::default(),
             target_rps,
-            achieved_rps: if secs > 0.0 { round(c.requests as f64 / secs) } else { 0.0 },
+            achieved_rps: per_sec(c.requests),
+            throughput_rps: per_sec(completed.requests.min(c.requests)),
+            in_flight_at_end: c.requests.saturating_sub(completed.requests),
             duration_s: round(secs),
             requests: c.requests,
             ok: c.ok,
@@ -231,7 +249,7 @@ impl Summary {
             error_types: c.error_types.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
             latency_ms: Percentiles::of(&stats.latency),
             service_time_ms: Percentiles::of(&stats.service_time),
-            routes: routes::figures(&stats.routes, routes, secs),
+            routes: routes::figures(&stats.routes, &completed.routes, routes, secs),
             classes: classes(&c.classes, routes),
             thresholds: Vec::new(),
             passed: true,
@@ -277,13 +295,24 @@ impl Summary {
             (false, _) => format!("FAILED ({})", failed.join(", ")),
         };
         format!(
-            "{head}: {} at {:.1} req/s, p99 {:.1} ms, {:.2}% errors, {} dropped",
+            "{head}: {} sent at {:.1} req/s, {:.1} req/s completed, p99 {:.1} ms, {:.2}% errors, {} dropped",
             plural(self.requests, "request"),
             self.achieved_rps,
+            self.throughput_rps,
             self.latency_ms.p99,
             self.error_rate() * 100.0,
             self.dropped
         )
+    }
+
+    /// Whether the target fell behind: requests were still in flight at the window's end, more
+    /// than half as many again as at its middle (so a backlog that grew, not the few a steady
+    /// run always has out), and completions fell short of sends by more than 5%.
+    pub fn fell_behind(&self) -> bool {
+        let middle = self.duration_s / 2.0;
+        let at_middle = self.timeline.iter().take_while(|p| p.t + p.interval_s <= middle + 1e-9).last();
+        let grew = at_middle.is_none_or(|p| self.in_flight_at_end as f64 > 1.5 * p.in_flight as f64 + 1.0);
+        grew && self.in_flight_at_end > 0 && self.throughput_rps < 0.95 * self.achieved_rps
     }
 }
 
@@ -329,6 +358,10 @@ impl Figures for Summary {
     fn achieved_rps(&self) -> f64 {
         self.achieved_rps
     }
+
+    fn throughput_rps(&self) -> f64 {
+        self.throughput_rps
+    }
 }
 
 /// Kubernetes shows this file's content in `kubectl describe pod`; write it only where it exists.
@@ -358,7 +391,7 @@ mod tests {
 
     #[test]
     fn json_keeps_the_contract_keys() {
-        let mut sum = Summary::new(&stats(), Some(10.0), Duration::from_secs(10), &[]);
+        let mut sum = Summary::new(&stats(), &Completed::default(), Some(10.0), Duration::from_secs(10), &[]);
         sum.thresholds.push(Threshold::parse("p99<300ms").unwrap().check(&sum));
         let v: serde_json::Value = serde_json::from_str(&sum.render(Format::Json)).unwrap();
         for key in JSON_KEYS {
@@ -367,7 +400,7 @@ mod tests {
         for key in ["p50", "p90", "p95", "p99", "p999", "max", "mean"] {
             assert!(v["latency_ms"][key].is_number(), "latency_ms.{key}");
         }
-        assert_eq!(v["achieved_rps"], 10.0);
+        assert_eq!((&v["achieved_rps"], &v["throughput_rps"], &v["in_flight_at_end"]), (&10.0.into(), &0.0.into(), &100.into()));
         assert_eq!(v["status_codes"]["503"], 2);
         assert_eq!(v["error_types"]["http_5xx"], 2);
         assert_eq!(v["thresholds"][0]["passed"], true);
@@ -379,11 +412,23 @@ mod tests {
 
     #[test]
     fn text_has_the_table_and_verdict() {
-        let sum = Summary::new(&stats(), None, Duration::from_secs(4), &[]);
+        let sum = Summary::new(&stats(), &Completed::all(&stats()), None, Duration::from_secs(4), &[]);
         let text = sum.render(Format::Text);
         assert!(text.contains("max (closed loop)"), "{text}");
         assert!(text.contains("corrected"));
-        assert!(text.contains("verdict       no thresholds set: 100 requests at 25.0 req/s"), "{text}");
+        assert!(text.contains("verdict       no thresholds set: 100 requests sent at 25.0 req/s, 25.0 req/s completed"), "{text}");
+        assert!(!text.contains("did not keep up"), "{text}");
+    }
+
+    #[test]
+    fn a_backlog_that_grew_through_the_run_is_said() {
+        let mut sum = Summary::new(&stats(), &Completed { requests: 40, routes: vec![40] }, Some(20.0), Duration::from_secs(4), &[]);
+        assert_eq!((sum.achieved_rps, sum.throughput_rps, sum.in_flight_at_end), (25.0, 10.0, 60));
+        assert!(sum.fell_behind());
+        assert!(sum.render(Format::Text).contains("target did not keep up: 60 still in flight"));
+        // As many in flight at the middle as at the end: a steady run's responses still out.
+        sum.timeline = (0..4).map(|t| Point { t: f64::from(t), interval_s: 1.0, in_flight: 60, ..Point::default() }).collect();
+        assert!(!sum.fell_behind());
     }
 
     #[test]
@@ -392,11 +437,11 @@ mod tests {
         let d = Duration::from_millis(1);
         let error = Some(ErrorType::Connect);
         failed.record(&Outcome { route: 0, status: None, error, latency: d, service_time: d, class: None });
-        let mut sum = Summary::new(&failed, Some(10.0), Duration::from_secs(1), &[]);
+        let mut sum = Summary::new(&failed, &Completed::all(&failed), Some(10.0), Duration::from_secs(1), &[]);
         sum.judge();
         assert!(!sum.passed);
-        assert!(sum.verdict().starts_with("FAILED (no request succeeded): 1 request at"), "{}", sum.verdict());
-        let mut sum = Summary::new(&stats(), Some(10.0), Duration::from_secs(1), &[]);
+        assert!(sum.verdict().starts_with("FAILED (no request succeeded): 1 request sent at"), "{}", sum.verdict());
+        let mut sum = Summary::new(&stats(), &Completed::all(&stats()), Some(10.0), Duration::from_secs(1), &[]);
         sum.judge();
         assert!(sum.passed && sum.verdict().starts_with("no thresholds set"), "{}", sum.verdict());
         sum.thresholds.push(Threshold::parse("p99<300ms").unwrap().check(&sum));

@@ -17,7 +17,7 @@ use crate::config::{Format, Load, Plan};
 use crate::metrics::Metrics;
 use crate::otlp::{self, Exporter, Resource};
 use crate::pacer::{share, Pacer};
-use crate::recorder::{Recorder, StageStats, Stats};
+use crate::recorder::{Completed, Recorder, StageStats, Stats};
 use crate::report::{self, Progress, Spans, Summary};
 use crate::stages::Schedule;
 use crate::timeline::Point;
@@ -35,6 +35,8 @@ pub(crate) struct Sent {
     pub(crate) window: Duration,
     /// Whether a signal ended it.
     pub(crate) interrupted: bool,
+    /// What had completed when the window ended (the rest was still in flight).
+    completed: Completed,
     /// The warm-up row and one row per stage; empty without stages or warm-up.
     rows: Vec<StageStats>,
     /// The rate over time; `None` for closed loop.
@@ -62,12 +64,13 @@ impl Sent {
             }
             _ => plan.load.rate(),
         };
-        let mut summary = Summary::new(&self.stats, target, measured, &plan.routes);
+        let mut summary = Summary::new(&self.stats, &self.completed, target, measured, &plan.routes);
         summary.interrupted = self.interrupted;
         summary.timeline = self.timeline.clone();
         summary.spans = self.spans.map(|c| Spans { exported: c.exported, dropped: c.dropped });
+        let schedule = self.schedule.as_deref();
         (summary.warmup, summary.stages) =
-            report::stage_table(self.schedule.as_deref(), plan.stages.as_deref(), plan.warmup, self.window, &self.rows);
+            report::stage_table(schedule, plan.stages.as_deref(), plan.warmup, self.window, &self.rows, &self.timeline);
         summary
     }
 }
@@ -134,7 +137,7 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.warmup)));
     let (seconds_done, seconds_stopped) = oneshot::channel();
     let seconds = tokio::spawn(seconds::record(shared.clone(), start, seconds_stopped));
-    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
+    let (window, interrupted, completed) = supervise(&mut tasks, &stop, start, plan, &shared.recorder, shutdown).await;
     for task in [progress, follow].into_iter().flatten() {
         task.abort();
         let _ = task.await;
@@ -150,7 +153,9 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         eprintln!();
     }
     let rows = shared.recorder.stages();
-    Sent { stats: shared.recorder.total(), window, interrupted, rows, schedule, timeline, spans }
+    let stats = shared.recorder.total();
+    let completed = completed.unwrap_or_else(|| Completed::all(&stats));
+    Sent { stats, window, interrupted, completed, rows, schedule, timeline, spans }
 }
 
 /// Start `workers` send loops, each on a thread of its own, and their schedule (flat, or `staged`)
@@ -249,17 +254,23 @@ async fn follow(metrics: Metrics, start: Instant, schedule: Option<Arc<Schedule>
 
 /// Wait for the workers, ending the window at the deadline or on `shutdown`; after a signal,
 /// abort what is still in flight once `--drain-timeout` has passed.
-/// Returns the sending window and whether a signal cut it short.
+/// Returns the sending window, whether a signal cut it short, and what had completed when it
+/// ended (`None` when it ended only once every request had).
 async fn supervise(
     tasks: &mut JoinSet<()>,
     stop: &watch::Sender<Stop>,
     start: Instant,
     plan: &Plan,
+    recorder: &Recorder,
     shutdown: impl Future<Output = ()>,
-) -> (Duration, bool) {
+) -> (Duration, bool, Option<Completed>) {
     tokio::pin!(shutdown);
-    let deadline = plan.duration.map(|d| start + d);
+    // A schedule is judged over its own length: 150 requests at 50/s took 3 s of schedule,
+    // however early or late the last response came back.
+    let by_count = plan.load.rate().and_then(|rate| plan.requests.map(|n| Duration::from_secs_f64(n as f64 / rate)));
+    let deadline = by_count.into_iter().chain(plan.duration).min().map(|d| start + d);
     let mut ended: Option<Instant> = None;
+    let mut completed: Option<Completed> = None;
     let mut abort_at: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -270,11 +281,15 @@ async fn supervise(
             },
             _ = sleep_until(deadline.unwrap_or(start)), if deadline.is_some() && ended.is_none() => {
                 ended = deadline;
+                completed = Some(recorder.completed());
                 let _ = stop.send(Stop::Done);
             }
             _ = &mut shutdown, if abort_at.is_none() => {
                 let now = Instant::now();
-                ended.get_or_insert(now);
+                if ended.is_none() {
+                    ended = Some(now);
+                    completed = Some(recorder.completed());
+                }
                 abort_at = Some(now + plan.drain_timeout);
                 tracing::info!(drain_timeout = ?plan.drain_timeout, "signal received: stopping, draining in-flight requests");
                 let _ = stop.send(Stop::Signal);
@@ -284,17 +299,11 @@ async fn supervise(
             }
         }
     }
-    // A schedule that ran to its end is judged over its own length: 150 requests at 50/s took
-    // 3 s of schedule, however early the last response came back.
-    let scheduled = match plan.load.rate() {
-        Some(rate) if ended.is_none() => {
-            let by_count = plan.requests.map(|n| Duration::from_secs_f64(n as f64 / rate));
-            by_count.into_iter().chain(plan.duration).min().map(|d| start + d)
-        }
-        _ => None,
-    };
-    let end = ended.or(scheduled).unwrap_or_else(Instant::now);
-    (end - start, abort_at.is_some())
+    // Every request came back before the deadline of a counted schedule: its window is still the
+    // schedule's length.
+    let counted = by_count.filter(|_| ended.is_none()).map(|d| start + d);
+    let end = ended.or(counted).unwrap_or_else(Instant::now);
+    (end - start, abort_at.is_some(), completed)
 }
 
 /// How progress looks: JSON lines, plain lines, or a status line redrawn on a terminal.
@@ -339,7 +348,9 @@ async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, look: Lo
             state.target = Some((s.rate_at(state.elapsed.as_secs_f64()) * 10.0).round() / 10.0);
         }
         state.span = now - last;
-        state.in_flight = shared.metrics.in_flight.get();
+        let in_flight = shared.metrics.in_flight.get();
+        state.sent_now = (window.counts.requests as i64 + in_flight - state.in_flight).max(0) as u64;
+        state.in_flight = in_flight;
         state.classes = report::classes(&classes, &shared.routes);
         for (kind, n) in &window.counts.error_types {
             *state.errors.entry(kind.as_str().to_string()).or_insert(0) += n;

@@ -90,7 +90,7 @@ pub struct RawConfig {
     /// Log and progress format on stderr: text or json
     #[arg(long, default_value = "text")]
     pub log_format: Option<String>,
-    /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `achieved_rps>=95` (repeatable)
+    /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `throughput_rps>=95` (repeatable; achieved_rps is the rate sent, throughput_rps the rate completed)
     #[arg(long)]
     #[serde(deserialize_with = "list")]
     pub threshold: Vec<String>,

@@ -25,7 +25,8 @@ pub(super) async fn record(shared: Arc<Shared>, start: Instant, mut stop: onesho
         };
         let stats = shared.recorder.take_second();
         let classes = report::classes(&stats.counts.classes, &shared.routes);
-        timeline.add(last - start, now - last, stats, classes);
+        let in_flight = u64::try_from(shared.metrics.in_flight.get()).unwrap_or(0);
+        timeline.add(last - start, now - last, stats, classes, in_flight);
         if stopping {
             return timeline;
         }
