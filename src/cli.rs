@@ -13,6 +13,7 @@ use crate::compare::CompareArgs;
 use crate::config::{parse_mesh, ConfigError, Mesh, Plan};
 use crate::demo::{self, DemoArgs};
 use crate::html::ReportArgs;
+use crate::merge::MergeArgs;
 use crate::settings::{self, env_name, RawConfig};
 use crate::verify::{self, RawVerify, VerifyArgs};
 
@@ -50,6 +51,18 @@ Examples:
   trafficgen capacity --slo 'p99<500ms' --slo 'error_rate<1%' http://productpage:9080/productpage
   trafficgen capacity --slo 'p99<200ms' --start 50 --step +50 --max 2000 --step-duration 20s \\
       --output json http://reviews:9080/reviews/0";
+
+/// `merge`'s exit codes and examples.
+const MERGE_HELP: &str = "\
+Exit codes:
+  0  every threshold held on the merged result (without thresholds: some request succeeded)
+  1  an input could not be read or holds no summary
+  2  invalid --threshold, or summaries of different run ids without --allow-mixed
+  3  a threshold failed on the merged result
+
+Examples:
+  trafficgen merge shard-0.json shard-1.json shard-2.json
+  kubectl logs -n load -l job-name=trafficgen --prefix --tail=-1 | trafficgen merge --threshold 'p99<500ms' -";
 
 /// Each run option's heading in `--help`, in this order. An option missing here fails a test.
 const HEADINGS: [(&str, &[&str]); 9] = [
@@ -126,6 +139,9 @@ enum Sub {
     Compare(CompareArgs),
     /// Draw one or more runs' summaries as one self-contained HTML page.
     Report(ReportArgs),
+    /// One result for a sharded run: its shards' summaries merged (exact percentiles), judged.
+    #[command(after_help = MERGE_HELP)]
+    Merge(MergeArgs),
 }
 
 /// What the user asked for, validated.
@@ -145,6 +161,8 @@ pub enum Command {
     Compare(Box<CompareArgs>),
     /// Write the HTML report of some runs.
     Report(Box<ReportArgs>),
+    /// Merge a sharded run's summaries.
+    Merge(Box<MergeArgs>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -181,6 +199,7 @@ pub async fn parse(
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("compare", m)) => Ok(Command::Compare(Box::new(CompareArgs::from_arg_matches(m)?))),
         Some(("report", m)) => Ok(Command::Report(Box::new(ReportArgs::from_arg_matches(m)?))),
+        Some(("merge", m)) => Ok(Command::Merge(Box::new(MergeArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
             let plan = demo::plan(&settings::layer(m, env).map_err(ConfigError::from)?)?;

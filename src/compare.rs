@@ -47,7 +47,7 @@ pub struct CompareArgs {
     pub output: Format,
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
+pub(crate) fn parse_format(s: &str) -> Result<Format, String> {
     match s {
         "text" => Ok(Format::Text),
         "json" => Ok(Format::Json),

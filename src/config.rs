@@ -65,7 +65,7 @@ pub enum Mesh {
 }
 
 /// This pod's part of an Indexed Job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shard {
     /// 0-based index.
     pub index: usize,

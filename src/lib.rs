@@ -16,7 +16,7 @@
 //! runs `send` step after step; `compare` and `html` read saved summaries (`run` calls `html`
 //! for `--report`); `demo` drives the Bookinfo simulation, crate `sim` (which also serves `serve`).
 //!
-//! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`)
+//! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`, `merge`)
 //!   parsed into one [`cli::Command`]; the top.
 //! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources.
 //! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
@@ -39,7 +39,8 @@
 //!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)?
 //! - [`capacity`]: steps at rising rates, then bisection: the highest rate that keeps the SLO.
 //! - [`compare`]: two saved summaries side by side, significance (a bootstrap on the histograms),
-//!   budgets; [`html`]: the HTML report of saved summaries or of the run just ended.
+//!   budgets; [`html`]: the HTML report of saved summaries or of the run just ended;
+//!   [`merge`]: one result for a sharded run's summaries (counts summed, histograms merged).
 //! - [`demo`]: the Bookinfo simulation driven as a cluster user drives the real one.
 
 pub mod capacity;
@@ -51,6 +52,7 @@ pub mod compare;
 pub mod config;
 pub mod demo;
 pub mod html;
+pub mod merge;
 mod metrics;
 mod otlp;
 mod outcome;

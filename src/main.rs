@@ -11,6 +11,7 @@ use trafficgen::capacity::{self, Ending};
 use trafficgen::cli::{self, Command, ParseError};
 use trafficgen::config::Format;
 use trafficgen::demo::{self, DemoError};
+use trafficgen::merge::MergeError;
 use trafficgen::report::Summary;
 use trafficgen::shutdown;
 
@@ -89,6 +90,11 @@ fn main() -> ExitCode {
         }
         Command::Compare(args) => match trafficgen::compare::run(&args) {
             Ok(comparison) => ExitCode::from(if comparison.passed() { EXIT_OK } else { EXIT_THRESHOLDS }),
+            Err(e) => fail(EXIT_FAILURE, &e),
+        },
+        Command::Merge(args) => match trafficgen::merge::run(&args) {
+            Ok(merged) => ExitCode::from(if merged.passed() { EXIT_OK } else { EXIT_THRESHOLDS }),
+            Err(e @ MergeError::Invalid(_)) => fail(EXIT_CONFIG, &e),
             Err(e) => fail(EXIT_FAILURE, &e),
         },
         Command::Report(args) => match trafficgen::html::run(&args) {

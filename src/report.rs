@@ -107,7 +107,8 @@ pub const NO_SUCCESS: &str = "no request succeeded";
 
 /// What identifies a run and the settings that shape its numbers, so two summaries can be
 /// compared later without guessing.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RunSettings {
     /// Target URLs, each once, in route order.
     pub targets: Vec<String>,

@@ -75,6 +75,10 @@ fn url_routes(
     r.url
         .iter()
         .map(|u| {
+            if !u.contains("://") && parse_url(&format!("http://{u}")).is_some() {
+                let expected = format!("an absolute URL with a scheme: did you mean http://{u}?");
+                return Err(v.invalid("url", u, &expected));
+            }
             let uri = v.parse("url", Some(u), "an absolute http:// or https:// URL with a host", parse_url)?;
             Ok(Route {
                 name: uri.path().to_string(),

@@ -67,7 +67,7 @@ fn bad_values_name_the_setting_value_and_expectation() {
         (vec!["https://a..b/"], "invalid URL=\"https://a..b/\""),
         (vec!["http://user:pw@a/"], "invalid URL=\"http://user:pw@a/\""),
         (vec!["--duration", "ten minutes", url], "invalid --duration=\"ten minutes\": expected a duration"),
-        (vec!["productpage:9080/x"], "invalid URL=\"productpage:9080/x\": expected an absolute http"),
+        (vec!["productpage:9080/x"], "invalid URL=\"productpage:9080/x\": expected an absolute URL with a scheme: did you mean http://productpage:9080/x?"),
         (vec!["ftp://a/"], "URL=\"ftp://a/\""),
         (vec!["http:///nohost"], "URL=\"http:///nohost\""),
         (vec!["-H", "novalue", url], "invalid --header=\"novalue\": expected NAME: VALUE"),
