@@ -9,6 +9,7 @@ use crate::compare::{Comparison, LoadError, MinEffect, Saved};
 use crate::report::Summary;
 
 mod charts;
+mod header;
 mod svg;
 
 use svg::esc;
@@ -75,6 +76,7 @@ pub fn page(runs: &[Saved]) -> String {
         esc(&names.join(", "))
     );
     let _ = write!(s, "<h1>trafficgen report: {}</h1>", esc(&names.join(" vs ")));
+    header::what_ran(&mut s, runs);
     figures(&mut s, runs);
     if let Some((base, others)) = runs.split_first() {
         for new in others {
@@ -92,17 +94,18 @@ pub fn page(runs: &[Saved]) -> String {
 }
 
 fn figures(s: &mut String, runs: &[Saved]) {
-    s.push_str("<h2>Runs</h2><table><tr><th>run</th><th>target req/s</th><th>achieved req/s</th><th>seconds</th>\
-        <th>requests</th><th>errors</th><th>dropped</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th></tr>");
+    s.push_str("<h2>Figures</h2><table><tr><th>run</th><th>target req/s</th><th>sent req/s</th><th>completed req/s</th>\
+        <th>seconds</th><th>requests</th><th>errors</th><th>dropped</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th></tr>");
     for r in runs {
         let p = &r.latency_ms;
         let target = r.target_rps.map_or("max".to_string(), |t| format!("{t}"));
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{target}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{} ({:.2}%)</td><td>{}</td>\
-             <td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
+            "<tr><td>{}</td><td>{target}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{} ({:.2}%)</td>\
+             <td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
             esc(&r.label),
             r.achieved_rps,
+            r.throughput(),
             r.duration_s,
             r.requests,
             r.errors,
@@ -121,8 +124,8 @@ fn compare_table(s: &mut String, c: &Comparison) {
     let _ = write!(
         s,
         "<h2>{} vs {}</h2><table class=\"compare\"><tr><th>figure</th><th>base</th><th>new</th><th>diff</th><th>rel</th><th>significant</th></tr>",
-        esc(&c.labels.1),
-        esc(&c.labels.0)
+        esc(&c.labels.0),
+        esc(&c.labels.1)
     );
     for cells in c.cells() {
         let class = if cells[5] == "yes" { " class=\"yes\"" } else { "" };

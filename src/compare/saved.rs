@@ -31,6 +31,8 @@ pub struct Saved {
     pub started_at: String,
     /// The settings that shape the numbers, as the run wrote them.
     pub settings: serde_json::Value,
+    /// The warm-up's row, when the run had one (its `duration_s` precedes the measured window).
+    pub warmup: Option<serde_json::Value>,
     /// Sending window, seconds.
     pub duration_s: f64,
     /// Completed requests.
@@ -107,6 +109,11 @@ impl Saved {
     /// Responses completed per second (the rate sent, for a summary without the figure).
     pub fn throughput(&self) -> f64 {
         self.throughput_rps.unwrap_or(self.achieved_rps)
+    }
+
+    /// Seconds of warm-up before the measured window.
+    pub fn warmup_s(&self) -> f64 {
+        self.warmup.as_ref().and_then(|w| w["duration_s"].as_f64()).unwrap_or(0.0)
     }
 
     /// Errors per request.
