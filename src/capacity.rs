@@ -296,8 +296,7 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outc
 /// and the generator sent the whole schedule. Sends dropped at `--max-in-flight` while the
 /// target kept up mean the generator's limit, not the target's, was reached first.
 fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {
-    let mut broke: Vec<String> =
-        slos.iter().map(|t| t.check(summary)).filter(|v| !v.passed).map(|v| v.expr).collect();
+    let mut broke: Vec<String> = slos.iter().map(|t| t.check(summary)).filter(|v| !v.passed).map(|v| v.expr).collect();
     if summary.throughput_rps < KEPT_UP * rate {
         broke.push(format!("completed {:.1} req/s < {:.0}%", summary.throughput_rps, KEPT_UP * 100.0));
     }

@@ -16,8 +16,8 @@ use crate::threshold::Threshold;
 
 mod read;
 
-pub use read::ReadError;
 use read::Part;
+pub use read::ReadError;
 
 /// Flags of `trafficgen merge`.
 #[derive(Debug, Clone, clap::Args)]
@@ -83,8 +83,8 @@ pub struct ShardRow {
 pub fn run(args: &MergeArgs) -> Result<Merged, MergeError> {
     let mut thresholds = Vec::new();
     for text in &args.threshold {
-        let t = Threshold::parse(text)
-            .map_err(|e| MergeError::Invalid(format!("invalid --threshold {text:?}: {e}")))?;
+        let t =
+            Threshold::parse(text).map_err(|e| MergeError::Invalid(format!("invalid --threshold {text:?}: {e}")))?;
         thresholds.push(t);
     }
     let mut parts = Vec::new();
@@ -143,7 +143,10 @@ fn stats(parts: &[Part]) -> Result<Stats, MergeError> {
     let mut stats = Stats::default();
     for p in parts {
         let h = p.histograms.as_ref().ok_or_else(|| {
-            MergeError::Invalid(format!("{}: the summary has no histograms, so its percentiles cannot be merged", p.label))
+            MergeError::Invalid(format!(
+                "{}: the summary has no histograms, so its percentiles cannot be merged",
+                p.label
+            ))
         })?;
         for (into, text) in [(&mut stats.latency, &h.latency), (&mut stats.service_time, &h.service_time)] {
             let decoded = decode(text).map_err(|e| MergeError::Invalid(format!("{}: histograms: {e}", p.label)))?;

@@ -271,20 +271,23 @@ impl Shard {
 #[derive(Debug, Clone)]
 pub(crate) struct Recorder {
     shards: Arc<[Mutex<Shard>]>,
+    /// Each route's index among the routes' names: per-route figures are kept per name.
+    names: Arc<[usize]>,
 }
 
 impl Recorder {
     /// A recorder with one shard per worker.
     #[cfg(test)]
     pub(crate) fn new(workers: usize) -> Self {
-        Self::with_stages(workers, 0)
+        Self::with_stages(workers, 0, Arc::from([]))
     }
 
-    /// A recorder that also keeps a row per stage and one for the warm-up; `stages` = 0 keeps none.
-    pub(crate) fn with_stages(workers: usize, stages: usize) -> Self {
+    /// A recorder that also keeps a row per stage and one for the warm-up (`stages` = 0 keeps
+    /// none), and per-route figures by name (`names[route]`; by route when `names` is empty).
+    pub(crate) fn with_stages(workers: usize, stages: usize, names: Arc<[usize]>) -> Self {
         let rows = if stages == 0 { 0 } else { stages + 1 };
         let shard = || Mutex::new(Shard { rows: vec![StageStats::default(); rows], ..Shard::default() });
-        Recorder { shards: (0..workers).map(|_| shard()).collect() }
+        Recorder { shards: (0..workers).map(|_| shard()).collect(), names }
     }
 
     fn shard(&self, worker: usize) -> MutexGuard<'_, Shard> {
@@ -306,7 +309,8 @@ impl Recorder {
 
     /// Record an outcome of `phase` on worker `worker`'s shard.
     pub(crate) fn record_in(&self, worker: usize, phase: Phase, o: &Outcome) {
-        self.shard(worker).fresh(phase).record(o);
+        let named = Outcome { route: self.names.get(o.route).copied().unwrap_or(o.route), ..*o };
+        self.shard(worker).fresh(phase).record(&named);
     }
 
     /// Count a dropped send on worker `worker`'s shard.

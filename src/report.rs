@@ -401,7 +401,10 @@ mod tests {
         for key in ["p50", "p90", "p95", "p99", "p999", "max", "mean"] {
             assert!(v["latency_ms"][key].is_number(), "latency_ms.{key}");
         }
-        assert_eq!((&v["achieved_rps"], &v["throughput_rps"], &v["in_flight_at_end"]), (&10.0.into(), &0.0.into(), &100.into()));
+        assert_eq!(
+            (&v["achieved_rps"], &v["throughput_rps"], &v["in_flight_at_end"]),
+            (&10.0.into(), &0.0.into(), &100.into())
+        );
         assert_eq!(v["status_codes"]["503"], 2);
         assert_eq!(v["error_types"]["http_5xx"], 2);
         assert_eq!(v["thresholds"][0]["passed"], true);
@@ -417,18 +420,28 @@ mod tests {
         let text = sum.render(Format::Text);
         assert!(text.contains("max (closed loop)"), "{text}");
         assert!(text.contains("corrected"));
-        assert!(text.contains("verdict       no thresholds set: 100 requests sent at 25.0 req/s, 25.0 req/s completed"), "{text}");
+        assert!(
+            text.contains("verdict       no thresholds set: 100 requests sent at 25.0 req/s, 25.0 req/s completed"),
+            "{text}"
+        );
         assert!(!text.contains("did not keep up"), "{text}");
     }
 
     #[test]
     fn a_backlog_that_grew_through_the_run_is_said() {
-        let mut sum = Summary::new(&stats(), &Completed { requests: 40, routes: vec![40] }, Some(20.0), Duration::from_secs(4), &[]);
+        let mut sum = Summary::new(
+            &stats(),
+            &Completed { requests: 40, routes: vec![40] },
+            Some(20.0),
+            Duration::from_secs(4),
+            &[],
+        );
         assert_eq!((sum.achieved_rps, sum.throughput_rps, sum.in_flight_at_end), (25.0, 10.0, 60));
         assert!(sum.fell_behind());
         assert!(sum.render(Format::Text).contains("target did not keep up: 60 still in flight"));
         // As many in flight at the middle as at the end: a steady run's responses still out.
-        sum.timeline = (0..4).map(|t| Point { t: f64::from(t), interval_s: 1.0, in_flight: 60, ..Point::default() }).collect();
+        sum.timeline =
+            (0..4).map(|t| Point { t: f64::from(t), interval_s: 1.0, in_flight: 60, ..Point::default() }).collect();
         assert!(!sum.fell_behind());
     }
 

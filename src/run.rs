@@ -177,13 +177,9 @@ fn unix(t: SystemTime) -> f64 {
 
 /// The settings that shape a run's numbers, for its summary.
 fn settings(plan: &Plan) -> RunSettings {
-    let mut targets: Vec<String> = Vec::new();
-    for route in &plan.routes {
-        let url = route.uri.to_string();
-        if !targets.contains(&url) {
-            targets.push(url);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let targets: Vec<String> =
+        plan.routes.iter().map(|r| r.uri.to_string()).filter(|url| seen.insert(url.clone())).collect();
     RunSettings {
         targets,
         rate: plan.load.rate(),

@@ -19,6 +19,7 @@ use crate::otlp::{self, Exporter, Resource};
 use crate::pacer::{share, Pacer};
 use crate::recorder::{Completed, Recorder, StageStats, Stats};
 use crate::report::{self, Progress, Spans, Summary};
+use crate::scenario::{Named, Route};
 use crate::stages::Schedule;
 use crate::timeline::Point;
 use crate::trace::{LogLimit, Tracer};
@@ -43,6 +44,8 @@ pub(crate) struct Sent {
     schedule: Option<Arc<Schedule>>,
     /// The run second by second.
     timeline: Vec<Point>,
+    /// The first route of each name: what the recorded route indices refer to.
+    named: Vec<Route>,
     /// What became of the sampled requests' client spans; `None` without `--otlp-endpoint`.
     spans: Option<otlp::Counts>,
 }
@@ -64,7 +67,7 @@ impl Sent {
             }
             _ => plan.load.rate(),
         };
-        let mut summary = Summary::new(&self.stats, &self.completed, target, measured, &plan.routes);
+        let mut summary = Summary::new(&self.stats, &self.completed, target, measured, &self.named);
         summary.interrupted = self.interrupted;
         summary.timeline = self.timeline.clone();
         summary.spans = self.spans.map(|c| Spans { exported: c.exported, dropped: c.dropped });
@@ -117,9 +120,11 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         }
         None => (None, None),
     };
+    let named = Named::of(&plan.routes);
     let shared = Arc::new(Shared {
         client: Client::new(&plan.routes, &plan.client, workers),
-        recorder: Recorder::with_stages(workers, rows),
+        recorder: Recorder::with_stages(workers, rows, named.of_route),
+        named: named.first,
         metrics: metrics.clone(),
         routes: plan.routes.clone(),
         login: plan.login,
@@ -155,7 +160,8 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
     let rows = shared.recorder.stages();
     let stats = shared.recorder.total();
     let completed = completed.unwrap_or_else(|| Completed::all(&stats));
-    Sent { stats, window, interrupted, completed, rows, schedule, timeline, spans }
+    let named = shared.named.clone();
+    Sent { stats, window, interrupted, completed, rows, schedule, timeline, named, spans }
 }
 
 /// Start `workers` send loops, each on a thread of its own, and their schedule (flat, or `staged`)
@@ -299,10 +305,10 @@ async fn supervise(
             }
         }
     }
-    // Every request came back before the deadline of a counted schedule: its window is still the
-    // schedule's length.
-    let counted = by_count.filter(|_| ended.is_none()).map(|d| start + d);
-    let end = ended.or(counted).unwrap_or_else(Instant::now);
+    // Every request of an open-loop schedule came back before its deadline: the window is still
+    // the schedule's length.
+    let scheduled = plan.load.rate().and(deadline);
+    let end = ended.or(scheduled).unwrap_or_else(Instant::now);
     (end - start, abort_at.is_some(), completed)
 }
 
@@ -351,7 +357,7 @@ async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, look: Lo
         let in_flight = shared.metrics.in_flight.get();
         state.sent_now = (window.counts.requests as i64 + in_flight - state.in_flight).max(0) as u64;
         state.in_flight = in_flight;
-        state.classes = report::classes(&classes, &shared.routes);
+        state.classes = report::classes(&classes, &shared.named);
         for (kind, n) in &window.counts.error_types {
             *state.errors.entry(kind.as_str().to_string()).or_insert(0) += n;
         }

@@ -18,7 +18,7 @@ pub(crate) const ENV_PREFIX: &str = "TRAFFICGEN_";
 #[derive(Debug, Default, Clone, Args, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RawConfig {
-    /// Target URLs; requests are spread over them in turn
+    /// Target URLs; requests are spread over them in turn. `@FILE` reads URLs from FILE, one a line (up to 100,000 URLs; past 100 different paths, the rest share the route name `other`)
     #[arg(value_name = "URL")]
     #[serde(deserialize_with = "list")]
     pub url: Vec<String>,

@@ -121,7 +121,9 @@ impl Threshold {
         let bound = match metric {
             Metric::Latency(_) => parse_millis(value),
             Metric::ErrorRate => parse_fraction(value),
-            Metric::AchievedRps | Metric::ThroughputRps => value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0),
+            Metric::AchievedRps | Metric::ThroughputRps => {
+                value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            }
         }
         .ok_or_else(|| {
             let want = match metric {

@@ -236,8 +236,8 @@ impl LogLimit {
         self.failed.fetch_add(1, Ordering::Relaxed);
         let period = unix_nanos(SystemTime::now()) / 1_000_000_000 / Self::EVERY_SECONDS + 1;
         let last = self.logged.load(Ordering::Relaxed);
-        let due = last != period
-            && self.logged.compare_exchange(last, period, Ordering::Relaxed, Ordering::Relaxed).is_ok();
+        let due =
+            last != period && self.logged.compare_exchange(last, period, Ordering::Relaxed, Ordering::Relaxed).is_ok();
         due.then(|| self.failed.swap(0, Ordering::Relaxed))
     }
 }

@@ -62,7 +62,12 @@ fn rate(runs: &[Saved]) -> Chart {
             .flatten()
             .collect();
         if !target.is_empty() {
-            series.push(Series { name: name(runs, run, "target"), colour: colour(2 * i), dashed: true, points: target });
+            series.push(Series {
+                name: name(runs, run, "target"),
+                colour: colour(2 * i),
+                dashed: true,
+                points: target,
+            });
         }
     }
     Chart {

@@ -10,14 +10,21 @@ use serde_json::Value;
 use super::svg::esc;
 use crate::compare::Saved;
 
+/// Targets listed per run; a list of thousands ends with how many more.
+const SHOWN: usize = 10;
+
 /// The "What ran" section.
 pub(super) fn what_ran(s: &mut String, runs: &[Saved]) {
     s.push_str("<h2>What ran</h2><table><tr><th>run</th><th>run id</th><th>started</th><th>targets</th></tr>");
     for r in runs {
-        let targets: Vec<String> = match r.settings.get("targets") {
-            Some(Value::Array(urls)) => urls.iter().map(text).collect(),
+        let mut targets: Vec<String> = match r.settings.get("targets") {
+            Some(Value::Array(urls)) => urls.iter().take(SHOWN).map(text).collect(),
             _ => Vec::new(),
         };
+        let all = r.settings.get("targets").and_then(Value::as_array).map_or(0, Vec::len);
+        if all > SHOWN {
+            targets.push(format!("and {} more", all - SHOWN));
+        }
         let _ = write!(
             s,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"targets\">{}</td></tr>",

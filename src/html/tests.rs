@@ -37,12 +37,18 @@ fn the_page_is_self_contained_with_every_chart() {
     assert!(html.contains("base vs new &lt;b&gt;"), "a compare table for the second run, in the title's order");
     assert!(html.contains("trafficgen report: base vs new &lt;b&gt;"));
     assert!(html.contains("<h2>What ran</h2>") && html.contains("http://productpage:9080/productpage"), "{html}");
-    assert!(html.contains("Settings that differ") && html.contains("<td>connections</td><td>64</td><td>12</td>"), "{html}");
+    assert!(
+        html.contains("Settings that differ") && html.contains("<td>connections</td><td>64</td><td>12</td>"),
+        "{html}"
+    );
     assert!(!html.contains("<td>http2</td>"), "settings alike in both runs are left out");
     assert!(html.contains("new &lt;b&gt;: http_5xx") && html.contains("base: v2"));
     for external in ["<script", "src=", "href=", "@import", "url("] {
         assert!(!html.contains(external), "{external} would fetch or run something");
     }
     let one = page(&[run("only", 10.0)]);
-    assert!(!one.contains("vs new") && one.contains(">completed<") && one.contains(">sent<"), "one run: no compare table");
+    assert!(
+        !one.contains("vs new") && one.contains(">completed<") && one.contains(">sent<"),
+        "one run: no compare table"
+    );
 }

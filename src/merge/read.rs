@@ -103,9 +103,7 @@ pub(crate) fn parse(text: &str, label: &str) -> Vec<Part> {
 
 /// `[pod/NAME/container] rest` into the prefix's inside and the rest.
 fn split_prefix(line: &str) -> (Option<&str>, &str) {
-    line.strip_prefix('[')
-        .and_then(|l| l.split_once("] "))
-        .map_or((None, line), |(prefix, rest)| (Some(prefix), rest))
+    line.strip_prefix('[').and_then(|l| l.split_once("] ")).map_or((None, line), |(prefix, rest)| (Some(prefix), rest))
 }
 
 /// `pod/NAME/container` -> `NAME`.

@@ -20,7 +20,11 @@ fn shard(index: usize, run_id: &str, n: u64, ms: u64, start: f64) -> String {
 }
 
 fn parts(run_ids: [&str; 3]) -> Vec<Part> {
-    let texts = [shard(0, run_ids[0], 100, 5, 1000.0), shard(1, run_ids[1], 200, 20, 1001.0), shard(2, run_ids[2], 50, 80, 999.0)];
+    let texts = [
+        shard(0, run_ids[0], 100, 5, 1000.0),
+        shard(1, run_ids[1], 200, 20, 1001.0),
+        shard(2, run_ids[2], 50, 80, 999.0),
+    ];
     texts.iter().enumerate().flat_map(|(i, t)| read::parse(t, &format!("shard-{i}"))).collect()
 }
 

@@ -143,7 +143,11 @@ mod tests {
         let first = &table[0];
         assert_eq!((first.target.as_str(), first.duration_s, first.target_rps), ("0->100", 1.0, Some(75.0)));
         assert_eq!((first.achieved_rps, first.errors), (50.0, 1));
-        assert_eq!((first.throughput_rps, table[1].throughput_rps), (40.0, 40.0), "completions per second of the timeline");
+        assert_eq!(
+            (first.throughput_rps, table[1].throughput_rps),
+            (40.0, 40.0),
+            "completions per second of the timeline"
+        );
         assert!((first.p99_ms - 20.0).abs() < 0.2, "{first:?}");
         assert_eq!((table[1].target.as_str(), table[1].achieved_rps, table[1].target_rps), ("100", 100.0, Some(100.0)));
     }

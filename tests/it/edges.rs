@@ -38,8 +38,10 @@ fn mistyped_inputs_say_how_to_write_them() {
 fn compare_without_budgets_gives_no_verdict_of_passing() {
     let dir = tempdir("edges-compare");
     let (base, new) = (dir.join("base.json"), dir.join("new.json"));
-    std::fs::write(&base, r#"{"requests":100,"errors":0,"achieved_rps":10.0,"latency_ms":{"p50":10.0,"p99":12.0}}"#).unwrap();
-    std::fs::write(&new, r#"{"requests":100,"errors":0,"achieved_rps":10.0,"latency_ms":{"p50":90.0,"p99":184.0}}"#).unwrap();
+    std::fs::write(&base, r#"{"requests":100,"errors":0,"achieved_rps":10.0,"latency_ms":{"p50":10.0,"p99":12.0}}"#)
+        .unwrap();
+    std::fs::write(&new, r#"{"requests":100,"errors":0,"achieved_rps":10.0,"latency_ms":{"p50":90.0,"p99":184.0}}"#)
+        .unwrap();
     let out = bin().arg("compare").arg(&base).arg(&new).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
@@ -70,4 +72,33 @@ fn the_verify_doc_stands_alone_with_a_loopback_recipe() {
     for step in ["trafficgen serve --bookinfo", "prometheus --config.file", "trafficgen verify"] {
         assert!(doc.contains(step), "the recipe lacks `{step}`");
     }
+}
+
+#[test]
+fn a_hundred_thousand_urls_from_a_file_keep_the_routes_bounded() {
+    let addr = crate::support::closed_addr();
+    let _serve = crate::support::spawn(std::process::Command::new(env!("CARGO_BIN_EXE_trafficgen")).args([
+        "serve",
+        "--listen",
+        &addr.to_string(),
+    ]));
+    crate::support::eventually(10, "serve to answer", || crate::support::http_get(addr, "/healthz").ok_or("no answer"));
+    let dir = tempdir("edges-urls");
+    let file = dir.join("urls.txt");
+    let urls: String = (0..100_000).map(|i| format!("http://{addr}/item/{i}\n")).collect();
+    std::fs::write(&file, format!("# a vegeta-style list\n{urls}")).unwrap();
+    let out = bin()
+        .args(["--metrics-addr", "off", "--progress-interval", "0s", "--output", "json"])
+        .args(["--rate", "1000", "--requests", "2000"])
+        .arg(format!("@{}", file.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((v["requests"].as_u64(), v["ok"].as_u64()), (Some(2000), Some(2000)), "{v}");
+    let routes = v["routes"].as_array().expect("a route table");
+    assert_eq!(routes.len(), 101, "100 paths and `other`");
+    let other = routes.iter().find(|r| r["route"] == "other").expect("the rest as `other`");
+    assert_eq!(other["requests"].as_u64(), Some(1900), "{other}");
+    assert_eq!(v["settings"]["targets"].as_array().map(Vec::len), Some(100_000));
 }

@@ -67,7 +67,9 @@ fn three_shards_merge_into_one_result_from_files_or_logs() {
     assert_eq!(from_files.status.code(), Some(0), "{}", String::from_utf8_lossy(&from_files.stderr));
     let from_logs = merge(&["--output", "json", "-"], &[], Some(&logs));
     let (a, b) = (json(&from_files), json(&from_logs));
-    for key in ["requests", "ok", "errors", "achieved_rps", "throughput_rps", "latency_ms", "histograms", "run_id", "passed"] {
+    for key in
+        ["requests", "ok", "errors", "achieved_rps", "throughput_rps", "latency_ms", "histograms", "run_id", "passed"]
+    {
         assert_eq!(a[key], b[key], "{key}");
     }
     let each: Vec<serde_json::Value> =
