@@ -181,7 +181,8 @@ pub struct Step {
     pub rate: f64,
     /// Requests sent per second.
     pub achieved_rps: f64,
-    /// Responses completed per second: what the target kept up with.
+    /// Responses completed per second over the step's second half (its pipeline full): what
+    /// the target kept up with.
     pub throughput_rps: f64,
     /// Requests sent.
     pub sent: u64,
@@ -292,19 +293,21 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outc
 }
 
 /// A step holds when every SLO holds, the target completed at least [`KEPT_UP`] of the rate
-/// (a target that falls behind keeps a lenient latency SLO for a while, with its queue growing),
+/// over the step's second half (a target that falls behind keeps a lenient latency SLO for a
+/// while, with its queue growing; the first half fills the pipeline),
 /// and the generator sent the whole schedule. Sends dropped at `--max-in-flight` while the
 /// target kept up mean the generator's limit, not the target's, was reached first.
 fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {
     let mut broke: Vec<String> = slos.iter().map(|t| t.check(summary)).filter(|v| !v.passed).map(|v| v.expr).collect();
-    if summary.throughput_rps < KEPT_UP * rate {
-        broke.push(format!("completed {:.1} req/s < {:.0}%", summary.throughput_rps, KEPT_UP * 100.0));
+    let completed_rps = summary.steady_throughput_rps();
+    if completed_rps < KEPT_UP * rate {
+        broke.push(format!("completed {completed_rps:.1} req/s < {:.0}%", KEPT_UP * 100.0));
     }
     Step {
         step: n,
         rate: round(rate),
         achieved_rps: summary.achieved_rps,
-        throughput_rps: summary.throughput_rps,
+        throughput_rps: completed_rps,
         sent: summary.requests,
         completed: summary.requests - summary.in_flight_at_end,
         p99_ms: summary.latency_ms.p99,

@@ -63,7 +63,7 @@ fn write(path: &Path, html: &str) -> Result<(), ReportError> {
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#222}\
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}table{border-collapse:collapse;margin:8px 0}\
-td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}\
+td,th{padding:3px 7px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}\
 .chart{width:100%;height:auto;border:1px solid #eee;margin:6px 0}.chart .grid{stroke:#eee}\
 .chart text{font-size:11px;fill:#444}.chart .title{font-size:13px;font-weight:600;fill:#222}\
 .yes{color:#b00;font-weight:600}.note{color:#666;font-size:12px}";

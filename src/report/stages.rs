@@ -93,7 +93,7 @@ pub(crate) fn table(
 
 /// Responses completed from `from` to `to` seconds, each timeline point counted for the part of
 /// it that falls in between.
-fn completions(timeline: &[Point], from: f64, to: f64) -> f64 {
+pub(super) fn completions(timeline: &[Point], from: f64, to: f64) -> f64 {
     timeline
         .iter()
         .filter(|p| p.interval_s > 0.0)
