@@ -299,7 +299,7 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outc
 /// target kept up mean the generator's limit, not the target's, was reached first.
 fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {
     let mut broke: Vec<String> = slos.iter().map(|t| t.check(summary)).filter(|v| !v.passed).map(|v| v.expr).collect();
-    let completed_rps = summary.steady_throughput_rps();
+    let completed_rps = summary.throughput_rps;
     if completed_rps < KEPT_UP * rate {
         broke.push(format!("completed {completed_rps:.1} req/s < {:.0}%", KEPT_UP * 100.0));
     }

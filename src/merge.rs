@@ -113,9 +113,12 @@ pub(crate) fn merge(parts: &[Part], thresholds: &[Threshold], allow_mixed: bool)
     let end = parts.iter().map(|p| p.end_unix_s).fold(f64::NEG_INFINITY, f64::max);
     let window = Duration::from_secs_f64((end - start).max(0.0));
     let in_flight: u64 = parts.iter().map(|p| p.in_flight_at_end).sum();
-    let completed = Completed { requests: stats.counts.requests.saturating_sub(in_flight), routes: Vec::new() };
+    // Each shard's completions at its own rate completed (its steady one), over its window.
+    let done: f64 = parts.iter().map(|p| p.throughput_rps.unwrap_or(p.achieved_rps) * p.duration_s).sum();
+    let completed = Completed { requests: (done.round() as u64).min(stats.counts.requests), routes: Vec::new() };
     let target = parts.iter().map(|p| p.target_rps).sum::<Option<f64>>();
     let mut summary = Summary::new(&stats, &completed, target, window, &[]);
+    summary.in_flight_at_end = in_flight;
     summary.run_id = ids.join(",");
     let first = parts.iter().min_by(|a, b| a.start_unix_s.total_cmp(&b.start_unix_s));
     let last = parts.iter().max_by(|a, b| a.end_unix_s.total_cmp(&b.end_unix_s));

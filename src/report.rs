@@ -141,8 +141,9 @@ pub struct Summary {
     pub target_rps: Option<f64>,
     /// Requests sent per second over the sending window.
     pub achieved_rps: f64,
-    /// Responses completed (errors included) per second over the sending window: what the
-    /// target kept up with.
+    /// Responses completed (errors included) per second: what the target kept up with. Taken
+    /// over the window's second half once the timeline is known (see
+    /// [`Summary::steady_throughput_rps`]), else over the whole window.
     pub throughput_rps: f64,
     /// Requests sent in the window and still unanswered when it ended (answered, failed or
     /// cancelled while draining; all of them are in `requests`).
@@ -308,13 +309,14 @@ impl Summary {
 
     /// Responses completed per second over the second half of the window, from the timeline:
     /// by then the requests of the start are answered, so a target that keeps up completes the
-    /// rate sent even when its latency is a good part of a short window (`throughput_rps` counts
-    /// what was answered within the window: 93% of a 4 s step at 300 ms). Without a timeline,
-    /// `throughput_rps`.
+    /// rate sent even when its latency is a good part of a short window (what was answered
+    /// within the window is 93% of what a 4 s run at 300 ms sent). Without a timeline, the
+    /// rate answered within the window.
     pub fn steady_throughput_rps(&self) -> f64 {
         let warm = self.warmup.as_ref().map_or(0.0, |w| w.duration_s);
         let (from, to) = (warm + self.duration_s / 2.0, warm + self.duration_s);
-        if self.timeline.is_empty() || to - from < 1e-3 {
+        // A run shorter than two of the timeline's seconds has no second half worth the name.
+        if self.timeline.is_empty() || self.duration_s < 2.0 {
             return self.throughput_rps;
         }
         round(stages::completions(&self.timeline, from, to) / (to - from))

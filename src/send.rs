@@ -74,6 +74,8 @@ impl Sent {
         let schedule = self.schedule.as_deref();
         (summary.warmup, summary.stages) =
             report::stage_table(schedule, plan.stages.as_deref(), plan.warmup, self.window, &self.rows, &self.timeline);
+        // The rate completed is the steady one, now that the timeline is there to read it from.
+        summary.throughput_rps = summary.steady_throughput_rps();
         summary
     }
 }
