@@ -177,7 +177,7 @@ impl Comparison {
     fn text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "trafficgen compare: {} (base) vs {} (new)", self.labels.0, self.labels.1);
-        let _ = writeln!(s, "  {:<14}{:>11}{:>11}{:>11}{:>9}  significant", "", "base", "new", "diff", "rel");
+        let _ = writeln!(s, "  {:<16}{:>11}{:>11}{:>11}{:>10}  significant", "", "base", "new", "diff", "rel");
         for line in self.table() {
             let _ = writeln!(s, "  {line}");
         }
@@ -205,7 +205,7 @@ impl Comparison {
         self.cells()
             .into_iter()
             .map(|[name, base, new, diff, rel, mark]| {
-                format!("{name:<14}{base:>11}{new:>11}{diff:>11}{rel:>9}  {mark}")
+                format!("{name:<16}{base:>11}{new:>11}{diff:>11}{rel:>10}  {mark}")
             })
             .collect()
     }
