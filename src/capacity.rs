@@ -181,7 +181,7 @@ pub struct Step {
     pub rate: f64,
     /// Requests sent per second.
     pub achieved_rps: f64,
-    /// Responses completed per second over the step's second half (its pipeline full): what
+    /// Responses completed per second after the step's first second (its pipeline full): what
     /// the target kept up with.
     pub throughput_rps: f64,
     /// Requests sent.
@@ -293,8 +293,8 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Outc
 }
 
 /// A step holds when every SLO holds, the target completed at least [`KEPT_UP`] of the rate
-/// over the step's second half (a target that falls behind keeps a lenient latency SLO for a
-/// while, with its queue growing; the first half fills the pipeline),
+/// after the step's first second (a target that falls behind keeps a lenient latency SLO for a
+/// while, with its queue growing; the first second fills the pipeline),
 /// and the generator sent the whole schedule. Sends dropped at `--max-in-flight` while the
 /// target kept up mean the generator's limit, not the target's, was reached first.
 fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {

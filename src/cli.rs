@@ -44,8 +44,8 @@ Exit codes:
   3        even --start broke the SLO (the capacity is below it)
   130/143  ended by SIGINT/SIGTERM (128 + the signal), after the steps so far
 
-A step holds when every --slo holds, the target completed at least 95% of the step's rate (over
-the step's second half), and no send was dropped.
+A step holds when every --slo holds, the target completed at least 95% of the step's rate (after
+the step's first second), and no send was dropped.
 
 Examples:
   trafficgen capacity --slo 'p99<500ms' --slo 'error_rate<1%' http://productpage:9080/productpage

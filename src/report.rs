@@ -142,7 +142,7 @@ pub struct Summary {
     /// Requests sent per second over the sending window.
     pub achieved_rps: f64,
     /// Responses completed (errors included) per second: what the target kept up with. Taken
-    /// over the window's second half once the timeline is known (see
+    /// over the window after its first second once the timeline is known (see
     /// [`Summary::steady_throughput_rps`]), else over the whole window.
     pub throughput_rps: f64,
     /// Requests sent in the window and still unanswered when it ended (answered, failed or
@@ -307,15 +307,16 @@ impl Summary {
         )
     }
 
-    /// Responses completed per second over the second half of the window, from the timeline:
-    /// by then the requests of the start are answered, so a target that keeps up completes the
-    /// rate sent even when its latency is a good part of a short window (what was answered
+    /// Responses completed per second over the window after its first second, from the
+    /// timeline: by then the first requests are answered (at any latency under a second), so a
+    /// target that keeps up completes the rate sent even when its latency is a good part of a
+    /// short window (what was answered
     /// within the window is 93% of what a 4 s run at 300 ms sent). Without a timeline, the
     /// rate answered within the window.
     pub fn steady_throughput_rps(&self) -> f64 {
         let warm = self.warmup.as_ref().map_or(0.0, |w| w.duration_s);
-        let (from, to) = (warm + self.duration_s / 2.0, warm + self.duration_s);
-        // A run shorter than two of the timeline's seconds has no second half worth the name.
+        let (from, to) = (warm + 1.0, warm + self.duration_s);
+        // A run shorter than two of the timeline's seconds leaves too little to count.
         if self.timeline.is_empty() || self.duration_s < 2.0 {
             return self.throughput_rps;
         }

@@ -57,7 +57,7 @@ fn a_backlog_that_grew_through_the_run_is_said() {
     assert_eq!((sum.achieved_rps, sum.throughput_rps, sum.in_flight_at_end), (25.0, 10.0, 60));
     assert!(sum.fell_behind());
     assert!(sum.render(Format::Text).contains("target did not keep up: 60 still in flight"));
-    // Steady: 40 answers a second over the second half, whatever was still out at the end.
+    // Steady: 40 answers a second after the first second, whatever was still out at the end.
     let steady = (0..4).map(|t| Point { t: f64::from(t), interval_s: 1.0, requests: 40, ..Point::default() });
     sum.timeline = steady.collect();
     assert_eq!(sum.steady_throughput_rps(), 40.0);
