@@ -324,7 +324,7 @@ fn conclude(c: &Capacity, s: &Search, steps: &[Step], end: Ending) -> Outcome {
     let rps = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1} req/s"));
     let message = match end {
         Ending::Found => format!(
-            "capacity {}: p99 {:.2} ms, {:.2}% errors; {} broke the SLO (within {:.0}%)",
+            "capacity {}: p99 {:.2} ms, {:.2}% errors; {} did not hold (within {:.0}%)",
             rps(held), best.map_or(0.0, |b| b.p99_ms), best.map_or(0.0, |b| b.error_rate * 100.0), rps(broke), PRECISION * 100.0
         ),
         Ending::StartBroke => format!("even --start {} broke the SLO: capacity is below it", rps(Some(c.start))),
