@@ -129,19 +129,29 @@ pub(crate) struct Step {
     pub step: usize,
     /// Target rate, req/s.
     pub rate: f64,
-    /// Completed requests per second.
+    /// Requests sent per second.
     pub achieved_rps: f64,
+    /// Responses completed per second after the step's first second (its pipeline full): what
+    /// the target kept up with.
+    pub throughput_rps: f64,
+    /// Requests sent.
+    pub sent: u64,
+    /// Of which completed within the step.
+    pub completed: u64,
     /// Corrected p99 latency.
     pub p99_ms: f64,
     /// Errors / requests.
     pub error_rate: f64,
-    /// Whether every SLO held and the generator kept the rate.
+    /// Whether every SLO held, the target completed at least 95% of the rate and nothing was dropped.
     pub held: bool,
     /// Sends skipped at `--max-in-flight`.
     pub dropped: u64,
-    /// The SLO rules that broke.
+    /// The SLO rules that broke, and `completed < 95%` when the target fell behind.
     pub broke: Vec<String>,
 }
+
+/// The share of a step's rate the target must complete for the step to hold.
+pub(crate) const KEPT_UP: f64 = 0.95;
 
 /// The search's result, the last JSON line.
 #[derive(Debug, Clone, Serialize)]
@@ -231,14 +241,24 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
     written.map(|()| outcome)
 }
 
-/// A step holds when every SLO holds and the generator sent the whole schedule: sends dropped at
-/// `--max-in-flight` mean the generator's limit, not the target's, was reached first.
+/// A step holds when every SLO holds, the target completed at least [`KEPT_UP`] of the rate
+/// after the step's first second (a target that falls behind keeps a lenient latency SLO for a
+/// while, with its queue growing; the first second fills the pipeline),
+/// and the generator sent the whole schedule. Sends dropped at `--max-in-flight` while the
+/// target kept up mean the generator's limit, not the target's, was reached first.
 fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {
-    let broke: Vec<String> = slos.iter().map(|t| t.check(summary)).filter(|v| !v.passed).map(|v| v.expr).collect();
+    let mut broke: Vec<String> = slos.iter().map(|t| t.check(summary)).filter(|v| !v.passed).map(|v| v.expr).collect();
+    let completed_rps = summary.throughput_rps;
+    if completed_rps < KEPT_UP * rate {
+        broke.push(format!("completed {completed_rps:.1} req/s < {:.0}%", KEPT_UP * 100.0));
+    }
     Step {
         step: n,
         rate: round(rate),
         achieved_rps: summary.achieved_rps,
+        throughput_rps: completed_rps,
+        sent: summary.requests,
+        completed: summary.requests - summary.in_flight_at_end,
         p99_ms: summary.latency_ms.p99,
         error_rate: (summary.error_rate() * 1e6).round() / 1e6,
         held: broke.is_empty() && summary.dropped == 0,
@@ -253,7 +273,7 @@ fn conclude(c: &Capacity, s: &Search, steps: &[Step], end: Ending) -> Conclusion
     let rps = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.1} req/s"));
     let message = match end {
         Ending::Found => format!(
-            "capacity {}: p99 {:.2} ms, {:.2}% errors; {} broke the SLO (within {:.0}%)",
+            "capacity {}: p99 {:.2} ms, {:.2}% errors; {} did not hold (within {:.0}%)",
             rps(held), best.map_or(0.0, |b| b.p99_ms), best.map_or(0.0, |b| b.error_rate * 100.0), rps(broke), PRECISION * 100.0
         ),
         Ending::StartBroke => format!("even --start {} broke the SLO: capacity is below it", rps(Some(c.start))),
@@ -295,7 +315,10 @@ fn print_head(c: &Capacity) {
             "trafficgen capacity: SLO {}; steps of {:?} from {} req/s, {growth} up to {} req/s, then bisection to {:.0}%",
             slos.join(", "), c.step_duration, c.start, c.max, PRECISION * 100.0
         );
-        println!("  {:>4} {:>12} {:>10} {:>9} {:>8}  held", "step", "rate req/s", "achieved", "p99 ms", "errors");
+        println!(
+            "  {:>4} {:>12} {:>9} {:>9} {:>8} {:>9} {:>9} {:>8}  held",
+            "step", "rate req/s", "sent", "completed", "dropped", "done/s", "p99 ms", "errors"
+        );
     }
 }
 
@@ -303,8 +326,9 @@ fn print_step(format: Format, s: &Step) {
     match format {
         Format::Json => {
             let line = serde_json::json!({
-                "step": s.step, "rate": s.rate, "achieved_rps": s.achieved_rps, "p99_ms": s.p99_ms,
-                "error_rate": s.error_rate, "held": s.held,
+                "step": s.step, "rate": s.rate, "achieved_rps": s.achieved_rps,
+                "throughput_rps": s.throughput_rps, "sent": s.sent, "completed": s.completed,
+                "dropped": s.dropped, "p99_ms": s.p99_ms, "error_rate": s.error_rate, "held": s.held,
             });
             println!("{line}");
         }
@@ -315,10 +339,13 @@ fn print_step(format: Format, s: &Step) {
                 (false, true) => format!("limit ({} dropped)", s.dropped),
             };
             println!(
-                "  {:>4} {:>12.1} {:>10.1} {:>9.2} {:>7.2}%  {held}",
+                "  {:>4} {:>12.1} {:>9} {:>9} {:>8} {:>9.1} {:>9.2} {:>7.2}%  {held}",
                 s.step,
                 s.rate,
-                s.achieved_rps,
+                s.sent,
+                s.completed,
+                s.dropped,
+                s.throughput_rps,
                 s.p99_ms,
                 s.error_rate * 100.0
             );

@@ -13,6 +13,7 @@ use crate::compare::CompareArgs;
 use crate::config::{parse_sidecar, ConfigError, Plan, Sidecar};
 use crate::demo::{self, DemoArgs};
 use crate::html::ReportArgs;
+use crate::merge::MergeArgs;
 use crate::settings::{self, env_name, Env, RawConfig};
 use crate::verify::{self, RawVerify, VerifyArgs};
 
@@ -32,6 +33,36 @@ Examples:
 
 List env vars take comma-separated items; write \\, for a comma inside an item, or put one item
 per line.";
+
+/// `capacity`'s exit codes and examples, in its `--help` (and the README).
+const CAPACITY_EXIT_CODES: &str = "\
+Exit codes:
+  0        a capacity was found: the highest rate that held is within 5% of the lowest that broke
+  1        --max held (the capacity is above it), the generator's limits were reached first
+           (sends dropped at --max-in-flight), or a runtime failure (metrics port taken, ...)
+  2        invalid configuration; nothing was sent
+  3        even --start broke the SLO (the capacity is below it)
+  130/143  ended by SIGINT/SIGTERM (128 + the signal), after the steps so far
+
+A step holds when every --slo holds, the target completed at least 95% of the step's rate (after
+the step's first second), and no send was dropped.
+
+Examples:
+  trafficgen capacity --slo 'p99<500ms' --slo 'error_rate<1%' http://productpage:9080/productpage
+  trafficgen capacity --slo 'p99<200ms' --start 50 --step +50 --max 2000 --step-duration 20s \\
+      --output json http://reviews:9080/reviews/0";
+
+/// `merge`'s exit codes and examples.
+const MERGE_HELP: &str = "\
+Exit codes:
+  0  every threshold held on the merged result (without thresholds: some request succeeded)
+  1  an input could not be read or holds no summary
+  2  invalid --threshold, or summaries of different run ids without --allow-mixed
+  3  a threshold failed on the merged result
+
+Examples:
+  trafficgen merge shard-0.json shard-1.json shard-2.json
+  kubectl logs -n load -l job-name=trafficgen --prefix --tail=-1 | trafficgen merge --threshold 'p99<500ms' -";
 
 /// Run options that do nothing in a demo (it needs no gate, no shards, no sidecar): hidden there.
 const NOT_IN_DEMO: [&str; 5] = ["wait_for", "wait_timeout", "mesh_shutdown", "shards", "shard_index"];
@@ -66,6 +97,9 @@ enum Sub {
     Compare(CompareArgs),
     /// Draw one or more runs' summaries as one self-contained HTML page.
     Report(ReportArgs),
+    /// One result for a sharded run: its shards' summaries merged (exact percentiles), judged.
+    #[command(after_help = MERGE_HELP)]
+    Merge(MergeArgs),
 }
 
 /// What the user asked for, validated.
@@ -85,6 +119,8 @@ pub enum Command {
     Compare(Box<CompareArgs>),
     /// Write the HTML report of some runs.
     Report(Box<ReportArgs>),
+    /// Merge a sharded run's summaries.
+    Merge(Box<MergeArgs>),
 }
 
 /// Why the command line could not become a [`Command`].
@@ -119,6 +155,7 @@ pub async fn parse(
         Some(("serve", m)) => Ok(Command::Serve(Box::new(sim::ServeArgs::from_arg_matches(m)?))),
         Some(("compare", m)) => Ok(Command::Compare(Box::new(CompareArgs::from_arg_matches(m)?))),
         Some(("report", m)) => Ok(Command::Report(Box::new(ReportArgs::from_arg_matches(m)?))),
+        Some(("merge", m)) => Ok(Command::Merge(Box::new(MergeArgs::from_arg_matches(m)?))),
         Some(("demo", m)) => {
             let args = DemoArgs::from_arg_matches(m)?;
             let plan = demo::plan(&settings::layer_env(m, &read_env()?).map_err(ConfigError::from)?)?;
@@ -177,7 +214,7 @@ pub fn command() -> clap::Command {
     cmd.mut_subcommand("run", |c| annotate(c).after_help(EXIT_CODES))
         .mut_subcommand("demo", |c| demo(c).after_help(EXIT_CODES))
         .mut_subcommand("verify", annotate)
-        .mut_subcommand("capacity", capacity)
+        .mut_subcommand("capacity", |c| capacity(c).after_help(CAPACITY_EXIT_CODES))
 }
 
 /// The matches of the `run` options, wherever they were given (top level or `run` subcommand).
@@ -209,6 +246,8 @@ mod tests {
         for needle in ["Target:", "Load:", "Client:", "Output:", "Verdict:", "Cluster:", "Exit codes:", "Examples:"] {
             assert!(help.contains(needle), "{needle} in\n{help}");
         }
+        let capacity = command().find_subcommand_mut("capacity").expect("capacity").render_long_help().to_string();
+        assert!(capacity.contains("Exit codes:") && capacity.contains("128 + the signal"), "{capacity}");
         let demo = command().find_subcommand_mut("demo").expect("demo").render_long_help().to_string();
         assert!(!demo.contains("--wait-for <") && !demo.contains("--shards <") && demo.contains("--latency-scale"));
     }

@@ -16,6 +16,7 @@ use crate::compare::CompareArgs;
 use crate::config::{Format, Plan};
 use crate::demo::{self, DemoArgs, DemoError};
 use crate::html::ReportArgs;
+use crate::merge::{MergeArgs, MergeError};
 use crate::report::Summary;
 use crate::shutdown::{self, Caught};
 use crate::verify;
@@ -77,6 +78,7 @@ pub async fn execute(command: Command) -> Result<ExitCode, Failure> {
         Command::Capacity(search) => capacity(*search).await,
         Command::Compare(args) => compare(&args),
         Command::Report(args) => report(&args),
+        Command::Merge(args) => merge(&args),
     }
 }
 
@@ -137,6 +139,15 @@ fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
 fn report(args: &ReportArgs) -> Result<ExitCode, Failure> {
     crate::html::run(args).map_err(Failure::runtime)?;
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// `trafficgen merge`: judged as one run; exit 3 when a threshold failed on the merged result.
+fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
+    match crate::merge::run(args) {
+        Ok(merged) => Ok(ExitCode::from(if merged.passed() { EXIT_OK } else { EXIT_THRESHOLDS })),
+        Err(e @ MergeError::Invalid(_)) => Err(Failure::Config(Box::new(e))),
+        Err(e) => Err(Failure::runtime(e)),
+    }
 }
 
 /// A run a signal cut short exits 128 + the signal (its summary is printed, but it is no verdict);

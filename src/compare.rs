@@ -3,8 +3,8 @@
 //!
 //! A latency difference is *significant* when a bootstrap on the two histograms says it is not
 //! chance (see `bootstrap`) *and* it is larger than `--min-effect`. The error rate uses a
-//! two-proportion z-test (99%) and a minimum of 0.1 percentage points. The rate and the maximum
-//! are shown but never significant: the rate is a setting, and a maximum has no usable interval;
+//! two-proportion z-test (99%) and a minimum of 0.1 percentage points. The rates (sent and
+//! completed) and the maximum are shown but never significant: the rate sent is a setting, and a maximum has no usable interval;
 //! nor is a percentile with fewer than 10 requests above it in either run (p99.9 needs 10,000).
 
 use std::fmt::Write as _;
@@ -47,7 +47,7 @@ pub struct CompareArgs {
     pub output: Format,
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
+pub(crate) fn parse_format(s: &str) -> Result<Format, String> {
     match s {
         "text" => Ok(Format::Text),
         "json" => Ok(Format::Json),
@@ -99,7 +99,7 @@ pub(crate) struct Comparison {
 impl Comparison {
     /// Compare `new` with `base`.
     pub(crate) fn of(base: &Saved, new: &Saved, min_effect: MinEffect, budgets: &[Budget]) -> Comparison {
-        let qs: Vec<f64> = (2..7).map(|i| quantile(Figure::ALL[i])).collect();
+        let qs: Vec<f64> = (3..8).map(|i| quantile(Figure::ALL[i])).collect();
         let real = match (&base.latency, &new.latency) {
             (Some(b), Some(n)) => bootstrap::significant(b, n, &qs),
             _ => vec![false; qs.len()],
@@ -109,7 +109,7 @@ impl Comparison {
             .map(|&figure| {
                 let (b, n) = (value(base, figure), value(new, figure));
                 let tested = match figure {
-                    Figure::Rps | Figure::Max => false,
+                    Figure::Rps | Figure::Throughput | Figure::Max => false,
                     Figure::ErrorRate => true,
                     Figure::Percentile(_) => {
                         let q = quantile(figure);
@@ -118,7 +118,7 @@ impl Comparison {
                     }
                 };
                 let significant = match figure {
-                    Figure::Rps | Figure::Max => false,
+                    Figure::Rps | Figure::Throughput | Figure::Max => false,
                     Figure::ErrorRate => error_rate_differs(base, new),
                     Figure::Percentile(_) => {
                         let i = qs.iter().position(|q| *q == quantile(figure)).expect("a tested quantile");
@@ -177,7 +177,7 @@ impl Comparison {
     fn text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "trafficgen compare: {} (base) vs {} (new)", self.labels.0, self.labels.1);
-        let _ = writeln!(s, "  {:<14}{:>11}{:>11}{:>11}{:>9}  significant", "", "base", "new", "diff", "rel");
+        let _ = writeln!(s, "  {:<16}{:>11}{:>11}{:>11}{:>10}  significant", "", "base", "new", "diff", "rel");
         for line in self.table() {
             let _ = writeln!(s, "  {line}");
         }
@@ -191,7 +191,11 @@ impl Comparison {
         for (b, ok) in &self.budgets {
             let _ = writeln!(s, "  budget        {} {}", if *ok { "PASS" } else { "FAIL" }, b.expr);
         }
-        let verdict = if self.passed() { "PASSED" } else { "FAILED: a budget was exceeded" };
+        let verdict = match (self.budgets.is_empty(), self.passed()) {
+            (true, _) => "no budget set (add --budget, e.g. 'p99<+10%', to judge)",
+            (false, true) => "PASSED",
+            (false, false) => "FAILED: a budget was exceeded",
+        };
         let _ = writeln!(s, "  verdict       {verdict}");
         s
     }
@@ -201,7 +205,7 @@ impl Comparison {
         self.cells()
             .into_iter()
             .map(|[name, base, new, diff, rel, mark]| {
-                format!("{name:<14}{base:>11}{new:>11}{diff:>11}{rel:>9}  {mark}")
+                format!("{name:<16}{base:>11}{new:>11}{diff:>11}{rel:>10}  {mark}")
             })
             .collect()
     }
@@ -212,7 +216,10 @@ impl Comparison {
             .iter()
             .map(|r| {
                 let (name, base, new, diff) = match r.figure {
-                    Figure::Rps => ("rate req/s".to_string(), num(r.base), num(r.new), signed(r.diff(), "")),
+                    Figure::Rps => ("sent req/s".to_string(), num(r.base), num(r.new), signed(r.diff(), "")),
+                    Figure::Throughput => {
+                        ("completed req/s".to_string(), num(r.base), num(r.new), signed(r.diff(), ""))
+                    }
                     Figure::ErrorRate => {
                         ("error rate".to_string(), pct(r.base), pct(r.new), signed(r.diff() * 100.0, "pp"))
                     }
@@ -250,6 +257,7 @@ fn value(s: &Saved, f: Figure) -> f64 {
     let p = &s.latency_ms;
     match (f, &s.latency) {
         (Figure::Rps, _) => s.achieved_rps,
+        (Figure::Throughput, _) => s.throughput(),
         (Figure::ErrorRate, _) => s.error_rate(),
         (Figure::Percentile(_), Some(h)) if !h.is_empty() => h.value_at_quantile(quantile(f)) as f64 / 1000.0,
         (Figure::Percentile(500), _) => p.p50,

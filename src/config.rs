@@ -66,7 +66,7 @@ pub enum Sidecar {
 }
 
 /// This pod's part of an Indexed Job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Shard {
     /// 0-based index.
     pub index: usize,

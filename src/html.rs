@@ -9,6 +9,7 @@ use crate::compare::{Comparison, LoadError, MinEffect, Saved};
 use crate::report::Summary;
 
 mod charts;
+mod header;
 mod svg;
 
 use svg::esc;
@@ -20,7 +21,7 @@ pub struct ReportArgs {
     #[arg(value_name = "SUMMARY", required = true)]
     pub summaries: Vec<PathBuf>,
     /// The HTML file to write
-    #[arg(short = 'o', long = "out", visible_alias = "output", value_name = "FILE", default_value = "report.html")]
+    #[arg(short = 'o', long = "out", value_name = "FILE", default_value = "report.html")]
     pub out: PathBuf,
 }
 
@@ -62,7 +63,7 @@ fn write(path: &Path, html: &str) -> Result<(), ReportError> {
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#222}\
 h1{font-size:20px}h2{font-size:16px;margin-top:28px}table{border-collapse:collapse;margin:8px 0}\
-td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}\
+td,th{padding:3px 7px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}\
 .chart{width:100%;height:auto;border:1px solid #eee;margin:6px 0}.chart .grid{stroke:#eee}\
 .chart text{font-size:11px;fill:#444}.chart .title{font-size:13px;font-weight:600;fill:#222}\
 .yes{color:#b00;font-weight:600}.note{color:#666;font-size:12px}";
@@ -75,6 +76,7 @@ pub(crate) fn page(runs: &[Saved]) -> String {
         esc(&names.join(", "))
     );
     let _ = write!(s, "<h1>trafficgen report: {}</h1>", esc(&names.join(" vs ")));
+    header::what_ran(&mut s, runs);
     figures(&mut s, runs);
     if let Some((base, others)) = runs.split_first() {
         for new in others {
@@ -92,17 +94,18 @@ pub(crate) fn page(runs: &[Saved]) -> String {
 }
 
 fn figures(s: &mut String, runs: &[Saved]) {
-    s.push_str("<h2>Runs</h2><table><tr><th>run</th><th>target req/s</th><th>achieved req/s</th><th>seconds</th>\
-        <th>requests</th><th>errors</th><th>dropped</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th></tr>");
+    s.push_str("<h2>Figures</h2><table><tr><th>run</th><th>target req/s</th><th>sent req/s</th><th>completed req/s</th>\
+        <th>seconds</th><th>requests</th><th>errors</th><th>dropped</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th></tr>");
     for r in runs {
         let p = &r.latency_ms;
         let target = r.target_rps.map_or("max".to_string(), |t| format!("{t}"));
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{target}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{} ({:.2}%)</td><td>{}</td>\
-             <td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
+            "<tr><td>{}</td><td>{target}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{} ({:.2}%)</td>\
+             <td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
             esc(&r.label),
             r.achieved_rps,
+            r.throughput(),
             r.duration_s,
             r.requests,
             r.errors,
@@ -121,8 +124,8 @@ fn compare_table(s: &mut String, c: &Comparison) {
     let _ = write!(
         s,
         "<h2>{} vs {}</h2><table class=\"compare\"><tr><th>figure</th><th>base</th><th>new</th><th>diff</th><th>rel</th><th>significant</th></tr>",
-        esc(&c.labels.1),
-        esc(&c.labels.0)
+        esc(&c.labels.0),
+        esc(&c.labels.1)
     );
     for cells in c.cells() {
         let class = if cells[5] == "yes" { " class=\"yes\"" } else { "" };

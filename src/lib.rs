@@ -17,7 +17,8 @@
 //! for `--report`); `demo` drives the Bookinfo simulation, crate `sim` (which also serves `serve`).
 //!
 //! - [`commands`]: each command run to its exit code (logging and signals set up once); the top.
-//! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`)
+//! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`,
+//!   `merge`)
 //!   parsed into one [`cli::Command`].
 //! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources, by
 //!   one rule for every command (`settings::pick`); values are parsed by crate `setting`'s parsers.
@@ -41,7 +42,8 @@
 //!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)?
 //! - `capacity`: steps at rising rates, then bisection: the highest rate that keeps the SLO.
 //! - `compare`: two saved summaries side by side, significance (a bootstrap on the histograms),
-//!   budgets; `html`: the HTML report of saved summaries or of the run just ended.
+//!   budgets; `html`: the HTML report of saved summaries or of the run just ended;
+//!   `merge`: one result for a sharded run's summaries (counts summed, histograms merged).
 //! - `demo`: the Bookinfo simulation driven as a cluster user drives the real one.
 
 mod capacity;
@@ -54,6 +56,7 @@ mod compare;
 pub mod config;
 mod demo;
 mod html;
+mod merge;
 mod metrics;
 mod otlp;
 mod outcome;

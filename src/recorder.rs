@@ -146,6 +146,23 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
+/// How many measured requests had completed at one moment (the end of the sending window),
+/// run-wide and per route index: with what was sent, the throughput the target kept up with.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Completed {
+    /// Requests completed (ok + errors), the warm-up left out.
+    pub requests: u64,
+    /// The same per route index.
+    pub routes: Vec<u64>,
+}
+
+impl Completed {
+    /// Everything `stats` holds completed: a window that ended only once every request had.
+    pub fn all(stats: &Stats) -> Completed {
+        Completed { requests: stats.counts.requests, routes: stats.routes.iter().map(|r| r.requests).collect() }
+    }
+}
+
 /// Which part of the run an outcome belongs to, by its intended send time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -254,20 +271,23 @@ impl Shard {
 #[derive(Debug, Clone)]
 pub(crate) struct Recorder {
     shards: Arc<[Mutex<Shard>]>,
+    /// Each route's index among the routes' names: per-route figures are kept per name.
+    names: Arc<[usize]>,
 }
 
 impl Recorder {
     /// A recorder with one shard per worker.
     #[cfg(test)]
     pub(crate) fn new(workers: usize) -> Self {
-        Self::with_stages(workers, 0)
+        Self::with_stages(workers, 0, Arc::from([]))
     }
 
-    /// A recorder that also keeps a row per stage and one for the warm-up; `stages` = 0 keeps none.
-    pub(crate) fn with_stages(workers: usize, stages: usize) -> Self {
+    /// A recorder that also keeps a row per stage and one for the warm-up (`stages` = 0 keeps
+    /// none), and per-route figures by name (`names[route]`; by route when `names` is empty).
+    pub(crate) fn with_stages(workers: usize, stages: usize, names: Arc<[usize]>) -> Self {
         let rows = if stages == 0 { 0 } else { stages + 1 };
         let shard = || Mutex::new(Shard { rows: vec![StageStats::default(); rows], ..Shard::default() });
-        Recorder { shards: (0..workers).map(|_| shard()).collect() }
+        Recorder { shards: (0..workers).map(|_| shard()).collect(), names }
     }
 
     fn shard(&self, worker: usize) -> MutexGuard<'_, Shard> {
@@ -289,7 +309,8 @@ impl Recorder {
 
     /// Record an outcome of `phase` on worker `worker`'s shard.
     pub(crate) fn record_in(&self, worker: usize, phase: Phase, o: &Outcome) {
-        self.shard(worker).fresh(phase).record(o);
+        let named = Outcome { route: self.names.get(o.route).copied().unwrap_or(o.route), ..*o };
+        self.shard(worker).fresh(phase).record(&named);
     }
 
     /// Count a dropped send on worker `worker`'s shard.
@@ -308,6 +329,21 @@ impl Recorder {
         let mut all = Stats::default();
         for w in 0..self.shards.len() {
             all.merge(&self.folded(w).total);
+        }
+        all
+    }
+
+    /// What has completed so far (the warm-up left out), merged.
+    pub(crate) fn completed(&self) -> Completed {
+        let mut all = Completed::default();
+        for w in 0..self.shards.len() {
+            let shard = self.folded(w);
+            let total = &shard.total;
+            all.requests += total.counts.requests;
+            all.routes.resize(all.routes.len().max(total.routes.len()), 0);
+            for (n, r) in all.routes.iter_mut().zip(&total.routes) {
+                *n += r.requests;
+            }
         }
         all
     }

@@ -39,6 +39,34 @@ pub struct Route {
     pub login: bool,
 }
 
+/// Routes that share a name share their figures: the recorder counts them, and the summary
+/// shows them, as one. Many URLs (a list of thousands) thus cost memory per name, not per URL.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Named {
+    /// Each route's index among `first`.
+    pub(crate) of_route: Arc<[usize]>,
+    /// The first route of each name, in route order.
+    pub(crate) first: Vec<Route>,
+}
+
+impl Named {
+    /// Group `routes` by name.
+    pub(crate) fn of(routes: &[Route]) -> Named {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut first = Vec::new();
+        let of_route = routes
+            .iter()
+            .map(|r| {
+                *index.entry(r.name.as_str()).or_insert_with(|| {
+                    first.push(r.clone());
+                    first.len() - 1
+                })
+            })
+            .collect();
+        Named { of_route, first }
+    }
+}
+
 /// A validated scenario file.
 #[derive(Debug)]
 pub(crate) struct Scenario {

@@ -17,8 +17,9 @@ use crate::config::{Format, Load, Plan};
 use crate::metrics::Metrics;
 use crate::otlp::{self, Exporter, Resource};
 use crate::pacer::{share, Pacer};
-use crate::recorder::{Recorder, StageStats, Stats};
+use crate::recorder::{Completed, Recorder, StageStats, Stats};
 use crate::report::{self, Progress, Records, Spans, Summary};
+use crate::scenario::{Named, Route};
 use crate::stages::Schedule;
 use crate::timeline::Point;
 use crate::trace::{LogLimit, Tracer};
@@ -35,12 +36,16 @@ pub(crate) struct Sent {
     pub(crate) window: Duration,
     /// Whether a signal ended it.
     pub(crate) interrupted: bool,
+    /// What had completed when the window ended (the rest was still in flight).
+    completed: Completed,
     /// The warm-up row and one row per stage; empty without stages or warm-up.
     rows: Vec<StageStats>,
     /// The rate over time; `None` for closed loop.
     schedule: Option<Arc<Schedule>>,
     /// The run second by second.
     timeline: Vec<Point>,
+    /// The first route of each name: what the recorded route indices refer to.
+    named: Vec<Route>,
     /// What became of the sampled requests' client spans; `None` without `--otlp-endpoint`.
     spans: Option<otlp::Counts>,
 }
@@ -62,10 +67,13 @@ impl Sent {
             }
             _ => plan.load.rate(),
         };
+        let schedule = self.schedule.as_deref();
         let (warmup, stages) =
-            report::stage_table(self.schedule.as_deref(), plan.stages.as_deref(), plan.warmup, self.window, &self.rows);
+            report::stage_table(schedule, plan.stages.as_deref(), plan.warmup, self.window, &self.rows, &self.timeline);
         let records = Records {
             stats: &self.stats,
+            completed: &self.completed,
+            routes: &self.named,
             target_rps,
             measured,
             started_at,
@@ -122,9 +130,11 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         }
         None => (None, None),
     };
+    let named = Named::of(&plan.routes);
     let shared = Arc::new(Shared {
         client: Client::new(&plan.routes, &plan.client, workers),
-        recorder: Recorder::with_stages(workers, rows),
+        recorder: Recorder::with_stages(workers, rows, named.of_route),
+        named: named.first,
         metrics: metrics.clone(),
         routes: plan.routes.clone(),
         login: plan.login,
@@ -142,7 +152,7 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.warmup)));
     let (seconds_done, seconds_stopped) = oneshot::channel();
     let seconds = tokio::spawn(seconds::record(shared.clone(), start, seconds_stopped));
-    let (window, interrupted) = supervise(&mut tasks, &stop, start, plan, shutdown).await;
+    let (window, interrupted, completed) = supervise(&mut tasks, &stop, start, plan, &shared.recorder, shutdown).await;
     for task in [progress, follow].into_iter().flatten() {
         task.abort();
         let _ = task.await;
@@ -158,7 +168,10 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         eprintln!();
     }
     let rows = shared.recorder.stages();
-    Sent { stats: shared.recorder.total(), window, interrupted, rows, schedule, timeline, spans }
+    let stats = shared.recorder.total();
+    let completed = completed.unwrap_or_else(|| Completed::all(&stats));
+    let named = shared.named.clone();
+    Sent { stats, window, interrupted, completed, rows, schedule, timeline, named, spans }
 }
 
 /// Start `workers` send loops, each on a thread of its own, and their schedule (flat, or `staged`)
@@ -257,17 +270,23 @@ async fn follow(metrics: Metrics, start: Instant, schedule: Option<Arc<Schedule>
 
 /// Wait for the workers, ending the window at the deadline or on `shutdown`; after a signal,
 /// abort what is still in flight once `--drain-timeout` has passed.
-/// Returns the sending window and whether a signal cut it short.
+/// Returns the sending window, whether a signal cut it short, and what had completed when it
+/// ended (`None` when it ended only once every request had).
 async fn supervise(
     tasks: &mut JoinSet<()>,
     stop: &watch::Sender<Stop>,
     start: Instant,
     plan: &Plan,
+    recorder: &Recorder,
     shutdown: impl Future<Output = ()>,
-) -> (Duration, bool) {
+) -> (Duration, bool, Option<Completed>) {
     tokio::pin!(shutdown);
-    let deadline = plan.duration.map(|d| start + d);
+    // A schedule is judged over its own length: 150 requests at 50/s took 3 s of schedule,
+    // however early or late the last response came back.
+    let by_count = plan.load.rate().and_then(|rate| plan.requests.map(|n| Duration::from_secs_f64(n as f64 / rate)));
+    let deadline = by_count.into_iter().chain(plan.duration).min().map(|d| start + d);
     let mut ended: Option<Instant> = None;
+    let mut completed: Option<Completed> = None;
     let mut abort_at: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -278,11 +297,15 @@ async fn supervise(
             },
             _ = sleep_until(deadline.unwrap_or(start)), if deadline.is_some() && ended.is_none() => {
                 ended = deadline;
+                completed = Some(recorder.completed());
                 let _ = stop.send(Stop::Done);
             }
             _ = &mut shutdown, if abort_at.is_none() => {
                 let now = Instant::now();
-                ended.get_or_insert(now);
+                if ended.is_none() {
+                    ended = Some(now);
+                    completed = Some(recorder.completed());
+                }
                 abort_at = Some(now + plan.drain_timeout);
                 tracing::info!(drain_timeout = ?plan.drain_timeout, "signal received: stopping, draining in-flight requests");
                 let _ = stop.send(Stop::Signal);
@@ -292,17 +315,11 @@ async fn supervise(
             }
         }
     }
-    // A schedule that ran to its end is judged over its own length: 150 requests at 50/s took
-    // 3 s of schedule, however early the last response came back.
-    let scheduled = match plan.load.rate() {
-        Some(rate) if ended.is_none() => {
-            let by_count = plan.requests.map(|n| Duration::from_secs_f64(n as f64 / rate));
-            by_count.into_iter().chain(plan.duration).min().map(|d| start + d)
-        }
-        _ => None,
-    };
+    // Every request of an open-loop schedule came back before its deadline: the window is still
+    // the schedule's length.
+    let scheduled = plan.load.rate().and(deadline);
     let end = ended.or(scheduled).unwrap_or_else(Instant::now);
-    (end - start, abort_at.is_some())
+    (end - start, abort_at.is_some(), completed)
 }
 
 /// How progress looks: JSON lines, plain lines, or a status line redrawn on a terminal.
@@ -347,8 +364,10 @@ async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, look: Lo
             state.target = Some((s.rate_at(state.elapsed.as_secs_f64()) * 10.0).round() / 10.0);
         }
         state.span = now - last;
-        state.in_flight = shared.metrics.in_flight.get();
-        state.classes = report::classes(&classes, &shared.routes);
+        let in_flight = shared.metrics.in_flight.get();
+        state.sent_now = (window.counts.requests as i64 + in_flight - state.in_flight).max(0) as u64;
+        state.in_flight = in_flight;
+        state.classes = report::classes(&classes, &shared.named);
         for (kind, n) in &window.counts.error_types {
             *state.errors.entry(kind.as_str().to_string()).or_insert(0) += n;
         }

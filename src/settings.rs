@@ -39,7 +39,7 @@ pub(crate) mod heading {
 #[derive(Debug, Default, Clone, Args, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RawConfig {
-    /// Target URLs; requests are spread over them in turn
+    /// Target URLs; requests are spread over them in turn. `@FILE` reads URLs from FILE, one a line (up to 100,000 URLs; past 100 different paths, the rest share the route name `other`)
     #[arg(value_name = "URL")]
     pub url: Vec<String>,
     /// Requests per second (fractional allowed), or `max` for closed loop
@@ -108,7 +108,7 @@ pub struct RawConfig {
     /// Log and progress format on stderr: text or json
     #[arg(long, default_value = "text", help_heading = heading::OUTPUT)]
     pub log_format: Option<String>,
-    /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `achieved_rps>=95` (repeatable)
+    /// Pass/fail rule such as `p99<300ms`, `error_rate<1%`, `throughput_rps>=95` (repeatable; achieved_rps is the rate sent, throughput_rps the rate completed)
     #[arg(long, help_heading = heading::VERDICT)]
     pub threshold: Vec<String>,
     /// Routes file (YAML or JSON): weighted routes, login, per-route classification; replaces URL arguments

@@ -1,4 +1,4 @@
-//! Pass/fail rules such as `p99<300ms`, `error_rate<1%`, `achieved_rps>=95`, checked on the summary.
+//! Pass/fail rules such as `p99<300ms`, `error_rate<1%`, `throughput_rps>=95`, checked on the summary.
 
 use std::fmt;
 
@@ -11,8 +11,10 @@ pub enum Metric {
     Latency(Stat),
     /// Errors divided by requests, as a fraction.
     ErrorRate,
-    /// Completed requests per second over the sending window.
+    /// Requests sent per second over the sending window.
     AchievedRps,
+    /// Responses completed per second over the sending window.
+    ThroughputRps,
 }
 
 /// A latency statistic.
@@ -58,8 +60,10 @@ pub trait Figures {
     fn latency_ms(&self, stat: Stat) -> f64;
     /// Errors / requests (0 when nothing was sent).
     fn error_rate(&self) -> f64;
-    /// Requests per second achieved.
+    /// Requests sent per second.
     fn achieved_rps(&self) -> f64;
+    /// Responses completed per second.
+    fn throughput_rps(&self) -> f64;
 }
 
 /// The outcome of one threshold, as it appears in the JSON summary.
@@ -80,7 +84,7 @@ pub struct Verdict {
 #[error("{0}")]
 pub struct ThresholdError(String);
 
-const METRICS: &str = "p50, p90, p95, p99, p999, max, mean, error_rate, achieved_rps";
+const METRICS: &str = "p50, p90, p95, p99, p999, max, mean, error_rate, achieved_rps, throughput_rps";
 
 impl Threshold {
     /// Parse `METRIC OP VALUE`.
@@ -106,24 +110,26 @@ impl Threshold {
             "mean" => Metric::Latency(Stat::Mean),
             "error_rate" => Metric::ErrorRate,
             "achieved_rps" => Metric::AchievedRps,
+            "throughput_rps" => Metric::ThroughputRps,
             _ => return Err(ThresholdError(format!("unknown metric {name}; expected one of {METRICS}"))),
         };
         let value = value.trim();
         if matches!(metric, Metric::Latency(_)) && value.parse::<f64>().is_ok() {
-            return Err(ThresholdError(format!(
-                "the latency {value:?} for {name} has no unit: write {value}ms (or s, us)"
-            )));
+            let written = expr.trim();
+            return Err(ThresholdError(format!("{written} has no unit: write {written}ms (or s, us)")));
         }
         let bound = match metric {
             Metric::Latency(_) => parse_millis(value),
             Metric::ErrorRate => parse_fraction(value),
-            Metric::AchievedRps => value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0),
+            Metric::AchievedRps | Metric::ThroughputRps => {
+                value.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            }
         }
         .ok_or_else(|| {
             let want = match metric {
                 Metric::Latency(_) => "a latency such as 300ms, 1.5s or 800us",
                 Metric::ErrorRate => "a percentage such as 1% or a fraction such as 0.01",
-                Metric::AchievedRps => "a number of requests per second",
+                Metric::AchievedRps | Metric::ThroughputRps => "a number of requests per second",
             };
             ThresholdError(format!("bad value {value:?} for {name}: expected {want}"))
         })?;
@@ -136,6 +142,7 @@ impl Threshold {
             Metric::Latency(stat) => figures.latency_ms(stat),
             Metric::ErrorRate => figures.error_rate(),
             Metric::AchievedRps => figures.achieved_rps(),
+            Metric::ThroughputRps => figures.throughput_rps(),
         }
     }
 
@@ -151,7 +158,7 @@ impl Threshold {
         let measured = match self.metric {
             Metric::Latency(_) => format!("{value:.1} ms"),
             Metric::ErrorRate => format!("{:.2}%", value * 100.0),
-            Metric::AchievedRps => format!("{value:.1} req/s"),
+            Metric::AchievedRps | Metric::ThroughputRps => format!("{value:.1} req/s"),
         };
         Verdict { expr: self.expr.clone(), value, measured, passed }
     }
@@ -206,6 +213,9 @@ mod tests {
         fn achieved_rps(&self) -> f64 {
             99.5
         }
+        fn throughput_rps(&self) -> f64 {
+            80.0
+        }
     }
 
     #[test]
@@ -225,7 +235,7 @@ mod tests {
         for (bad, needle) in [
             ("p99", "expected METRIC<VALUE"),
             ("p42<3ms", "unknown metric p42; expected one of p50"),
-            ("p99<500", "has no unit: write 500ms"),
+            ("p99<500", "p99<500 has no unit: write p99<500ms"),
             ("p99<fast", "bad value \"fast\" for p99"),
             ("error_rate<150%", "percentage"),
             ("achieved_rps>-1", "requests per second"),
@@ -244,6 +254,7 @@ mod tests {
         assert!(pass("p99<=99ms"));
         assert!(!pass("error_rate<1%"));
         assert!(pass("achieved_rps>=95"));
+        assert!(!pass("throughput_rps>=95") && pass("throughput_rps>=79.5"));
         assert!(!pass("max<1s"));
         assert_eq!(Threshold::parse("mean<1s").unwrap().check(&Fixed).value, 40.0);
         assert_eq!(Threshold::parse("p99<1s").unwrap().check(&Fixed).measured, "99.0 ms");

@@ -40,6 +40,8 @@ pub struct Point {
     pub error_types: BTreeMap<String, u64>,
     /// The rate asked for during the interval; `null` for closed loop.
     pub target_rps: Option<f64>,
+    /// Requests sent and not yet answered at the interval's end.
+    pub in_flight: u64,
 }
 
 impl Point {
@@ -59,6 +61,7 @@ impl Point {
             classes,
             error_types: c.error_types.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
             target_rps: None,
+            in_flight: 0,
         }
     }
 
@@ -92,6 +95,7 @@ impl Point {
             classes: sum(self.classes, next.classes),
             error_types: sum(self.error_types, next.error_types),
             target_rps: self.target_rps.or(next.target_rps),
+            in_flight: next.in_flight,
         }
     }
 }
@@ -105,6 +109,8 @@ pub(crate) struct Timeline {
     step: u32,
     /// Seconds gathered towards the next point: stats are merged exactly until it is complete.
     pending: Option<(Duration, Duration, Stats, BTreeMap<String, u64>)>,
+    /// Requests in flight at the end of the latest interval added.
+    in_flight: u64,
 }
 
 impl Default for Timeline {
@@ -116,11 +122,20 @@ impl Default for Timeline {
 impl Timeline {
     /// A timeline that keeps at most `max` (even, ≥ 2) points.
     pub(crate) fn with_max(max: usize) -> Self {
-        Timeline { points: Vec::new(), max: max.max(2), step: 1, pending: None }
+        Timeline { points: Vec::new(), max: max.max(2), step: 1, pending: None, in_flight: 0 }
     }
 
-    /// Add the interval starting at `t` (normally one second long).
-    pub(crate) fn add(&mut self, t: Duration, interval: Duration, stats: Stats, classes: BTreeMap<String, u64>) {
+    /// Add the interval starting at `t` (normally one second long), with the requests in flight
+    /// at its end.
+    pub(crate) fn add(
+        &mut self,
+        t: Duration,
+        interval: Duration,
+        stats: Stats,
+        classes: BTreeMap<String, u64>,
+        in_flight: u64,
+    ) {
+        self.in_flight = in_flight;
         let (start, length, mut merged, mut names) = match self.pending.take() {
             Some(p) => p,
             None => (t, Duration::ZERO, Stats::default(), BTreeMap::new()),
@@ -134,7 +149,7 @@ impl Timeline {
             self.pending = Some((start, length, merged, names));
             return;
         }
-        self.push(Point::of(start, length, &merged, names));
+        self.push(Point { in_flight, ..Point::of(start, length, &merged, names) });
     }
 
     fn push(&mut self, point: Point) {
@@ -157,7 +172,7 @@ impl Timeline {
     /// gets `target` as its asked-for rate.
     pub(crate) fn finish(mut self, target: Option<f64>) -> Vec<Point> {
         if let Some((start, length, stats, names)) = self.pending.take() {
-            let point = Point::of(start, length, &stats, names);
+            let point = Point { in_flight: self.in_flight, ..Point::of(start, length, &stats, names) };
             match self.points.pop() {
                 Some(last) if length.as_secs_f64() < 0.5 * f64::from(self.step) => self.points.push(last.merge(point)),
                 last => self.points.extend(last.into_iter().chain([point])),
@@ -192,9 +207,9 @@ mod tests {
     fn seconds_become_points_until_full_then_coarser() {
         let mut tl = Timeline::with_max(4);
         for i in 0..11u64 {
-            tl.add(Duration::from_secs(i), Duration::from_secs(1), second(i + 1, 10 * (i + 1)), BTreeMap::new());
+            tl.add(Duration::from_secs(i), Duration::from_secs(1), second(i + 1, 10 * (i + 1)), BTreeMap::new(), i);
         }
-        tl.add(Duration::from_secs(11), Duration::from_millis(100), second(1, 5), BTreeMap::new());
+        tl.add(Duration::from_secs(11), Duration::from_millis(100), second(1, 5), BTreeMap::new(), 0);
         let points = tl.finish(Some(5.0));
         assert!(points.len() <= 4, "{points:?}");
         assert_eq!(points.iter().map(|p| p.requests).sum::<u64>(), (1..=11).sum::<u64>() + 1);
@@ -203,6 +218,7 @@ mod tests {
         assert_eq!(points[0].t, 0.0);
         assert!(points.windows(2).all(|w| (w[0].t + w[0].interval_s - w[1].t).abs() < 1e-9), "{points:?}");
         assert!(points.iter().all(|p| p.target_rps == Some(5.0)));
+        assert_eq!(points.last().map(|p| p.in_flight), Some(0), "the last interval's in-flight count");
     }
 
     #[test]

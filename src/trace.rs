@@ -178,10 +178,18 @@ impl Tracer {
     /// the request was on a connection.
     pub(crate) fn end(&self, started: Started, route: &str, outcome: &Outcome, elapsed: Duration) {
         if let Some(error) = outcome.error {
-            if self.failures.allow() {
+            if let Some(failed) = self.failures.sample() {
                 let ids = started.context.map(|c| (c.trace_hex(), c.request_id()));
                 let (trace_id, request_id) = ids.unwrap_or_default();
-                tracing::warn!(route, error = error.as_str(), status = outcome.status, %trace_id, %request_id, "request failed");
+                tracing::warn!(
+                    route,
+                    error = error.as_str(),
+                    status = outcome.status,
+                    failed,
+                    %trace_id,
+                    %request_id,
+                    "{failed} requests failed since the last such line; this one is sampled"
+                );
             }
         }
         if let (Some(c), Some(wall), Some(sink)) = (started.context, started.wall, &self.spans) {
@@ -207,32 +215,29 @@ pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// At most [`Self::PER_SECOND`] failure log lines a second, so a failing target cannot flood the log.
+/// One failure line every [`Self::EVERY_SECONDS`] at most, carrying how many requests failed
+/// since the line before: a failing target's first error of each type is logged with its cause
+/// (by the client), the rest are counted, and this sampled line keeps a trace id to look up.
 #[derive(Debug, Default)]
 pub(crate) struct LogLimit {
-    /// (second since the epoch << 16) | lines logged in it.
-    state: AtomicU64,
+    /// Failures since the last line.
+    failed: AtomicU64,
+    /// The period (seconds since the epoch / `EVERY_SECONDS`, plus one) of the last line.
+    logged: AtomicU64,
 }
 
 impl LogLimit {
-    /// Failure lines per second.
-    pub(crate) const PER_SECOND: u64 = 10;
+    /// Seconds between sampled failure lines.
+    pub(crate) const EVERY_SECONDS: u64 = 5;
 
-    /// Whether one more line may be logged now.
-    pub(crate) fn allow(&self) -> bool {
-        let now = unix_nanos(SystemTime::now()) / 1_000_000_000;
-        let mut current = self.state.load(Ordering::Relaxed);
-        loop {
-            let (second, used) = (current >> 16, current & 0xffff);
-            let next = if second == now { (now << 16) | (used + 1) } else { (now << 16) | 1 };
-            if second == now && used >= Self::PER_SECOND {
-                return false;
-            }
-            match self.state.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return true,
-                Err(seen) => current = seen,
-            }
-        }
+    /// Count a failure; when a line is due, the failures it stands for (this one included).
+    pub(crate) fn sample(&self) -> Option<u64> {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        let period = unix_nanos(SystemTime::now()) / 1_000_000_000 / Self::EVERY_SECONDS + 1;
+        let last = self.logged.load(Ordering::Relaxed);
+        let due =
+            last != period && self.logged.compare_exchange(last, period, Ordering::Relaxed, Ordering::Relaxed).is_ok();
+        due.then(|| self.failed.swap(0, Ordering::Relaxed))
     }
 }
 
@@ -292,10 +297,11 @@ mod tests {
     }
 
     #[test]
-    fn the_log_limit_allows_a_few_lines_a_second() {
+    fn failures_are_sampled_with_their_count() {
         let limit = LogLimit::default();
-        let allowed = (0..100).filter(|_| limit.allow()).count() as u64;
-        // Two seconds at most may have been touched.
-        assert!((LogLimit::PER_SECOND..=2 * LogLimit::PER_SECOND).contains(&allowed), "{allowed}");
+        let lines: Vec<u64> = (0..100).filter_map(|_| limit.sample()).collect();
+        // The first failure is logged at once; a second line only if a period began meanwhile.
+        assert!(lines.len() <= 2 && lines[0] == 1, "{lines:?}");
+        assert_eq!(limit.failed.load(Ordering::Relaxed) + lines.iter().sum::<u64>(), 100, "every failure counted");
     }
 }

@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub metrics: Metrics,
     /// The routes, indexed like the client's.
     pub routes: Vec<Route>,
+    /// The first route of each name: the recorder keeps per-route figures by name.
+    pub named: Vec<Route>,
     /// The login route, sent once per worker before the first request.
     pub login: Option<usize>,
     /// Route of request n is `wheel[n % wheel.len()]`: a smooth weighted round robin.
@@ -304,6 +306,10 @@ impl Extra for Adds<'_> {
 
 /// A smooth weighted round robin over route indices (nginx's algorithm): weights 2,1 give 0,1,0.
 pub(crate) fn wheel(weights: &[u32]) -> Vec<usize> {
+    // Weights of 1 (URL arguments, thousands of them) take turns: the same order, in linear time.
+    if weights.iter().all(|w| *w == 1) {
+        return (0..weights.len()).collect();
+    }
     let total: i64 = weights.iter().map(|w| i64::from(*w)).sum();
     let mut current = vec![0i64; weights.len()];
     (0..total)

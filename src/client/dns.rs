@@ -53,7 +53,7 @@ impl Resolver {
         let mut found: Vec<SocketAddr> = resolver
             .lookup_ip(host)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| lookup_error(host, &e))?
             .iter()
             .map(|ip| SocketAddr::new(ip, port))
             .collect();
@@ -63,6 +63,19 @@ impl Resolver {
         let start = self.turn.fetch_add(1, Ordering::Relaxed) % found.len();
         found.rotate_left(start);
         Ok(found)
+    }
+}
+
+/// A lookup's failure as a person reads it (hickory's own text shows its query structs).
+fn lookup_error(host: &str, e: &hickory_resolver::net::NetError) -> String {
+    if e.is_nx_domain() {
+        format!("no A/AAAA record for {host}: no such name (NXDOMAIN)")
+    } else if e.is_no_records_found() {
+        format!("no A/AAAA record for {host}")
+    } else {
+        let text = e.to_string();
+        let short = text.split(['{', '(']).next().unwrap_or(&text).trim().trim_end_matches(':');
+        format!("lookup of {host} failed: {short}")
     }
 }
 
@@ -90,6 +103,30 @@ fn build(nameserver: Option<SocketAddr>) -> Result<TokioResolver, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_name_that_does_not_exist_reads_as_such() {
+        // A resolver on loopback that answers every query NXDOMAIN (its id and question, RCODE 3).
+        let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let server = socket.local_addr().unwrap();
+        let answering = tokio::spawn(async move {
+            let mut buf = [0u8; 1500];
+            while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                let mut end = 12;
+                while end < n && buf[end] != 0 {
+                    end += 1 + usize::from(buf[end]);
+                }
+                let mut answer = vec![buf[0], buf[1], 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 0];
+                answer.extend_from_slice(&buf[12..(end + 5).min(n)]);
+                let _ = socket.send_to(&answer, from).await;
+            }
+        });
+        let r = Resolver::new(Vec::new(), Some(server));
+        let e = r.resolve("productpage.bookinfo.svc.cluster.local", 9080).await.unwrap_err();
+        answering.abort();
+        assert!(e.starts_with("no A/AAAA record for productpage.bookinfo.svc.cluster.local"), "{e}");
+        assert!(!e.contains("Query {") && !e.contains("Name("), "{e}");
+    }
 
     #[tokio::test]
     async fn pins_and_literals_skip_dns() {

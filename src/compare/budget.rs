@@ -6,8 +6,10 @@ use std::fmt;
 /// A figure a budget or the table names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Figure {
-    /// Achieved requests per second.
+    /// Requests sent per second.
     Rps,
+    /// Responses completed per second.
+    Throughput,
     /// Errors per request.
     ErrorRate,
     /// A corrected-latency percentile, as a quantile in thousandths (500 = p50, 999 = p99.9).
@@ -18,8 +20,9 @@ pub enum Figure {
 
 impl Figure {
     /// The table rows, in order.
-    pub const ALL: [Figure; 8] = [
+    pub const ALL: [Figure; 9] = [
         Figure::Rps,
+        Figure::Throughput,
         Figure::ErrorRate,
         Figure::Percentile(500),
         Figure::Percentile(900),
@@ -33,6 +36,7 @@ impl Figure {
     pub fn key(self) -> &'static str {
         match self {
             Figure::Rps => "rps",
+            Figure::Throughput => "throughput_rps",
             Figure::ErrorRate => "error_rate",
             Figure::Percentile(500) => "p50",
             Figure::Percentile(900) => "p90",
@@ -47,7 +51,7 @@ impl Figure {
         Some(match s {
             "error_rate" => Figure::ErrorRate,
             "p99.9" => Figure::Percentile(999),
-            _ => *Figure::ALL[2..7].iter().find(|f| f.key() == s)?,
+            _ => *Figure::ALL[3..8].iter().find(|f| f.key() == s)?,
         })
     }
 }

@@ -19,8 +19,20 @@ pub(crate) struct Saved {
     pub label: String,
     /// Configured rate; `None` for closed loop.
     pub target_rps: Option<f64>,
-    /// Achieved rate.
+    /// Rate sent.
     pub achieved_rps: f64,
+    /// Rate completed; `None` in summaries older than the figure, which had all requests done.
+    pub throughput_rps: Option<f64>,
+    /// Requests still in flight when the window ended.
+    pub in_flight_at_end: u64,
+    /// The run's identifier.
+    pub run_id: String,
+    /// When sending started (RFC 3339).
+    pub started_at: String,
+    /// The settings that shape the numbers, as the run wrote them.
+    pub settings: serde_json::Value,
+    /// The warm-up's row, when the run had one (its `duration_s` precedes the measured window).
+    pub warmup: Option<serde_json::Value>,
     /// Sending window, seconds.
     pub duration_s: f64,
     /// Completed requests.
@@ -92,6 +104,16 @@ impl Saved {
         let mut saved = whole.chain(lines).find_map(summary)?;
         saved.latency = saved.histograms.as_ref().and_then(|h| decode(&h.latency).ok());
         Some(saved)
+    }
+
+    /// Responses completed per second (the rate sent, for a summary without the figure).
+    pub(crate) fn throughput(&self) -> f64 {
+        self.throughput_rps.unwrap_or(self.achieved_rps)
+    }
+
+    /// Seconds of warm-up before the measured window.
+    pub(crate) fn warmup_s(&self) -> f64 {
+        self.warmup.as_ref().and_then(|w| w["duration_s"].as_f64()).unwrap_or(0.0)
     }
 
     /// Errors per request.

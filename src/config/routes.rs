@@ -1,5 +1,6 @@
 //! What to send: URL arguments or a scenario file, turned into routes with their classifiers.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,9 +12,18 @@ use super::validator::{load_body, Validator};
 use super::ConfigError;
 use crate::classify::Classifier;
 use crate::scenario::Route;
-use crate::scenario::{self, Body, Login, MAX_ROUTES};
+use crate::scenario::{self, read_bounded, Body, Login};
 use crate::settings::RawConfig;
 use crate::url::parse_url;
+
+/// Most target URLs (arguments, `@FILE` lines): a long list, as load tools take, each one route.
+pub(crate) const MAX_URLS: usize = 100_000;
+/// Largest `@FILE` of URLs.
+const MAX_URL_FILE: u64 = 64 << 20;
+/// Most different `route` names among URL arguments; the rest are [`OTHER`].
+const MAX_NAMES: usize = 100;
+/// The route name of URLs past [`MAX_NAMES`] different paths.
+const OTHER: &str = "other";
 
 /// The target section of a plan: what to send.
 #[derive(Debug)]
@@ -73,19 +83,33 @@ fn url_routes(
     let method = v.parse("method", r.method.as_deref(), "an HTTP method such as GET or POST", |s| {
         Method::from_bytes(s.as_bytes()).ok()
     })?;
-    if r.url.is_empty() {
+    let urls = url_list(v, &r.url)?;
+    if urls.is_empty() {
         return Err(ConfigError::NoUrl);
     }
-    if r.url.len() > MAX_ROUTES {
-        let expected = format!("at most {MAX_ROUTES} target URLs (a scenario file has the same limit)");
-        return Err(v.invalid("url", &format!("{} URLs", r.url.len()), &expected));
+    if urls.len() > MAX_URLS {
+        let expected = format!("at most {MAX_URLS} target URLs");
+        return Err(v.invalid("url", &format!("{} URLs", urls.len()), &expected));
     }
-    r.url
-        .iter()
+    // The `route` label is the URL's path; past MAX_NAMES different paths, the rest are one
+    // route named `other`, so a long list of URLs keeps the series and the summary bounded.
+    let mut names: HashSet<String> = HashSet::new();
+    urls.iter()
         .map(|u| {
+            if !u.contains("://") && parse_url(&format!("http://{u}")).is_ok() {
+                let expected = format!("an absolute URL with a scheme: did you mean http://{u}?");
+                return Err(v.invalid("url", u, &expected));
+            }
             let uri = v.parse("url", Some(u), "an absolute http:// or https:// URL with a host", parse_url)?;
+            let path = uri.path();
+            let name = if names.contains(path) || names.len() < MAX_NAMES {
+                names.insert(path.to_string());
+                path.to_string()
+            } else {
+                OTHER.to_string()
+            };
             Ok(Route {
-                name: uri.path().to_string(),
+                name,
                 method: method.clone(),
                 uri,
                 headers: headers.clone(),
@@ -96,6 +120,28 @@ fn url_routes(
             })
         })
         .collect()
+}
+
+/// The URL arguments with each `@FILE` replaced by the URLs in it, one a line (blank lines and
+/// `#` comments skipped).
+fn url_list(v: &Validator<'_>, given: &[String]) -> Result<Vec<String>, ConfigError> {
+    let mut urls = Vec::new();
+    for item in given {
+        let Some(path) = item.strip_prefix('@') else {
+            urls.push(item.clone());
+            continue;
+        };
+        let expected =
+            format!("@FILE naming a readable file of at most {} MiB of URLs, one a line", MAX_URL_FILE >> 20);
+        let bytes = read_bounded(Path::new(path), MAX_URL_FILE)
+            .ok()
+            .flatten()
+            .ok_or_else(|| v.invalid("url", item, &expected))?;
+        let text = String::from_utf8(bytes).map_err(|_| v.invalid("url", item, "a file of UTF-8 text"))?;
+        let lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
+        urls.extend(lines.map(String::from));
+    }
+    Ok(urls)
 }
 
 /// The classifier of `--classify`, `--classify-header` or `--classify-preset`, if any is set.

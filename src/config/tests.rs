@@ -67,7 +67,7 @@ fn bad_values_name_the_setting_value_and_expectation() {
         (vec!["https://a..b/"], "invalid URL=\"https://a..b/\""),
         (vec!["http://user:pw@a/"], "invalid URL=\"http://user:pw@a/\""),
         (vec!["--duration", "ten minutes", url], "invalid --duration=\"ten minutes\": expected a duration"),
-        (vec!["productpage:9080/x"], "invalid URL=\"productpage:9080/x\": expected an absolute http"),
+        (vec!["productpage:9080/x"], "invalid URL=\"productpage:9080/x\": expected an absolute URL with a scheme: did you mean http://productpage:9080/x?"),
         (vec!["ftp://a/"], "URL=\"ftp://a/\""),
         (vec!["http:///nohost"], "URL=\"http:///nohost\""),
         (vec!["-H", "novalue", url], "invalid --header=\"novalue\": expected NAME: VALUE"),
@@ -225,9 +225,14 @@ fn every_count_has_a_stated_upper_bound() {
     }
     let e = err(&["http://a/"], &[("TRAFFICGEN_MAX_IN_FLIGHT", "99999999999999999999")]);
     assert!(e.contains("TRAFFICGEN_MAX_IN_FLIGHT") && e.contains("to 100000"), "{e}");
-    let many: Vec<String> = (0..101).map(|i| format!("http://a/{i}")).collect();
-    let e = err(&many.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
-    assert!(e.contains("at most 100 target URLs"), "{e}");
+    let dir = std::env::temp_dir().join(format!("trafficgen-urls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("urls.txt");
+    std::fs::write(&file, (0..=100_000).map(|i| format!("http://a/{i}\n")).collect::<String>()).unwrap();
+    let e = err(&[format!("@{}", file.display()).as_str()], &[]);
+    assert!(e.contains("at most 100000 target URLs"), "{e}");
+    let e = err(&["@/does/not/exist"], &[]);
+    assert!(e.contains("invalid URL=\"@/does/not/exist\": expected @FILE naming a readable file"), "{e}");
     let e = err(&["--body", "@/dev/zero", "http://a/"], &[]);
     assert!(e.contains("at most 16 MiB"), "{e}");
     assert!(err(&["--cacert", "/dev/zero", "http://a/"], &[]).contains("invalid --cacert"));

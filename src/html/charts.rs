@@ -29,25 +29,50 @@ fn name(runs: &[Saved], run: &Saved, what: &str) -> String {
     }
 }
 
-/// Target vs achieved rate, per second.
+/// The run's timeline within its sending window (warm-up included), so the time axis and the
+/// table's seconds agree; the responses that came back while the run drained are left out.
+fn window(run: &Saved) -> Vec<Point> {
+    let end = run.duration_s + run.warmup_s();
+    run.timeline
+        .iter()
+        .filter(|p| p.t < end - 1e-9 || end <= 0.0)
+        .map(|p| Point { interval_s: if end > 0.0 { p.interval_s.min(end - p.t) } else { p.interval_s }, ..p.clone() })
+        .collect()
+}
+
+/// Target, sent and completed rate, per second.
 fn rate(runs: &[Saved]) -> Chart {
     let mut series = Vec::new();
     for (i, run) in runs.iter().enumerate() {
-        let achieved = steps(run.timeline.iter().map(|p| (p.t, p.interval_s, p.rps())));
-        series.push(Series { name: name(runs, run, "achieved"), colour: colour(i), dashed: false, points: achieved });
-        let target: Vec<_> = run
-            .timeline
+        let timeline = window(run);
+        let completed = steps(timeline.iter().map(|p| (p.t, p.interval_s, p.rps())));
+        // Sent in an interval: what completed in it, plus the growth of what is in flight.
+        let mut before = 0;
+        let sent = steps(timeline.iter().map(|p| {
+            let sent = (p.requests + p.in_flight).saturating_sub(before) as f64 / p.interval_s.max(1e-9);
+            before = p.in_flight;
+            (p.t, p.interval_s, sent)
+        }));
+        series.push(Series { name: name(runs, run, "sent"), colour: colour(2 * i + 1), dashed: false, points: sent });
+        let points = completed;
+        series.push(Series { name: name(runs, run, "completed"), colour: colour(2 * i), dashed: false, points });
+        let target: Vec<_> = timeline
             .iter()
             .filter_map(|p| p.target_rps.or(run.target_rps).map(|r| [(p.t, r), (p.t + p.interval_s, r)]))
             .flatten()
             .collect();
         if !target.is_empty() {
-            series.push(Series { name: name(runs, run, "target"), colour: colour(i), dashed: true, points: target });
+            series.push(Series {
+                name: name(runs, run, "target"),
+                colour: colour(2 * i),
+                dashed: true,
+                points: target,
+            });
         }
     }
     Chart {
         id: "rate",
-        title: "Target vs achieved rate".into(),
+        title: "Target, sent and completed rate".into(),
         y_label: "requests/s",
         x: XAxis::Seconds,
         y_max: None,
@@ -59,7 +84,8 @@ fn rate(runs: &[Saved]) -> Chart {
 fn latency(runs: &[Saved]) -> Chart {
     let mut series = Vec::new();
     for (i, run) in runs.iter().enumerate() {
-        let busy = || run.timeline.iter().filter(|p| p.requests > 0);
+        let timeline = window(run);
+        let busy = || timeline.iter().filter(|p| p.requests > 0);
         series.push(Series {
             name: name(runs, run, "p50"),
             colour: colour(i),
@@ -117,10 +143,11 @@ fn spectrum(runs: &[Saved]) -> Chart {
 fn errors(runs: &[Saved]) -> Chart {
     let mut series = Vec::new();
     for (i, run) in runs.iter().enumerate() {
-        let types: BTreeSet<&String> = run.timeline.iter().flat_map(|p| p.error_types.keys()).collect();
+        let timeline = window(run);
+        let types: BTreeSet<&String> = timeline.iter().flat_map(|p| p.error_types.keys()).collect();
         for (j, kind) in types.into_iter().enumerate() {
             let per_second = |p: &Point| p.error_types.get(kind).copied().unwrap_or(0) as f64 / p.interval_s.max(1e-9);
-            let points = steps(run.timeline.iter().map(|p| (p.t, p.interval_s, per_second(p))));
+            let points = steps(timeline.iter().map(|p| (p.t, p.interval_s, per_second(p))));
             // One colour per type; later runs dashed.
             series.push(Series { name: name(runs, run, kind), colour: colour(j), dashed: i > 0, points });
         }
@@ -132,13 +159,14 @@ fn errors(runs: &[Saved]) -> Chart {
 fn classes(runs: &[Saved]) -> Chart {
     let mut series = Vec::new();
     for (i, run) in runs.iter().enumerate() {
-        let names: BTreeSet<&String> = run.timeline.iter().flat_map(|p| p.classes.keys()).collect();
+        let timeline = window(run);
+        let names: BTreeSet<&String> = timeline.iter().flat_map(|p| p.classes.keys()).collect();
         for (j, class) in names.into_iter().enumerate() {
             let share = |p: &Point| {
                 let total = p.classes.values().sum::<u64>().max(1) as f64;
                 p.classes.get(class).copied().unwrap_or(0) as f64 * 100.0 / total
             };
-            let answered = run.timeline.iter().filter(|p| p.classes.values().sum::<u64>() > 0);
+            let answered = timeline.iter().filter(|p| p.classes.values().sum::<u64>() > 0);
             let points = steps(answered.map(|p| (p.t, p.interval_s, share(p))));
             // One colour per class; later runs dashed.
             series.push(Series { name: name(runs, run, class), colour: colour(j), dashed: i > 0, points });

@@ -71,6 +71,16 @@ impl Chart {
             esc(&self.title)
         );
         let _ = write!(s, r#"<text x="{LEFT}" y="20" class="title">{}</text>"#, esc(&self.title));
+        // Nothing to draw (no errors, no classes): say so, without an axis of zeros.
+        if self.series.iter().all(|s| s.points.is_empty()) {
+            let _ = write!(
+                s,
+                r#"<text x="{}" y="{}" class="axis" text-anchor="middle">none</text>"#,
+                (LEFT + W - RIGHT) / 2.0,
+                (top + H - BOTTOM) / 2.0
+            );
+            return s + "</svg>";
+        }
         self.axes(&mut s, (x_max, y_max, top), &sx, &sy);
         for series in &self.series {
             let points: Vec<String> =
@@ -82,14 +92,6 @@ impl Chart {
                 series.colour,
                 points.join(" "),
                 esc(&series.name)
-            );
-        }
-        if self.series.iter().all(|s| s.points.is_empty()) {
-            let _ = write!(
-                s,
-                r#"<text x="{}" y="{}" class="axis" text-anchor="middle">none in this run</text>"#,
-                (LEFT + W - RIGHT) / 2.0,
-                (top + H - BOTTOM) / 2.0
             );
         }
         s + &legend + "</svg>"
@@ -226,5 +228,8 @@ mod tests {
         assert!(svg.contains("a &lt;b&gt;") && svg.contains("<polyline") && svg.contains(">99.9%<"), "{svg}");
         assert_eq!((nice(7.3), nice(0.0), nice(26.0)), (10.0, 1.0, 50.0));
         assert_eq!(short(2.500), "2.5");
+        let empty = Chart { series: vec![Series { points: Vec::new(), ..chart.series[0].clone() }], ..chart };
+        let svg = empty.render();
+        assert!(svg.contains(">none<") && !svg.contains("class=\"tick\""), "{svg}");
     }
 }

@@ -45,7 +45,7 @@ fn windows_reset_but_totals_do_not() {
 
 #[test]
 fn the_warmup_shows_in_windows_and_its_row_but_not_in_the_total() {
-    let r = Recorder::with_stages(2, 2);
+    let r = Recorder::with_stages(2, 2, std::sync::Arc::from([]));
     r.record_in(0, Phase::Warmup, &outcome(500, Some(200), None));
     r.drop_in(1, Phase::Warmup);
     r.record_in(1, Phase::Stage(0), &outcome(10, Some(503), Some(ErrorType::Http5xx)));

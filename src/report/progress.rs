@@ -18,6 +18,8 @@ pub struct Progress {
     pub span: Duration,
     /// Requests completed so far.
     pub sent: u64,
+    /// Requests sent in this window (completed, plus the growth of those in flight).
+    pub sent_now: u64,
     /// Configured rate, `None` for closed loop.
     pub target: Option<f64>,
     /// Requests in flight now.
@@ -38,13 +40,14 @@ impl Progress {
         let target = self.target.map_or("max".to_string(), |t| format!("{t}"));
         let (errors, dropped, in_flight, sent) =
             (window.counts.errors, window.counts.dropped, self.in_flight, self.sent);
+        let sent_rps = self.sent_now as f64 / self.span.as_secs_f64().max(1e-9);
         let types: BTreeMap<&str, u64> = window.counts.error_types.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         match format {
             // Shaped like the JSON logs (timestamp, level), so one pipeline reads both.
             Format::Json => serde_json::json!({
                 "timestamp": humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
                 "level": "INFO", "msg": "progress", "elapsed_s": round(self.elapsed.as_secs_f64()),
-                "done": sent, "rps": round(rps), "target_rps": self.target, "p50_ms": p.p50, "p99_ms": p.p99,
+                "done": sent, "rps": round(rps), "sent_rps": round(sent_rps), "target_rps": self.target, "p50_ms": p.p50, "p99_ms": p.p99,
                 "errors": errors, "error_types": types, "dropped": dropped, "in_flight": in_flight,
                 "classes": self.classes,
             })
@@ -54,7 +57,7 @@ impl Progress {
                 let by_type: Vec<String> = types.iter().map(|(k, v)| format!("{k}={v}")).collect();
                 let by_type = if by_type.is_empty() { String::new() } else { format!("({})", by_type.join(",")) };
                 let mut line = format!(
-                    "[{:>6.1}s] done={sent} rps={rps:.1}/{target} p50={:.1}ms p99={:.1}ms errors={errors}{by_type} dropped={dropped} in_flight={in_flight}",
+                    "[{:>6.1}s] done={sent} rps={rps:.1}/{target} sent={sent_rps:.1} p50={:.1}ms p99={:.1}ms errors={errors}{by_type} dropped={dropped} in_flight={in_flight}",
                     self.elapsed.as_secs_f64(),
                     p.p50,
                     p.p99,
@@ -97,7 +100,12 @@ impl Progress {
         let rps = window.counts.requests as f64 / self.span.as_secs_f64().max(1e-9);
         let target = self.target.map_or(String::new(), |t| format!("/{t}"));
         let p = Percentiles::of(&window.latency);
-        let _ = write!(line, "  {}{rps:.1}{target} req/s{}  p50 {:.1} ms  p99 {:.1} ms", s.bold, s.reset, p.p50, p.p99);
+        let sent = self.sent_now as f64 / self.span.as_secs_f64().max(1e-9);
+        let _ = write!(
+            line,
+            "  {}{rps:.1}{target} req/s{} done, {sent:.1} sent  p50 {:.1} ms  p99 {:.1} ms",
+            s.bold, s.reset, p.p50, p.p99
+        );
         let errors: u64 = self.errors.values().sum();
         if errors == 0 {
             let _ = write!(line, "  0 errors");
@@ -123,7 +131,7 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&p.line(&Stats::default(), Format::Json)).unwrap();
         assert_eq!((v["level"].as_str(), v["target_rps"].as_f64()), (Some("INFO"), Some(20.0)));
         assert!(v["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{v}");
-        for key in ["elapsed_s", "done", "rps", "p50_ms", "p99_ms", "errors", "dropped", "in_flight"] {
+        for key in ["elapsed_s", "done", "rps", "sent_rps", "p50_ms", "p99_ms", "errors", "dropped", "in_flight"] {
             assert!(v[key].is_number(), "{key}: {v}");
         }
     }

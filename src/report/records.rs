@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use super::{RunSettings, Spans, Split, StageRow, Summary};
 use crate::config::{Load, Plan};
-use crate::recorder::Stats;
+use crate::recorder::{Completed, Stats};
+use crate::scenario::Route;
 use crate::timeline::Point;
 
 /// What a sending window recorded, and when.
@@ -13,6 +14,10 @@ use crate::timeline::Point;
 pub(crate) struct Records<'a> {
     /// The measured figures (warm-up left out).
     pub(crate) stats: &'a Stats,
+    /// What of `stats` had completed when the window ended.
+    pub(crate) completed: &'a Completed,
+    /// The routes as the summary names them (routes that share a name share their figures).
+    pub(crate) routes: &'a [Route],
     /// The rate the schedule asked for over the measured part; `None` in closed loop.
     pub(crate) target_rps: Option<f64>,
     /// The measured part of the window.
@@ -31,8 +36,20 @@ pub(crate) struct Records<'a> {
 impl Summary {
     /// The summary of `plan`'s run from its records, judged by the plan's thresholds and split test.
     pub(crate) fn of_run(plan: &Plan, records: Records<'_>) -> Summary {
-        let Records { stats, target_rps, measured, started_at, window, interrupted, timeline, spans, warmup, stages } =
-            records;
+        let Records {
+            stats,
+            completed,
+            routes,
+            target_rps,
+            measured,
+            started_at,
+            window,
+            interrupted,
+            timeline,
+            spans,
+            warmup,
+            stages,
+        } = records;
         let ended_at = started_at + window;
         let mut summary = Summary {
             run_id: plan.run_id.clone(),
@@ -47,8 +64,10 @@ impl Summary {
             stages,
             timeline,
             spans,
-            ..Summary::new(stats, target_rps, measured, &plan.routes)
+            ..Summary::new(stats, completed, target_rps, measured, routes)
         };
+        // The rate completed is the steady one, read from the timeline.
+        summary.throughput_rps = summary.steady_throughput_rps();
         for threshold in &plan.thresholds {
             summary.add_verdict(threshold.check(&summary));
         }
@@ -64,13 +83,9 @@ impl Summary {
 impl RunSettings {
     /// The settings that shape a run's numbers.
     fn of(plan: &Plan) -> RunSettings {
-        let mut targets: Vec<String> = Vec::new();
-        for route in &plan.routes {
-            let url = route.uri.to_string();
-            if !targets.contains(&url) {
-                targets.push(url);
-            }
-        }
+        let mut seen = std::collections::HashSet::new();
+        let targets: Vec<String> =
+            plan.routes.iter().map(|r| r.uri.to_string()).filter(|url| seen.insert(url.clone())).collect();
         RunSettings {
             targets,
             rate: plan.load.rate(),

@@ -13,9 +13,16 @@ impl Summary {
         let _ = writeln!(s, "trafficgen summary{}", if self.interrupted { " (interrupted)" } else { "" });
         let _ = writeln!(
             s,
-            "  rate          target {target}, achieved {:.1} req/s over {:.1} s",
-            self.achieved_rps, self.duration_s
+            "  rate          target {target}, sent {:.1} req/s, completed {:.1} req/s over {:.1} s",
+            self.achieved_rps, self.throughput_rps, self.duration_s
         );
+        if self.fell_behind() {
+            let _ = writeln!(
+                s,
+                "  target did not keep up: {} still in flight at the end of the window",
+                self.in_flight_at_end
+            );
+        }
         let _ = writeln!(
             s,
             "  requests      {} total, {} ok, {} ({:.2}%), {} dropped",
@@ -85,16 +92,16 @@ impl Summary {
         if !self.stages.is_empty() {
             let _ = writeln!(
                 s,
-                "  {:<14}{:>12}{:>9}{:>11}{:>11}{:>9}{:>9}{:>8}",
-                "stage", "target", "secs", "target/s", "achieved", "p50 ms", "p99 ms", "errors"
+                "  {:<14}{:>12}{:>9}{:>11}{:>11}{:>11}{:>9}{:>9}{:>8}",
+                "stage", "target", "secs", "target/s", "sent/s", "done/s", "p50 ms", "p99 ms", "errors"
             );
             for r in self.warmup.iter().chain(&self.stages) {
                 let name = if r.stage == 0 { "warm-up".to_string() } else { r.stage.to_string() };
                 let target_rps = r.target_rps.map_or("max".to_string(), |t| format!("{t:.1}"));
                 let _ = writeln!(
                     s,
-                    "  {name:<14}{:>12}{:>9.1}{target_rps:>11}{:>11.1}{:>9.2}{:>9.2}{:>8}",
-                    r.target, r.duration_s, r.achieved_rps, r.p50_ms, r.p99_ms, r.errors
+                    "  {name:<14}{:>12}{:>9.1}{target_rps:>11}{:>11.1}{:>11.1}{:>9.2}{:>9.2}{:>8}",
+                    r.target, r.duration_s, r.achieved_rps, r.throughput_rps, r.p50_ms, r.p99_ms, r.errors
                 );
             }
         }

@@ -24,8 +24,9 @@ pub(super) async fn record(shared: Arc<Shared>, start: Instant, mut stop: onesho
             _ = &mut stop => (Instant::now(), true),
         };
         let stats = shared.recorder.take_second();
-        let classes = report::classes(&stats.counts.classes, &shared.routes);
-        timeline.add(last - start, now - last, stats, classes);
+        let classes = report::classes(&stats.counts.classes, &shared.named);
+        let in_flight = u64::try_from(shared.metrics.in_flight.get()).unwrap_or(0);
+        timeline.add(last - start, now - last, stats, classes, in_flight);
         if stopping {
             return timeline;
         }

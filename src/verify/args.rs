@@ -28,8 +28,8 @@ pub(crate) struct VerifyArgs {
     /// Extra CA certificates (PEM file) to trust for https:// Prometheus
     #[arg(long)]
     pub cacert: Option<String>,
-    /// Do not verify Prometheus's TLS certificate
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    /// Do not verify Prometheus's TLS certificate; a switch (the env var takes true/false)
+    #[arg(long, num_args = 0, default_missing_value = "true")]
     pub insecure: Option<String>,
     /// Judge the last DURATION, ending now (default 5m unless --run-id or --summary)
     #[arg(long)]

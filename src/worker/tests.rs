@@ -43,6 +43,7 @@ async fn silent_target() -> (Arc<Shared>, TcpListener) {
         client: Client::new(&routes, &options, 1),
         recorder: Recorder::new(1),
         metrics: Metrics::new(&routes, HashMap::new()),
+        named: routes.clone(),
         routes,
         login: None,
         wheel: vec![0],

@@ -37,7 +37,8 @@ fn demo_end_to_end_json() {
     assert!(stderr.contains(" v1=") && stderr.contains(" v3="), "{stderr}");
     // The seed's criteria, each judged: the rate held, all four services reached, the split 1/3 each.
     let verdicts = v["thresholds"].as_array().expect("thresholds");
-    for expr in ["achieved_rps>=47.5", "split v1=1,v2=1,v3=1", "traffic at productpage, details, reviews and ratings"] {
+    for expr in ["throughput_rps>=47.5", "split v1=1,v2=1,v3=1", "traffic at productpage, details, reviews and ratings"]
+    {
         let t = verdicts.iter().find(|t| t["expr"].as_str().is_some_and(|e| e.starts_with(expr)));
         assert_eq!(t.map(|t| &t["passed"]), Some(&serde_json::Value::Bool(true)), "{expr}: {verdicts:?}");
     }

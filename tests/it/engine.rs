@@ -140,7 +140,7 @@ async fn the_summary_names_its_run_and_its_routes() {
     // One route: no route table.
     let s = run(&["--rate", "100", "--requests", "1", &ok]).await;
     assert!(s.routes.is_empty());
-    assert!(s.render(trafficgen::config::Format::Text).contains("no thresholds set: 1 request at"));
+    assert!(s.render(trafficgen::config::Format::Text).contains("no thresholds set: 1 request sent at"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,7 +52,8 @@ async fn reports_render_in_headless_chromium_with_every_chart() {
         bin().arg("report").arg(dir.join("one.json")).arg(dir.join("two.json")).arg("-o").arg(&both).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let html = std::fs::read_to_string(&both).unwrap();
-    assert!(html.contains("two vs one") && html.contains("one: http_5xx"), "compare table and overlays");
+    assert!(html.contains("one vs two") && html.contains("one: http_5xx"), "compare table and overlays");
+    assert!(html.contains("<h2>What ran</h2>") && html.contains(&ok), "the page names what ran");
 
     let Some(browser) = external("chromium") else { return };
     let url = format!("file://{}", both.display());

@@ -135,18 +135,23 @@ async fn with_the_receiver_down_the_run_goes_on_and_counts_dropped_spans() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_request_logs_its_trace_id_and_none_sends_no_trace_headers() {
+async fn a_sampled_failed_request_logs_its_trace_id_and_none_sends_no_trace_headers() {
     let (addr, seen) = recorder().await;
     let args = ["--requests", "2", "--trace-headers", "w3c", "--log-format", "json"];
     let out = run(args.iter().map(ToString::to_string).chain([format!("http://{addr}/fail")]).collect()).await;
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let headers = seen.headers.lock().unwrap().clone();
     assert!(headers.iter().all(|h| !h.contains_key("x-b3-traceid")), "w3c only");
-    for h in &headers {
+    // Failures are sampled: the first one is logged with its ids, the next only counted (unless
+    // a new sampling period began in between).
+    let logged = headers.iter().filter(|h| {
         let trace_id = h["traceparent"].split('-').nth(1).unwrap();
-        assert!(stderr.contains(&format!(r#""trace_id":"{trace_id}""#)), "{trace_id} not in {stderr}");
-        assert!(stderr.contains(&format!(r#""request_id":"{}""#, h["x-request-id"])), "{stderr}");
-    }
+        let found = stderr.contains(&format!(r#""trace_id":"{trace_id}""#));
+        assert_eq!(found, stderr.contains(&format!(r#""request_id":"{}""#, h["x-request-id"])), "{stderr}");
+        found
+    });
+    assert!((1..=2).contains(&logged.count()), "{stderr}");
+    assert!(stderr.contains(r#""failed":1"#), "the sampled line counts the failures: {stderr}");
     seen.headers.lock().unwrap().clear();
     let out = run(vec![
         "--requests".into(),
