@@ -53,6 +53,8 @@ const HEADINGS: [(&str, &[&str]); 9] = [
             "verify_retry_for",
             "verify_scrape_interval",
             "verify_bearer_token_file",
+            "verify_dashboard",
+            "verify_var",
         ],
     ),
     (

@@ -161,6 +161,14 @@ pub struct RawConfig {
     /// File holding a bearer token for Prometheus
     #[arg(long)]
     pub verify_bearer_token_file: Option<String>,
+    /// Grafana dashboard (JSON, or ConfigMaps labelled grafana_dashboard, or a directory) whose panels --verify-prometheus checks, as `verify --dashboard`; repeatable
+    #[arg(long, value_name = "FILE|DIR")]
+    #[serde(deserialize_with = "list")]
+    pub verify_dashboard: Vec<String>,
+    /// A dashboard variable's value for --verify-dashboard, NAME=VALUE, as `verify --var`; repeatable
+    #[arg(long, value_name = "NAME=VALUE")]
+    #[serde(deserialize_with = "list")]
+    pub verify_var: Vec<String>,
     /// Trace headers each request carries: w3c (traceparent), b3 (x-b3-*), both, or none; all but none add a unique x-request-id
     #[arg(long, default_value = "both")]
     pub trace_headers: Option<String>,

@@ -5,6 +5,9 @@
 //! - `args`: the flags and `TRAFFICGEN_*` env vars, validated into a [`Spec`].
 //! - `check`: `NAME: PROMQL OP VALUE`, `--checks` files, judging a query's samples.
 //! - `preset`: the `bookinfo` checks per kind of cluster (no mesh, Linkerd, Istio).
+//! - `dashboard`: Grafana dashboards (JSON, ConfigMaps) read into panels and variables;
+//!   `grafana` is Grafana's template syntax, `variables` resolves a dashboard's variables
+//!   against Prometheus, `board` makes each panel a check.
 //! - `prom`: the HTTP API, over the generator's own client.
 //! - `render`: the [`Verdict`] as a table or JSON.
 
@@ -14,10 +17,14 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 mod args;
+mod board;
 mod check;
+mod dashboard;
+mod grafana;
 mod preset;
 mod prom;
 mod render;
+mod variables;
 
 pub use args::{InputError, RawVerify, VerifyArgs};
 pub use check::{CheckResult, Status};
@@ -62,12 +69,21 @@ pub struct Spec {
     /// Bookinfo's namespace.
     pub namespace: String,
     checks: Vec<Check>,
+    /// Grafana dashboards whose panels are checks.
+    dashboards: Dashboards,
     /// How long failing checks are re-run.
     pub retry_for: Duration,
     /// Prometheus's scrape interval: the subquery step, and a quarter of the rate range.
     pub scrape_interval: Duration,
     /// Print JSON instead of the table.
     pub json: bool,
+}
+
+/// `--dashboard` files, parsed, and the `--var` overrides of their variables.
+#[derive(Debug, Clone, Default)]
+struct Dashboards {
+    boards: Vec<dashboard::Board>,
+    overrides: Vec<variables::Override>,
 }
 
 /// The window of one attempt, with the values of the query placeholders.
@@ -135,6 +151,17 @@ async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Re
             settled.insert(c.name.clone(), row.clone());
         }
         rows.push(row);
+    }
+    let range = board::Range { start: r.start, end: r.at, scrape: spec.scrape_interval };
+    let several = spec.dashboards.boards.len() > 1;
+    for b in &spec.dashboards.boards {
+        for row in board::check(&spec.prometheus, b, &spec.dashboards.overrides, range, several).await? {
+            let row = settled.get(&row.name).cloned().unwrap_or(row);
+            if row.result != Status::Fail {
+                settled.insert(row.name.clone(), row.clone());
+            }
+            rows.push(row);
+        }
     }
     Ok(Verdict::new(rows, mesh, [unix(r.start), unix(r.at)]))
 }

@@ -211,6 +211,8 @@ impl Plan {
                 .collect(),
             checks: Vec::new(),
             client: Some(ClientOptions { http2: false, ..self.client.clone() }),
+            dashboards: r.verify_dashboard.iter().map(|d| (l.name("verify_dashboard"), d.clone())).collect(),
+            vars: r.verify_var.iter().map(|v| (l.name("verify_var"), v.clone())).collect(),
         };
         self.verify = Some(raw.spec()?);
         Ok(self)

@@ -2,7 +2,7 @@
 //! [`Spec`]. `run --verify-*` fills the same [`RawVerify`] from its own settings, so both commands
 //! validate alike; errors name the flag or env var the value came from (exit 2).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use clap::parser::ValueSource;
@@ -11,8 +11,11 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
 
 use super::check::{self, Check};
+use super::dashboard;
 use super::preset::Mesh;
 use super::prom::Prometheus;
+use super::variables::Override;
+use super::Dashboards;
 use super::{Spec, Window};
 use crate::client::ClientOptions;
 use crate::url::parse_url;
@@ -65,6 +68,14 @@ pub struct VerifyArgs {
     /// Output: text (a table) or json
     #[arg(long, default_value = "text")]
     pub output: Option<String>,
+
+    // Grafana dashboards as checks.
+    /// Grafana dashboard JSON, or ConfigMaps (YAML/JSON) labelled grafana_dashboard, or a directory of them: one check per panel; repeatable; newline-separated in the env var
+    #[arg(long, value_name = "FILE|DIR")]
+    pub dashboard: Vec<String>,
+    /// A dashboard variable's value, NAME=VALUE (repeat NAME for several values; VALUE All for all); repeatable; newline-separated in the env var
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub var: Vec<String>,
 }
 
 /// One setting as text, with the name to use in messages.
@@ -79,6 +90,10 @@ pub struct RawVerify {
     pub checks: Vec<(String, String)>,
     /// TLS settings already validated elsewhere (`run` passes its own).
     pub client: Option<ClientOptions>,
+    /// Dashboard files or directories, each with its name for messages.
+    pub dashboards: Vec<(String, String)>,
+    /// Dashboard variables `NAME=VALUE`, each with its name for messages.
+    pub vars: Vec<(String, String)>,
 }
 
 /// A bad setting (exit 2).
@@ -129,13 +144,18 @@ impl RawVerify {
                 raw.values.push((field, name, value));
             }
         }
-        let flags: Vec<String> = matches.get_many::<String>("check").into_iter().flatten().cloned().collect();
-        raw.checks = match (flags.is_empty(), env_of("check")) {
-            (true, Some((name, v))) => {
-                v.lines().filter(|l| !l.trim().is_empty()).map(|l| (name.clone(), l.into())).collect()
+        let list = |field: &str| {
+            let flags: Vec<String> = matches.get_many::<String>(field).into_iter().flatten().cloned().collect();
+            match (flags.is_empty(), env_of(field)) {
+                (true, Some((name, v))) => {
+                    v.lines().filter(|l| !l.trim().is_empty()).map(|l| (name.clone(), l.trim().into())).collect()
+                }
+                _ => flags.into_iter().map(|v| (flag(field), v)).collect(),
             }
-            _ => flags.into_iter().map(|v| ("--check".to_string(), v)).collect(),
         };
+        raw.checks = list("check");
+        raw.dashboards = list("dashboard");
+        raw.vars = list("var");
         raw
     }
 
@@ -163,6 +183,7 @@ impl RawVerify {
             },
         };
         let checks = self.custom_checks()?;
+        let dashboards = self.dashboards()?;
         let preset = self.opt("preset", "bookinfo or none", |s| match s {
             "bookinfo" => Some(true),
             "none" => Some(false),
@@ -171,12 +192,13 @@ impl RawVerify {
         Ok(Spec {
             prometheus: Prometheus { base, token, client },
             window: self.window()?,
-            preset: preset.unwrap_or(checks.is_empty()),
+            preset: preset.unwrap_or(checks.is_empty() && dashboards.boards.is_empty()),
             mesh: self.opt("mesh", "none, linkerd, istio or auto", Mesh::parse)?.unwrap_or(Mesh::Auto),
             namespace: self
                 .opt("namespace", "a Kubernetes namespace name", |s| name_like(s).then(|| s.to_string()))?
                 .unwrap_or_else(|| "bookinfo".into()),
             checks,
+            dashboards,
             retry_for: self.opt("retry_for", "a duration such as 2m, or 0s", duration)?.unwrap_or_default(),
             scrape_interval: self
                 .opt("scrape_interval", "a duration such as 30s", |s| duration(s).filter(|d| !d.is_zero()))?
@@ -217,6 +239,35 @@ impl RawVerify {
             out.extend(parsed);
         }
         Ok(out)
+    }
+
+    /// `--dashboard` files read and parsed now, so a bad file stops before any query (exit 2).
+    fn dashboards(&self) -> Result<Dashboards, InputError> {
+        let mut boards = Vec::new();
+        for (setting, path) in &self.dashboards {
+            let found = dashboard::load(&[PathBuf::from(path)]).map_err(|e| InputError {
+                setting: setting.clone(),
+                value: path.clone(),
+                expected: format!("Grafana dashboard JSON or ConfigMaps labelled grafana_dashboard ({e})"),
+            })?;
+            boards.extend(found);
+        }
+        let mut overrides: Vec<Override> = Vec::new();
+        for (setting, text) in &self.vars {
+            let (name, value) = text
+                .split_once('=')
+                .filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .ok_or_else(|| InputError {
+                    setting: setting.clone(),
+                    value: text.clone(),
+                    expected: "NAME=VALUE, NAME a dashboard variable's name".into(),
+                })?;
+            match overrides.iter_mut().find(|o| o.name == name) {
+                Some(o) => o.values.push(value.to_string()),
+                None => overrides.push(Override { name: name.to_string(), values: vec![value.to_string()] }),
+            }
+        }
+        Ok(Dashboards { boards, overrides })
     }
 
     fn window(&self) -> Result<Window, InputError> {

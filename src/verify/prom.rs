@@ -1,5 +1,6 @@
 //! Prometheus's HTTP API, spoken with the generator's own client (TLS, `--cacert`, `--insecure`):
-//! instant queries (`/api/v1/query`) at a given time, answered as `(labels, value)` pairs.
+//! instant queries (`/api/v1/query`) at a given time, answered as `(labels, value)` pairs; range
+//! queries and label values for dashboards.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -59,17 +60,86 @@ impl Prometheus {
     /// Evaluate `query` at `time`: one `(labels, value)` per series of a vector, one unlabelled pair for a
     /// scalar. A range vector (matrix) yields each sample as `(labels, timestamp)`.
     pub(crate) async fn query(&self, query: &str, time: SystemTime) -> Result<Vec<(String, f64)>, PromError> {
-        let path = format!("{}/api/v1/query", self.base.path().trim_end_matches('/'));
+        let time = format!("{:.3}", unix(time));
+        let data = self.api(Method::POST, "query", &[("query", query), ("time", &time)], query).await?;
+        samples(&data).ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))
+    }
+
+    /// Evaluate `query` from `start` to `end` every `step`, as a graph does: each series with its
+    /// number of points (an instant vector or scalar answer is evaluated at `end` instead).
+    pub(crate) async fn query_range(
+        &self,
+        query: &str,
+        start: SystemTime,
+        end: SystemTime,
+        step: Duration,
+    ) -> Result<Vec<(String, usize)>, PromError> {
+        let (start, end) = (format!("{:.3}", unix(start)), format!("{:.3}", unix(end)));
+        let step = format!("{:.3}", step.as_secs_f64().max(0.001));
+        let form = [("query", query), ("start", start.as_str()), ("end", end.as_str()), ("step", step.as_str())];
+        let data = self.api(Method::POST, "query_range", &form, query).await?;
+        let series =
+            data["result"].as_array().ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))?;
+        Ok(series
+            .iter()
+            .map(|s| (labels(&s["metric"]), s["values"].as_array().map_or(0, Vec::len)))
+            .filter(|(_, n)| *n > 0)
+            .collect())
+    }
+
+    /// The raw `data` of an instant query's answer (query variables format it their own way).
+    pub(crate) async fn query_data(&self, query: &str, time: SystemTime) -> Result<Value, PromError> {
+        let time = format!("{:.3}", unix(time));
+        self.api(Method::POST, "query", &[("query", query), ("time", &time)], query).await
+    }
+
+    /// Values of `label` (label names when empty) between `start` and `end`, on series matching `selector` when given.
+    pub(crate) async fn label_values(
+        &self,
+        label: &str,
+        selector: Option<&str>,
+        start: SystemTime,
+        end: SystemTime,
+    ) -> Result<Vec<String>, PromError> {
+        let (start, end) = (format!("{:.0}", unix(start).floor()), format!("{:.0}", unix(end).ceil()));
+        let mut form = vec![("start", start.as_str()), ("end", end.as_str())];
+        if let Some(m) = selector {
+            form.push(("match[]", m));
+        }
+        let what = selector.map_or_else(|| format!("label_values({label})"), |m| format!("label_values({m}, {label})"));
+        // No label: the label names themselves.
+        let endpoint = if label.is_empty() { "labels".to_string() } else { format!("label/{label}/values") };
+        let data = self.api(Method::GET, &endpoint, &form, &what).await?;
+        let values = data.as_array().ok_or_else(|| self.rejected(&what, "an answer of an unknown shape".into()))?;
+        Ok(values.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+    }
+
+    /// One call of the HTTP API (`/api/v1/<endpoint>`); its `data`, or why there is none.
+    async fn api(
+        &self,
+        method: Method,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        query: &str,
+    ) -> Result<Value, PromError> {
+        let form = serde_urlencoded::to_string(form).expect("strings encode");
+        let mut path = format!("{}/api/v1/{endpoint}", self.base.path().trim_end_matches('/'));
+        let body = if method == Method::GET {
+            path = format!("{path}?{form}");
+            Bytes::new()
+        } else {
+            Bytes::from(form)
+        };
         let url = Uri::builder()
             .scheme(self.base.scheme_str().unwrap_or("http"))
             .authority(self.base.authority().map_or("", |a| a.as_str()))
             .path_and_query(path)
             .build()
             .map_err(|e| self.rejected(query, e.to_string()))?;
-        let form = serde_urlencoded::to_string([("query", query), ("time", &format!("{:.3}", unix(time)))])
-            .expect("strings encode");
         let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        if method == Method::POST {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        }
         if let Some(token) = &self.token {
             let value = HeaderValue::from_str(&format!("Bearer {token}"))
                 .map_err(|_| self.rejected(query, "the bearer token is not a valid header value".into()))?;
@@ -77,10 +147,10 @@ impl Prometheus {
         }
         let route = Route {
             name: String::new(),
-            method: Method::POST,
+            method,
             uri: url.clone(),
             headers,
-            body: Bytes::from(form),
+            body,
             weight: 1,
             classifier: None,
             login: false,
@@ -99,7 +169,7 @@ impl Prometheus {
             Ok(Err(e)) => return Err(unreachable(e.as_str().to_string())),
             Ok(Ok(answer)) => answer,
         };
-        let json: Value = serde_json::from_slice(&body).map_err(|_| {
+        let mut json: Value = serde_json::from_slice(&body).map_err(|_| {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
             self.rejected(query, format!("HTTP {} and not the Prometheus API: {text:?}", answer.status))
         })?;
@@ -108,7 +178,7 @@ impl Prometheus {
             let kind = json["errorType"].as_str().unwrap_or("error");
             return Err(self.rejected(query, format!("{kind}: {error} (HTTP {})", answer.status)));
         }
-        samples(&json["data"]).ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))
+        Ok(json["data"].take())
     }
 
     fn rejected(&self, query: &str, error: String) -> PromError {
@@ -138,7 +208,7 @@ fn samples(data: &Value) -> Option<Vec<(String, f64)>> {
 }
 
 /// `{a="1", b="2"}`, as Prometheus prints a series.
-fn labels(metric: &Value) -> String {
+pub(crate) fn labels(metric: &Value) -> String {
     let pairs: Vec<String> = metric
         .as_object()
         .into_iter()

@@ -21,7 +21,10 @@ fn every_syntax_names_the_variable() {
     // Unknown variables stay as written; `$ns_x` is another name, not `$ns` then `_x`.
     assert_eq!(interpolate("$nope ${nope} $ns_x", &s), "$nope ${nope} $ns_x");
     // The text inside a label_replace replacement (`$1`) is not a variable either.
-    assert_eq!(interpolate(r#"label_replace(up, "w", "$1", "pod", "(.+)")"#, &s), r#"label_replace(up, "w", "$1", "pod", "(.+)")"#);
+    assert_eq!(
+        interpolate(r#"label_replace(up, "w", "$1", "pod", "(.+)")"#, &s),
+        r#"label_replace(up, "w", "$1", "pod", "(.+)")"#
+    );
 }
 
 #[test]
