@@ -4,6 +4,7 @@
 //!
 //! - `args`: the flags and `TRAFFICGEN_*` env vars, validated into a [`Spec`].
 //! - `check`: `NAME: PROMQL OP VALUE`, `--checks` files, judging a query's samples.
+//! - `diagnose`: why a query returned nothing (which selector, and why), asked of Prometheus.
 //! - `preset`: the `bookinfo` checks per kind of cluster (no mesh, Linkerd, Istio).
 //! - `dashboard`: Grafana dashboards (JSON, ConfigMaps) read into panels and variables;
 //!   `grafana` is Grafana's template syntax, `variables` resolves a dashboard's variables
@@ -20,6 +21,7 @@ mod args;
 mod board;
 mod check;
 mod dashboard;
+mod diagnose;
 mod grafana;
 mod preset;
 mod prom;
@@ -181,7 +183,11 @@ async fn run_check(spec: &Spec, r: &Resolved, c: &Check) -> Result<CheckResult, 
         }
     }
     let samples = spec.prometheus.query(&query, r.at).await?;
-    Ok(judge(c, query, &samples))
+    let mut row = judge(c, query, &samples);
+    if samples.is_empty() {
+        row.reason = Some(diagnose::diagnose(&spec.prometheus, &row.query, r.start, r.at).await?.to_string());
+    }
+    Ok(row)
 }
 
 /// The custom checks, then the preset's for the kind of cluster (found by probing for `auto`).

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use super::check::{CheckResult, Status};
 use super::dashboard::{Board, Panel};
+use super::diagnose;
 use super::grafana::{self, builtins, interpolate, Scope, Selected};
 use super::prom::{unix, PromError, Prometheus};
 use super::variables::{self, Override};
@@ -142,7 +143,7 @@ async fn check_panel(prom: &Prometheus, panel: &Panel, scope: &Scope, range: Ran
         let found = if t.instant {
             prom.query(&q, range.end).await.map(|s| s.len())
         } else {
-            prom.query_range(&q, range.start, range.end, interval).await.map(|s| s.len())
+            prom.query_range(&q, range.start, range.end, interval).await.map(|s| s.iter().filter(|s| !s.points.is_empty()).count())
         };
         match found {
             Ok(n) => series += n,
@@ -163,11 +164,17 @@ async fn check_panel(prom: &Prometheus, panel: &Panel, scope: &Scope, range: Ran
         row.reason = None;
     } else {
         row.result = Status::Fail;
-        let n = queries.len();
-        row.reason = Some(format!(
-            "no data: {} returned no series in the window",
-            if n == 1 { "its query".to_string() } else { format!("none of its {n} queries") }
-        ));
+        row.reason = Some(why_empty(prom, panel, &queries, range).await?);
     }
     Ok(row)
+}
+
+/// Why none of a panel's queries returned data: each query's diagnosis (by its refId when several).
+async fn why_empty(prom: &Prometheus, panel: &Panel, queries: &[String], range: Range) -> Result<String, PromError> {
+    let mut why = Vec::new();
+    for (t, q) in panel.targets.iter().zip(queries) {
+        let d = diagnose::diagnose(prom, q, range.start, range.end).await?.to_string();
+        why.push(if queries.len() > 1 { format!("{}: {d}", t.ref_id) } else { d });
+    }
+    Ok(why.join("; "))
 }

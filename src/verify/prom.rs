@@ -1,6 +1,6 @@
 //! Prometheus's HTTP API, spoken with the generator's own client (TLS, `--cacert`, `--insecure`):
-//! instant queries (`/api/v1/query`) at a given time, answered as `(labels, value)` pairs; range
-//! queries and label values for dashboards.
+//! instant queries (`/api/v1/query`) at a given time, answered as `(labels, value)` pairs, range
+//! queries as [`Series`], and any other endpoint's `data` as JSON.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,76 +60,37 @@ impl Prometheus {
     /// Evaluate `query` at `time`: one `(labels, value)` per series of a vector, one unlabelled pair for a
     /// scalar. A range vector (matrix) yields each sample as `(labels, timestamp)`.
     pub(crate) async fn query(&self, query: &str, time: SystemTime) -> Result<Vec<(String, f64)>, PromError> {
-        let time = format!("{:.3}", unix(time));
-        let data = self.api(Method::POST, "query", &[("query", query), ("time", &time)], query).await?;
+        let data = self.api("query", query, &[("time", format!("{:.3}", unix(time)))]).await?;
         samples(&data).ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))
     }
 
-    /// Evaluate `query` from `start` to `end` every `step`, as a graph does: each series with its
-    /// number of points (an instant vector or scalar answer is evaluated at `end` instead).
+    /// Evaluate `query` from `start` to `end` every `step`: each series with its `(time, value)` points.
     pub(crate) async fn query_range(
         &self,
         query: &str,
         start: SystemTime,
         end: SystemTime,
         step: Duration,
-    ) -> Result<Vec<(String, usize)>, PromError> {
-        let (start, end) = (format!("{:.3}", unix(start)), format!("{:.3}", unix(end)));
-        let step = format!("{:.3}", step.as_secs_f64().max(0.001));
-        let form = [("query", query), ("start", start.as_str()), ("end", end.as_str()), ("step", step.as_str())];
-        let data = self.api(Method::POST, "query_range", &form, query).await?;
-        let series =
-            data["result"].as_array().ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))?;
-        Ok(series
-            .iter()
-            .map(|s| (labels(&s["metric"]), s["values"].as_array().map_or(0, Vec::len)))
-            .filter(|(_, n)| *n > 0)
-            .collect())
+    ) -> Result<Vec<Series>, PromError> {
+        let form = [
+            ("start", format!("{:.3}", unix(start))),
+            ("end", format!("{:.3}", unix(end))),
+            ("step", format!("{:.3}", step.as_secs_f64().max(0.001))),
+        ];
+        let data = self.api("query_range", query, &form).await?;
+        series(&data).ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))
     }
 
-    /// The raw `data` of an instant query's answer (query variables format it their own way).
-    pub(crate) async fn query_data(&self, query: &str, time: SystemTime) -> Result<Value, PromError> {
-        let time = format!("{:.3}", unix(time));
-        self.api(Method::POST, "query", &[("query", query), ("time", &time)], query).await
-    }
-
-    /// Values of `label` (label names when empty) between `start` and `end`, on series matching `selector` when given.
-    pub(crate) async fn label_values(
-        &self,
-        label: &str,
-        selector: Option<&str>,
-        start: SystemTime,
-        end: SystemTime,
-    ) -> Result<Vec<String>, PromError> {
-        let (start, end) = (format!("{:.0}", unix(start).floor()), format!("{:.0}", unix(end).ceil()));
-        let mut form = vec![("start", start.as_str()), ("end", end.as_str())];
-        if let Some(m) = selector {
-            form.push(("match[]", m));
-        }
-        let what = selector.map_or_else(|| format!("label_values({label})"), |m| format!("label_values({m}, {label})"));
-        // No label: the label names themselves.
-        let endpoint = if label.is_empty() { "labels".to_string() } else { format!("label/{label}/values") };
-        let data = self.api(Method::GET, &endpoint, &form, &what).await?;
-        let values = data.as_array().ok_or_else(|| self.rejected(&what, "an answer of an unknown shape".into()))?;
-        Ok(values.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-    }
-
-    /// One call of the HTTP API (`/api/v1/<endpoint>`); its `data`, or why there is none.
-    async fn api(
-        &self,
-        method: Method,
-        endpoint: &str,
-        form: &[(&str, &str)],
-        query: &str,
-    ) -> Result<Value, PromError> {
-        let form = serde_urlencoded::to_string(form).expect("strings encode");
-        let mut path = format!("{}/api/v1/{endpoint}", self.base.path().trim_end_matches('/'));
-        let body = if method == Method::GET {
-            path = format!("{path}?{form}");
-            Bytes::new()
-        } else {
-            Bytes::from(form)
-        };
+    /// A call of `/api/v1/<path>`: the answer's `data`. `query` is the PromQL or the subject named in
+    /// errors, sent as `query` unless empty. Sent as a form POST where the API takes one (long
+    /// queries), else as a GET.
+    pub(crate) async fn api(&self, path: &str, query: &str, form: &[(&str, String)]) -> Result<Value, PromError> {
+        let pairs = (!query.is_empty()).then_some(("query", query.to_string())).into_iter();
+        let pairs: Vec<(&str, String)> = pairs.chain(form.iter().cloned()).collect();
+        let form = serde_urlencoded::to_string(&pairs).expect("strings encode");
+        let post = matches!(path, "query" | "query_range" | "series" | "labels");
+        let path = format!("{}/api/v1/{path}", self.base.path().trim_end_matches('/'));
+        let path = if post || form.is_empty() { path } else { format!("{path}?{form}") };
         let url = Uri::builder()
             .scheme(self.base.scheme_str().unwrap_or("http"))
             .authority(self.base.authority().map_or("", |a| a.as_str()))
@@ -137,7 +98,7 @@ impl Prometheus {
             .build()
             .map_err(|e| self.rejected(query, e.to_string()))?;
         let mut headers = HeaderMap::new();
-        if method == Method::POST {
+        if post {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
         }
         if let Some(token) = &self.token {
@@ -147,10 +108,10 @@ impl Prometheus {
         }
         let route = Route {
             name: String::new(),
-            method,
+            method: if post { Method::POST } else { Method::GET },
             uri: url.clone(),
             headers,
-            body,
+            body: if post { Bytes::from(form) } else { Bytes::new() },
             weight: 1,
             classifier: None,
             login: false,
@@ -184,6 +145,30 @@ impl Prometheus {
     fn rejected(&self, query: &str, error: String) -> PromError {
         PromError::Rejected { query: query.to_string(), error }
     }
+}
+
+/// One series of a range query.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Series {
+    /// `{a="1", b="2"}`.
+    pub labels: String,
+    /// `(Unix seconds, value)`, oldest first.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A range query's `data` as series.
+fn series(data: &Value) -> Option<Vec<Series>> {
+    let point = |p: &Value| Some((p.get(0)?.as_f64()?, p.get(1)?.as_str()?.parse::<f64>().ok()?));
+    data["result"]
+        .as_array()?
+        .iter()
+        .map(|s| {
+            Some(Series {
+                labels: labels(&s["metric"]),
+                points: s["values"].as_array()?.iter().map(point).collect::<Option<_>>()?,
+            })
+        })
+        .collect()
 }
 
 /// The API's `data` as `(labels, value)` pairs.

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::dashboard::Variable;
 use super::grafana::{interpolate, Scope, Selected};
-use super::prom::{labels, PromError, Prometheus};
+use super::prom::{labels, unix, PromError, Prometheus};
 
 static LABEL_VALUES: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^label_values\((?s:(.+),\s*)?([a-zA-Z_$][a-zA-Z0-9_]*)\)\s*$").expect("a valid regex")
@@ -116,20 +116,40 @@ async fn query_values(
 ) -> Result<Vec<String>, PromError> {
     let query = query.trim();
     if query == "label_names()" {
-        return prom.label_values("", None, start, end).await;
+        return label_values(prom, "", None, (start, end)).await;
     }
     if let Some(c) = LABEL_VALUES.captures(query) {
         let selector = c.get(1).map(|m| m.as_str().trim());
-        return prom.label_values(&c[2], selector, start, end).await;
+        return label_values(prom, &c[2], selector, (start, end)).await;
     }
     if let Some(c) = METRICS.captures(query) {
-        let names = prom.label_values("__name__", None, start, end).await?;
+        let names = label_values(prom, "__name__", None, (start, end)).await?;
         let Ok(re) = Regex::new(c[1].trim()) else { return Ok(names) };
         return Ok(names.into_iter().filter(|n| re.is_match(n)).collect());
     }
     let expr = QUERY_RESULT.captures(query).map_or(query, |c| c.get(1).map_or(query, |m| m.as_str()));
-    let data = prom.query_data(expr, end).await?;
+    let data = prom.api("query", expr, &[("time", format!("{:.3}", unix(end)))]).await?;
     Ok(query_result_lines(&data))
+}
+
+/// Values of `label` (label names when empty) over the window, on series matching `selector` when given.
+async fn label_values(
+    prom: &Prometheus,
+    label: &str,
+    selector: Option<&str>,
+    (start, end): (SystemTime, SystemTime),
+) -> Result<Vec<String>, PromError> {
+    let mut form = vec![("start", format!("{:.0}", unix(start).floor())), ("end", format!("{:.0}", unix(end).ceil()))];
+    if let Some(m) = selector {
+        form.push(("match[]", m.to_string()));
+    }
+    let endpoint = if label.is_empty() { "labels".to_string() } else { format!("label/{label}/values") };
+    let what = selector.map_or_else(|| format!("label_values({label})"), |m| format!("label_values({m}, {label})"));
+    let data = prom.api(&endpoint, "", &form).await.map_err(|e| match e {
+        PromError::Rejected { error, .. } => PromError::Rejected { query: what.clone(), error },
+        other => other,
+    })?;
+    Ok(data.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect())
 }
 
 /// Each series as Grafana's `query_result` writes it: `name{a="1",b="2"} value timestamp_ms`.
