@@ -143,7 +143,9 @@ async fn check_panel(prom: &Prometheus, panel: &Panel, scope: &Scope, range: Ran
         let found = if t.instant {
             prom.query(&q, range.end).await.map(|s| s.len())
         } else {
-            prom.query_range(&q, range.start, range.end, interval).await.map(|s| s.iter().filter(|s| !s.points.is_empty()).count())
+            prom.query_range(&q, range.start, range.end, interval)
+                .await
+                .map(|s| s.iter().filter(|s| !s.points.is_empty()).count())
         };
         match found {
             Ok(n) => series += n,
