@@ -10,9 +10,9 @@ use crate::prometheus::{dashboard_queries, mesh_of, query_at};
 use crate::support::{bin, closed_addr, eventually, external, http_get, spawn, Killed};
 
 /// What one cluster gave: the summary file of its run, and Prometheus (dropped = stopped).
-struct Cluster {
-    dir: PathBuf,
-    prometheus: SocketAddr,
+pub(crate) struct Cluster {
+    pub(crate) dir: PathBuf,
+    pub(crate) prometheus: SocketAddr,
     prometheus_guard: Option<Killed>,
     _sim: Killed,
 }
@@ -26,7 +26,7 @@ impl Drop for Cluster {
 
 /// Start the simulation as `kind` of cluster (with `faults`), Prometheus scraping it and the
 /// generator, then a 15 s run at 20 req/s; returns once the run has ended.
-fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Cluster {
+pub(crate) fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Cluster {
     let (bookinfo, metrics, generator, prometheus) = (closed_addr(), closed_addr(), closed_addr(), closed_addr());
     let dir = std::env::temp_dir().join(format!("trafficgen-verify-{}-{}", std::process::id(), prometheus.port()));
     std::fs::create_dir_all(&dir).unwrap();

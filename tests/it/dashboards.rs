@@ -1,0 +1,134 @@
+//! `verify --dashboard` against a real Prometheus scraping the simulation: the chart's own dashboard
+//! (as JSON and inside a ConfigMap as the Grafana sidecar loads it) passes the rows of the kind of
+//! cluster simulated and fails the other mesh's; Istio's and Linkerd's published dashboards have
+//! no query Prometheus rejects, and their panels the simulation serves pass.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::external;
+use crate::verify::{cluster, Cluster};
+
+const CHART_DASHBOARD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/k8s/helm/trafficgen/files/dashboard.json");
+const THIRD_PARTY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/dashboards");
+
+/// `verify --dashboard` over the cluster's run, as JSON (printing the table too, for the log).
+fn verify_dashboard(c: &Cluster, args: &[&str]) -> (i32, Value) {
+    let run = |output: &str| {
+        crate::support::bin()
+            .arg("verify")
+            .arg(format!("--prometheus=http://{}", c.prometheus))
+            .arg(format!("--summary={}", c.dir.join("summary.json").display()))
+            .args(["--scrape-interval", "1s", "--output", output])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let table = run("text");
+    eprintln!("verify {args:?}:\n{}{}", String::from_utf8_lossy(&table.stdout), String::from_utf8_lossy(&table.stderr));
+    let out = run("json");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.code().unwrap_or(-1), json)
+}
+
+fn rows(v: &Value) -> Vec<(String, String, String)> {
+    let text = |r: &Value, k: &str| r[k].as_str().unwrap_or_default().to_string();
+    v["checks"].as_array().unwrap().iter().map(|r| (text(r, "name"), text(r, "result"), text(r, "reason"))).collect()
+}
+
+/// The ConfigMap the chart renders from its dashboard, written next to the cluster's files.
+fn configmap(dir: &Path) -> std::path::PathBuf {
+    let dashboard = std::fs::read_to_string(CHART_DASHBOARD).unwrap();
+    let indented: String = dashboard.lines().map(|l| format!("    {l}\n")).collect();
+    let yaml = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: trafficgen-dashboard\n  labels:\n    grafana_dashboard: \"1\"\ndata:\n  trafficgen.json: |\n{indented}"
+    );
+    let path = dir.join("dashboard-configmap.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// Every panel passes but those of the other meshes' rows, which fail with a diagnosis.
+fn chart_dashboard_matches(kind: &str) {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    // Some productpage errors, so that the panel of errors by type has data too.
+    let c = cluster(&prometheus_bin, kind, &["productpage:error=5%"]);
+    let (code, json) = verify_dashboard(&c, &["--dashboard", CHART_DASHBOARD]);
+    let got = rows(&json);
+    assert!(got.len() >= 25, "{got:?}");
+    for (name, result, reason) in &got {
+        let mesh = ["istio", "linkerd"].into_iter().find(|m| name.to_lowercase().contains(&format!("with {m}")));
+        match mesh {
+            Some(m) if m != kind => {
+                assert_eq!(result, "fail", "{name}");
+                assert!(reason.starts_with("no data"), "{name}: {reason}");
+            }
+            _ => assert_eq!(result, "pass", "{name}: {reason}"),
+        }
+    }
+    assert_eq!(code, 3, "the other meshes' panels fail");
+    let (_, from_configmap) = verify_dashboard(&c, &["--dashboard", configmap(&c.dir).to_str().unwrap()]);
+    let same = |rows: Vec<(String, String, String)>| rows.into_iter().map(|(n, r, _)| (n, r)).collect::<Vec<_>>();
+    assert_eq!(same(rows(&from_configmap)), same(got), "the ConfigMap gives the same rows");
+}
+
+#[test]
+fn the_charts_dashboard_with_istio() {
+    chart_dashboard_matches("istio");
+}
+
+#[test]
+fn the_charts_dashboard_with_linkerd() {
+    chart_dashboard_matches("linkerd");
+}
+
+#[test]
+fn the_charts_dashboard_with_no_mesh() {
+    chart_dashboard_matches("none");
+}
+
+/// A published dashboard: no query is rejected; the panels the simulation cannot serve fail with a
+/// diagnosis that names what is missing, every other panel passes.
+fn third_party(kind: &str, file: &str, vars: &[&str], cannot: &[(&str, &str)]) {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let c = cluster(&prometheus_bin, kind, &["productpage:error=5%"]);
+    let mut args = vec!["--dashboard".to_string(), format!("{THIRD_PARTY}/{file}")];
+    args.extend(vars.iter().map(|v| format!("--var={v}")));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_, json) = verify_dashboard(&c, &args);
+    let got = rows(&json);
+    assert!(got.len() > 5, "{got:?}");
+    for (name, result, reason) in &got {
+        assert!(!reason.contains("rejected"), "{name}: {reason}");
+        match cannot.iter().find(|(panel, _)| name.contains(panel)) {
+            Some((_, missing)) => {
+                assert_eq!(result, "fail", "{name}");
+                assert!(reason.contains(missing), "{name}: {reason}");
+            }
+            None if result == "skipped" => assert!(!reason.is_empty(), "{name}"),
+            None => assert_eq!(result, "pass", "{name}: {reason}"),
+        }
+    }
+}
+
+#[test]
+fn istios_workload_dashboard_against_the_istio_simulation() {
+    third_party("istio", "istio-workload-dashboard.json", &["workload=productpage-v1"], &[("TCP", "istio_tcp_")]);
+}
+
+#[test]
+fn linkerds_deployment_dashboard_against_the_linkerd_simulation() {
+    third_party(
+        "linkerd",
+        "linkerd-deployment.json",
+        &["namespace=bookinfo", "deployment=productpage-v1"],
+        &[("TCP", "tcp_")],
+    );
+}
