@@ -55,6 +55,7 @@ const HEADINGS: [(&str, &[&str]); 9] = [
             "verify_bearer_token_file",
             "verify_dashboard",
             "verify_var",
+            "verify_panel",
         ],
     ),
     (

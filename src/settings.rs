@@ -169,6 +169,9 @@ pub struct RawConfig {
     #[arg(long, value_name = "NAME=VALUE")]
     #[serde(deserialize_with = "list")]
     pub verify_var: Vec<String>,
+    /// Check only the --verify-dashboard panels whose name (ROW / TITLE) matches this regex
+    #[arg(long, value_name = "REGEX")]
+    pub verify_panel: Option<String>,
     /// Trace headers each request carries: w3c (traceparent), b3 (x-b3-*), both, or none; all but none add a unique x-request-id
     #[arg(long, default_value = "both")]
     pub trace_headers: Option<String>,

@@ -86,6 +86,8 @@ pub struct Spec {
 struct Dashboards {
     boards: Vec<dashboard::Board>,
     overrides: Vec<variables::Override>,
+    /// `--panel`: only the panels whose name matches.
+    panels: Option<regex::Regex>,
 }
 
 /// The window of one attempt, with the values of the query placeholders.
@@ -157,7 +159,8 @@ async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Re
     let range = board::Range { start: r.start, end: r.at, scrape: spec.scrape_interval };
     let several = spec.dashboards.boards.len() > 1;
     for b in &spec.dashboards.boards {
-        for row in board::check(&spec.prometheus, b, &spec.dashboards.overrides, range, several).await? {
+        let d = &spec.dashboards;
+        for row in board::check(&spec.prometheus, b, &d.overrides, d.panels.as_ref(), range, several).await? {
             let row = settled.get(&row.name).cloned().unwrap_or(row);
             if row.result != Status::Fail {
                 settled.insert(row.name.clone(), row.clone());

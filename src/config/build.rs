@@ -203,6 +203,7 @@ impl Plan {
             ("retry_for", "verify_retry_for", &r.verify_retry_for),
             ("scrape_interval", "verify_scrape_interval", &r.verify_scrape_interval),
             ("bearer_token_file", "verify_bearer_token_file", &r.verify_bearer_token_file),
+            ("panel", "verify_panel", &r.verify_panel),
         ];
         let raw = crate::verify::RawVerify {
             values: fields

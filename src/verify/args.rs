@@ -76,6 +76,9 @@ pub struct VerifyArgs {
     /// A dashboard variable's value, NAME=VALUE (repeat NAME for several values; VALUE All for all); repeatable; newline-separated in the env var
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub var: Vec<String>,
+    /// Check only the dashboard panels whose name (ROW / TITLE) matches this regex
+    #[arg(long, value_name = "REGEX")]
+    pub panel: Option<String>,
 }
 
 /// One setting as text, with the name to use in messages.
@@ -108,7 +111,7 @@ pub struct InputError {
     pub expected: String,
 }
 
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "prometheus",
     "bearer_token_file",
     "cacert",
@@ -123,6 +126,7 @@ const FIELDS: [&str; 14] = [
     "retry_for",
     "scrape_interval",
     "output",
+    "panel",
 ];
 
 impl RawVerify {
@@ -267,7 +271,8 @@ impl RawVerify {
                 None => overrides.push(Override { name: name.to_string(), values: vec![value.to_string()] }),
             }
         }
-        Ok(Dashboards { boards, overrides })
+        let panels = self.opt("panel", "a regular expression", |s| regex::Regex::new(s).ok())?;
+        Ok(Dashboards { boards, overrides, panels })
     }
 
     fn window(&self) -> Result<Window, InputError> {

@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+use regex::Regex;
+
 use super::check::{CheckResult, Status};
 use super::dashboard::{Board, Panel};
 use super::diagnose;
@@ -40,11 +42,13 @@ impl Range {
     }
 }
 
-/// The rows of one dashboard; `prefix` puts its title before each name (several dashboards).
+/// The rows of one dashboard (of the panels `only` matches); `prefix` puts its title before each
+/// name (several dashboards).
 pub(crate) async fn check(
     prom: &Prometheus,
     board: &Board,
     overrides: &[Override],
+    only: Option<&Regex>,
     range: Range,
     prefix: bool,
 ) -> Result<Vec<CheckResult>, PromError> {
@@ -66,6 +70,9 @@ pub(crate) async fn check(
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for panel in &board.panels {
         for (title, scoped) in copies(panel, &scope) {
+            if only.is_some_and(|re| !re.is_match(&title)) {
+                continue;
+            }
             let mut row = check_panel(prom, panel, &scoped, range).await?;
             let n = seen.entry(title.clone()).and_modify(|n| *n += 1).or_insert(1);
             row.name = name(&if *n > 1 { format!("{title} #{n}") } else { title });

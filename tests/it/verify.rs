@@ -27,6 +27,11 @@ impl Drop for Cluster {
 /// Start the simulation as `kind` of cluster (with `faults`), Prometheus scraping it and the
 /// generator, then a 15 s run at 20 req/s; returns once the run has ended.
 pub(crate) fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Cluster {
+    cluster_with(prometheus_bin, kind, faults, &[])
+}
+
+/// [`cluster`], the run having `env` too (e.g. the `TRAFFICGEN_VERIFY_*` a chart sets).
+pub(crate) fn cluster_with(prometheus_bin: &Path, kind: &str, faults: &[&str], env: &[(&str, &str)]) -> Cluster {
     let (bookinfo, metrics, generator, prometheus) = (closed_addr(), closed_addr(), closed_addr(), closed_addr());
     let dir = std::env::temp_dir().join(format!("trafficgen-verify-{}-{}", std::process::id(), prometheus.port()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,6 +82,7 @@ pub(crate) fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Clu
         .arg(format!("--verify-prometheus=http://{prometheus}"))
         .args(["--verify-scrape-interval", "1s", "--verify-retry-for", "5s", "--verify-mesh", kind])
         .arg("http://productpage:9080/productpage")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();

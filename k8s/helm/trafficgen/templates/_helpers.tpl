@@ -233,6 +233,15 @@ template:
             value: {{ $v.verify.retryFor | quote }}
           - name: TRAFFICGEN_VERIFY_SCRAPE_INTERVAL
             value: {{ $v.podMonitor.interval | quote }}
+          {{- if $v.verify.dashboard.enabled }}
+          # The chart's own dashboard, one check per panel of the rows for this kind of cluster.
+          - name: TRAFFICGEN_VERIFY_PRESET
+            value: bookinfo
+          - name: TRAFFICGEN_VERIFY_DASHBOARD
+            value: /etc/trafficgen-dashboard/trafficgen.json
+          - name: TRAFFICGEN_VERIFY_PANEL
+            value: {{ include "trafficgen.verifyPanels" . | quote }}
+          {{- end }}
           {{- end }}
           {{- with $v.env }}
           {{- toYaml . | nindent 10 }}
@@ -252,17 +261,32 @@ template:
         terminationMessagePolicy: FallbackToLogsOnError
         securityContext:
           {{- toYaml $v.securityContext | nindent 10 }}
-        {{- if $v.scenario }}
+        {{- $dashboard := and $v.verify.enabled $v.verify.dashboard.enabled }}
+        {{- if or $v.scenario $dashboard }}
         volumeMounts:
+          {{- if $v.scenario }}
           - name: scenario
             mountPath: /etc/trafficgen
             readOnly: true
+          {{- end }}
+          {{- if $dashboard }}
+          - name: dashboard
+            mountPath: /etc/trafficgen-dashboard
+            readOnly: true
+          {{- end }}
         {{- end }}
-    {{- if $v.scenario }}
+    {{- if or $v.scenario $dashboard }}
     volumes:
+      {{- if $v.scenario }}
       - name: scenario
         configMap:
           name: {{ include "trafficgen.fullname" . }}-scenario
+      {{- end }}
+      {{- if $dashboard }}
+      - name: dashboard
+        configMap:
+          name: {{ include "trafficgen.fullname" . }}-dashboard
+      {{- end }}
     {{- end }}
     {{- with $v.nodeSelector }}
     nodeSelector:
@@ -297,10 +321,34 @@ template:
 {{- end }}
 {{- end }}
 
+{{/* The dashboard panels `verify.dashboard` checks: `panels` as given, else the rows the kind of
+cluster has data for (the other mesh's rows would fail; productpage's own row needs its monitor). */}}
+{{- define "trafficgen.verifyPanels" -}}
+{{- $d := .Values.verify.dashboard }}
+{{- if $d.panels }}
+{{- $d.panels }}
+{{- else }}
+{{- $rows := list "Client" "Resources per workload" }}
+{{- if eq .Values.verify.mesh "istio" }}{{ $rows = append $rows "Services with Istio" }}{{ end }}
+{{- if eq .Values.verify.mesh "linkerd" }}{{ $rows = append $rows "Services with Linkerd" }}{{ end }}
+{{- if .Values.monitors.productpage.enabled }}{{ $rows = append $rows "Services with no mesh" }}{{ end }}
+{{- printf "^(%s)" (join "|" $rows) }}
+{{- end }}
+{{- end }}
+
 {{/* Settings that the schema cannot express. */}}
 {{- define "trafficgen.validate" -}}
 {{- if not (or .Values.targets .Values.scenario) }}
 {{- fail "targets: give at least one URL, or a scenario" }}
+{{- end }}
+{{- $g := .Values.grafanaDashboard }}
+{{- if and .Values.verify.enabled .Values.verify.dashboard.enabled }}
+{{- if not $g.enabled }}
+{{- fail "verify.dashboard.enabled: the Job mounts the dashboard's ConfigMap; set grafanaDashboard.enabled too" }}
+{{- end }}
+{{- if and $g.namespace (ne $g.namespace .Release.Namespace) }}
+{{- fail (printf "verify.dashboard.enabled: the dashboard's ConfigMap is in grafanaDashboard.namespace=%s, where the Job cannot mount it; leave grafanaDashboard.namespace empty, or set verify.dashboard.enabled=false" $g.namespace) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
