@@ -155,8 +155,8 @@ pub struct RawConfig {
     /// Re-run failing checks until they pass or this much time has passed
     #[arg(long, default_value = "2m")]
     pub verify_retry_for: Option<String>,
-    /// Prometheus's scrape interval (subquery step; a quarter of rate ranges)
-    #[arg(long, default_value = "30s")]
+    /// Prometheus's scrape interval, when not the one Prometheus lists for the generator's target
+    #[arg(long)]
     pub verify_scrape_interval: Option<String>,
     /// File holding a bearer token for Prometheus
     #[arg(long)]

@@ -62,8 +62,8 @@ pub struct VerifyArgs {
     /// Re-run failing checks until they pass or this much time has passed
     #[arg(long, default_value = "0s")]
     pub retry_for: Option<String>,
-    /// Prometheus's scrape interval: the step of subqueries, a quarter of rate ranges
-    #[arg(long, default_value = "30s")]
+    /// Prometheus's scrape interval, when not the one Prometheus lists for the generator's target (the step of subqueries; rate ranges are Grafana's $__rate_interval of it)
+    #[arg(long)]
     pub scrape_interval: Option<String>,
     /// Output: text (a table) or json
     #[arg(long, default_value = "text")]
@@ -205,8 +205,7 @@ impl RawVerify {
             dashboards,
             retry_for: self.opt("retry_for", "a duration such as 2m, or 0s", duration)?.unwrap_or_default(),
             scrape_interval: self
-                .opt("scrape_interval", "a duration such as 30s", |s| duration(s).filter(|d| !d.is_zero()))?
-                .unwrap_or(Duration::from_secs(30)),
+                .opt("scrape_interval", "a duration such as 30s", |s| duration(s).filter(|d| !d.is_zero()))?,
             json: self
                 .opt("output", "text or json", |s| match s {
                     "text" => Some(false),

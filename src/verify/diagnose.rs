@@ -217,16 +217,35 @@ impl Probe<'_> {
         Ok(!self.prom.query(&q, self.end).await?.is_empty())
     }
 
-    /// The time of `sel`'s last sample in the look-back, if any.
+    /// Whether `sel` has series at the window's end itself (an instant selector's view).
+    async fn at_end(&self, sel: &str) -> Result<bool, PromError> {
+        Ok(!self.prom.query(&format!("count({sel})"), self.end).await?.is_empty())
+    }
+
+    /// The time of `sel`'s last sample in the look-back, if any. `timestamp()` of an instant
+    /// selector is its sample's own time: found to the minute over the look-back, then exactly
+    /// from the raw samples around it.
     async fn last(&self, sel: &str) -> Result<Option<SystemTime>, PromError> {
-        let q = format!("max(timestamp(last_over_time({sel}[{}])))", self.range(LOOKBACK.max(self.window())));
-        let t = self.prom.query(&q, self.end).await?.first().map(|(_, t)| *t);
-        Ok(t.filter(|t| t.is_finite()).map(|t| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))))
+        let look = self.range(LOOKBACK.max(self.window()));
+        let q = format!("max(max_over_time(timestamp({sel})[{look}:1m]))");
+        let Some(coarse) = self.prom.query(&q, self.end).await?.first().map(|(_, t)| *t).filter(|t| t.is_finite())
+        else {
+            return Ok(None);
+        };
+        let near = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(coarse.max(0.0) + 60.0);
+        let raw = self.prom.query(&format!("{sel}[2m]"), near.min(self.end)).await?;
+        let exact = raw.iter().map(|(_, t)| *t).fold(coarse, f64::max);
+        Ok(Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(exact.max(0.0))))
     }
 
     /// `None` when the selector has series in the window.
     async fn why(&self, s: &Selector) -> Result<Option<Why>, PromError> {
         if self.any(&s.text).await? {
+            // An instant selector is read at the end only: a series that stopped just before it
+            // (the staleness marker after a finished run's last scrape) is gone there.
+            if s.range.is_none() && !self.at_end(&s.text).await? {
+                return Ok(self.last(&s.text).await?.map(|at| Why::Stopped { at }));
+            }
             return Ok(None);
         }
         let base: Vec<String> = s.metric.iter().map(|m| format!("__name__={m:?}")).collect();
@@ -242,7 +261,7 @@ impl Probe<'_> {
         for m in &s.matchers {
             let needs_value = !matches_empty(m);
             let has_label = format!("{}!=\"\"", m.name);
-            if needs_value && !base.is_empty() && !self.any(&with(&[has_label.clone()])).await? {
+            if needs_value && !base.is_empty() && !self.any(&with(std::slice::from_ref(&has_label))).await? {
                 return Ok(Some(Why::NoLabel { label: m.name.clone() }));
             }
             let alone = with(&[m.to_string()]);

@@ -2,6 +2,7 @@
 //! instant queries (`/api/v1/query`) at a given time, answered as `(labels, value)` pairs, range
 //! queries as [`Series`], and any other endpoint's `data` as JSON.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -62,6 +63,12 @@ impl Prometheus {
     pub(crate) async fn query(&self, query: &str, time: SystemTime) -> Result<Vec<(String, f64)>, PromError> {
         let data = self.api("query", query, &[("time", format!("{:.3}", unix(time)))]).await?;
         samples(&data).ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))
+    }
+
+    /// Evaluate `query` at `time`, keeping each series' labels by name and, for a matrix, every sample.
+    pub(crate) async fn series_at(&self, query: &str, time: SystemTime) -> Result<Vec<Series>, PromError> {
+        let data = self.api("query", query, &[("time", format!("{:.3}", unix(time)))]).await?;
+        series(&data).ok_or_else(|| self.rejected(query, "an answer of an unknown shape".into()))
     }
 
     /// Evaluate `query` from `start` to `end` every `step`: each series with its `(time, value)` points.
@@ -147,28 +154,29 @@ impl Prometheus {
     }
 }
 
-/// One series of a range query.
+/// One series of a range query, or of an instant query's vector or matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Series {
     /// `{a="1", b="2"}`.
     pub labels: String,
+    /// The labels by name.
+    pub metric: BTreeMap<String, String>,
     /// `(Unix seconds, value)`, oldest first.
     pub points: Vec<(f64, f64)>,
 }
 
-/// A range query's `data` as series.
+/// A vector's or matrix's `data` as series (a vector's with one point each).
 fn series(data: &Value) -> Option<Vec<Series>> {
     let point = |p: &Value| Some((p.get(0)?.as_f64()?, p.get(1)?.as_str()?.parse::<f64>().ok()?));
-    data["result"]
-        .as_array()?
-        .iter()
-        .map(|s| {
-            Some(Series {
-                labels: labels(&s["metric"]),
-                points: s["values"].as_array()?.iter().map(point).collect::<Option<_>>()?,
-            })
-        })
-        .collect()
+    let one = |s: &Value| {
+        let points = match s.get("values") {
+            Some(values) => values.as_array()?.iter().map(point).collect::<Option<_>>()?,
+            None => vec![point(&s["value"])?],
+        };
+        let metric = s["metric"].as_object()?.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().into()));
+        Some(Series { labels: labels(&s["metric"]), metric: metric.collect(), points })
+    };
+    data["result"].as_array()?.iter().map(one).collect()
 }
 
 /// The API's `data` as `(labels, value)` pairs.

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::support::external;
-use crate::verify::{cluster, cluster_with, Cluster};
+use crate::verify::{cluster, cluster_with, Cluster, Shape};
 
 const CHART_DASHBOARD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/k8s/helm/trafficgen/files/dashboard.json");
 const THIRD_PARTY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/dashboards");
@@ -20,7 +20,7 @@ fn verify_dashboard(c: &Cluster, args: &[&str]) -> (i32, Value) {
             .arg("verify")
             .arg(format!("--prometheus=http://{}", c.prometheus))
             .arg(format!("--summary={}", c.dir.join("summary.json").display()))
-            .args(["--scrape-interval", "1s", "--output", output])
+            .args(["--output", output])
             .args(args)
             .output()
             .unwrap()
@@ -68,7 +68,7 @@ fn chart_dashboard_matches(kind: &str) {
         ("TRAFFICGEN_VERIFY_DASHBOARD", CHART_DASHBOARD),
         ("TRAFFICGEN_VERIFY_PANEL", panels.as_str()),
     ];
-    let c = cluster_with(&prometheus_bin, kind, &[], &env);
+    let c = cluster_with(&prometheus_bin, kind, &[], Shape::DEFAULT, &env);
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(c.dir.join("summary.json")).unwrap()).unwrap();
     let own = &summary["verify"];
     assert_eq!(own["passed"], true, "run --verify-dashboard: {own}");
