@@ -110,10 +110,8 @@ fn the_charts_dashboard_with_no_mesh() {
 
 /// A published dashboard: no query is rejected; the panels the simulation cannot serve fail with a
 /// diagnosis that names what is missing, every other panel passes.
-fn third_party(kind: &str, file: &str, vars: &[&str], cannot: &[(&str, &str)]) {
-    let Some(prometheus_bin) = external("prometheus") else {
-        return;
-    };
+fn third_party(kind: &str, file: &str, vars: &[&str], cannot: &[(&str, &str)]) -> Option<Cluster> {
+    let prometheus_bin = external("prometheus")?;
     let c = cluster(&prometheus_bin, kind, &["productpage:error=5%"]);
     let mut args = vec!["--dashboard".to_string(), format!("{THIRD_PARTY}/{file}")];
     args.extend(vars.iter().map(|v| format!("--var={v}")));
@@ -132,16 +130,45 @@ fn third_party(kind: &str, file: &str, vars: &[&str], cannot: &[(&str, &str)]) {
             None => assert_eq!(result, "pass", "{name}: {reason}"),
         }
     }
+    Some(c)
+}
+
+/// A query Prometheus rejects once expanded is a failed row quoting it; `--var` overrides a variable.
+fn rejected_and_overridden(c: &Cluster) {
+    let board = serde_json::json!({
+        "title": "mine",
+        "templating": {"list": [{"name": "wl", "type": "custom", "query": "productpage-v1,details-v1",
+                                  "current": {"value": "productpage-v1"}}]},
+        "panels": [
+            {"type": "stat", "title": "Broken", "targets": [{"refId": "A",
+              "expr": "sum(rate(istio_requests_total{destination_workload=\"$wl\"}[$__rate_interval])"}]},
+            {"type": "stat", "title": "Calls", "targets": [{"refId": "A",
+              "expr": "sum(rate(istio_requests_total{destination_workload=~\"${wl:regex}\"}[$__rate_interval]))"}]}
+        ]
+    });
+    let file = c.dir.join("mine.json");
+    std::fs::write(&file, board.to_string()).unwrap();
+    let (code, json) = verify_dashboard(c, &["--dashboard", file.to_str().unwrap(), "--var", "wl=details-v1"]);
+    assert_eq!(code, 3);
+    let broken = &json["checks"][0];
+    assert_eq!(broken["result"], "fail");
+    assert!(broken["reason"].as_str().unwrap().contains("Prometheus rejected the query of A"), "{broken}");
+    assert!(broken["query"].as_str().unwrap().contains("destination_workload=\"details-v1\""), "{broken}");
+    assert!(!broken["query"].as_str().unwrap().contains('$'), "expanded: {broken}");
+    let calls = &json["checks"][1];
+    assert_eq!(calls["result"], "pass", "{calls}");
+    assert!(calls["query"].as_str().unwrap().contains("details-v1"), "{calls}");
 }
 
 #[test]
 fn istios_workload_dashboard_against_the_istio_simulation() {
-    third_party("istio", "istio-workload-dashboard.json", &["workload=productpage-v1"], &[("TCP", "istio_tcp_")]);
+    let c =
+        third_party("istio", "istio-workload-dashboard.json", &["workload=productpage-v1"], &[("TCP", "istio_tcp_")]);
 }
 
 #[test]
 fn linkerds_deployment_dashboard_against_the_linkerd_simulation() {
-    third_party(
+    let _ = third_party(
         "linkerd",
         "linkerd-deployment.json",
         &["namespace=bookinfo", "deployment=productpage-v1"],
