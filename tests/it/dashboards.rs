@@ -164,6 +164,9 @@ fn rejected_and_overridden(c: &Cluster) {
 fn istios_workload_dashboard_against_the_istio_simulation() {
     let c =
         third_party("istio", "istio-workload-dashboard.json", &["workload=productpage-v1"], &[("TCP", "istio_tcp_")]);
+    if let Some(c) = c {
+        rejected_and_overridden(&c);
+    }
 }
 
 #[test]

@@ -58,12 +58,12 @@ fn configmaps_hold_dashboards_as_the_sidecar_loads_them() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("cm.yaml"), yaml).unwrap();
     std::fs::write(dir.join("skip.txt"), "not read").unwrap();
-    let boards = load(&[dir.clone()]).unwrap();
+    let boards = load(std::slice::from_ref(&dir)).unwrap();
     assert_eq!(boards.len(), 2, "the unlabelled ConfigMap is not a dashboard");
     assert_eq!(boards[0].panels[0].name, "P");
     assert!(boards[0].source.ends_with("cm.yaml (d.json)"), "{}", boards[0].source);
     std::fs::write(dir.join("cm.yaml"), serde_yaml_ng::to_string(&cm(false)).unwrap()).unwrap();
-    assert!(load(&[dir.clone()]).unwrap_err().contains("no Grafana dashboard"));
+    assert!(load(std::slice::from_ref(&dir)).unwrap_err().contains("no Grafana dashboard"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
