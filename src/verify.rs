@@ -7,6 +7,7 @@
 //! - `diagnose`: why a query returned nothing (which selector, and why), asked of Prometheus.
 //! - `preset`: the `bookinfo` checks per kind of cluster (no mesh, Linkerd, Istio).
 //! - `prom`: the HTTP API, over the generator's own client.
+//! - `rules`: `--rules` files, a row per rule, alerts expected firing or quiet, pint's lints.
 //! - `scrape`: the generator's targets, last sample and scrape interval, as Prometheus has them.
 //! - `sent`: the generator's achieved rate from its raw samples, for short runs as for long ones.
 //! - `render`: the [`Verdict`] as a table or JSON.
@@ -22,6 +23,7 @@ mod diagnose;
 mod preset;
 mod prom;
 mod render;
+mod rules;
 mod scrape;
 mod sent;
 
@@ -74,6 +76,7 @@ pub struct Spec {
     /// Bookinfo's namespace.
     pub namespace: String,
     checks: Vec<Check>,
+    rules: rules::RuleSet,
     /// How long failing checks are re-run.
     pub retry_for: Duration,
     /// `--scrape-interval`: overrides the interval found in Prometheus (the subquery step; rate
@@ -151,6 +154,19 @@ async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Re
         let row = run_check(spec, &r, c).await?;
         if row.result != Status::Fail {
             settled.insert(c.name.clone(), row.clone());
+        }
+        rows.push(row);
+    }
+    let judging = rules::Judging { prom: &spec.prometheus, start: r.start, at: r.at, scrape: r.scrape.interval };
+    for rule in &spec.rules.rules {
+        let key = format!("{}/{}", rule.group, rule.name);
+        if let Some(done) = settled.get(&key) {
+            rows.push(done.clone());
+            continue;
+        }
+        let row = rules::row(&judging, rule, spec.rules.expectation(rule)).await?;
+        if row.result != Status::Fail {
+            settled.insert(key, row.clone());
         }
         rows.push(row);
     }

@@ -210,6 +210,7 @@ impl Plan {
                 .filter_map(|(field, setting, value)| Some((field, l.name(setting), value.clone()?)))
                 .collect(),
             checks: Vec::new(),
+            lists: Vec::new(),
             client: Some(ClientOptions { http2: false, ..self.client.clone() }),
         };
         self.verify = Some(raw.spec()?);

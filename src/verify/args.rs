@@ -13,6 +13,7 @@ use rustls_pki_types::CertificateDer;
 use super::check::{self, Check};
 use super::preset::Mesh;
 use super::prom::Prometheus;
+use super::rules::{self, Expectation, RuleSet};
 use super::{Spec, Window};
 use crate::client::ClientOptions;
 use crate::url::parse_url;
@@ -62,6 +63,15 @@ pub struct VerifyArgs {
     /// Prometheus's scrape interval, when not the one Prometheus lists for the generator's target (the step of subqueries; rate ranges are Grafana's $__rate_interval of it)
     #[arg(long)]
     pub scrape_interval: Option<String>,
+    /// Prometheus rule file or PrometheusRule objects (YAML): one row per rule, its selectors must have data; repeatable
+    #[arg(long)]
+    pub rules: Vec<String>,
+    /// An alert of the --rules files that must be active (pending or firing) in the window; repeatable
+    #[arg(long)]
+    pub expect_firing: Vec<String>,
+    /// An alert of the --rules files that must stay inactive in the window (its metrics present); repeatable
+    #[arg(long)]
+    pub expect_quiet: Vec<String>,
     /// Output: text (a table) or json
     #[arg(long, default_value = "text")]
     pub output: Option<String>,
@@ -77,6 +87,8 @@ pub struct RawVerify {
     pub values: Vec<(&'static str, String, String)>,
     /// Custom checks, each with its name for messages.
     pub checks: Vec<(String, String)>,
+    /// Other repeatable settings: (`rules`, `expect_firing`, `expect_quiet`) -> (name for messages, value).
+    pub lists: Vec<(&'static str, String, String)>,
     /// TLS settings already validated elsewhere (`run` passes its own).
     pub client: Option<ClientOptions>,
 }
@@ -92,6 +104,8 @@ pub struct InputError {
     /// What would have been accepted.
     pub expected: String,
 }
+
+const LISTS: [&str; 3] = ["rules", "expect_firing", "expect_quiet"];
 
 const FIELDS: [&str; 14] = [
     "prometheus",
@@ -129,13 +143,20 @@ impl RawVerify {
                 raw.values.push((field, name, value));
             }
         }
-        let flags: Vec<String> = matches.get_many::<String>("check").into_iter().flatten().cloned().collect();
-        raw.checks = match (flags.is_empty(), env_of("check")) {
-            (true, Some((name, v))) => {
-                v.lines().filter(|l| !l.trim().is_empty()).map(|l| (name.clone(), l.into())).collect()
+        // Repeatable flags; their env var holds one value a line.
+        let list = |field: &str| -> Vec<(String, String)> {
+            let flags: Vec<String> = matches.get_many::<String>(field).into_iter().flatten().cloned().collect();
+            match (flags.is_empty(), env_of(field)) {
+                (true, Some((name, v))) => {
+                    v.lines().filter(|l| !l.trim().is_empty()).map(|l| (name.clone(), l.trim().into())).collect()
+                }
+                _ => flags.into_iter().map(|v| (flag(field), v)).collect(),
             }
-            _ => flags.into_iter().map(|v| ("--check".to_string(), v)).collect(),
         };
+        raw.checks = list("check");
+        for field in LISTS {
+            raw.lists.extend(list(field).into_iter().map(|(name, v)| (field, name, v)));
+        }
         raw
     }
 
@@ -163,6 +184,7 @@ impl RawVerify {
             },
         };
         let checks = self.custom_checks()?;
+        let rules = self.rules()?;
         let preset = self.opt("preset", "bookinfo or none", |s| match s {
             "bookinfo" => Some(true),
             "none" => Some(false),
@@ -171,12 +193,13 @@ impl RawVerify {
         Ok(Spec {
             prometheus: Prometheus { base, token, client },
             window: self.window()?,
-            preset: preset.unwrap_or(checks.is_empty()),
+            preset: preset.unwrap_or(checks.is_empty() && rules.rules.is_empty()),
             mesh: self.opt("mesh", "none, linkerd, istio or auto", Mesh::parse)?.unwrap_or(Mesh::Auto),
             namespace: self
                 .opt("namespace", "a Kubernetes namespace name", |s| name_like(s).then(|| s.to_string()))?
                 .unwrap_or_else(|| "bookinfo".into()),
             checks,
+            rules,
             retry_for: self.opt("retry_for", "a duration such as 2m, or 0s", duration)?.unwrap_or_default(),
             scrape_interval: self
                 .opt("scrape_interval", "a duration such as 30s", |s| duration(s).filter(|d| !d.is_zero()))?,
@@ -216,6 +239,30 @@ impl RawVerify {
             out.extend(parsed);
         }
         Ok(out)
+    }
+
+    /// The rules of every `--rules` file, and what `--expect-firing`/`--expect-quiet` expect of them.
+    fn rules(&self) -> Result<RuleSet, InputError> {
+        let mut rules = Vec::new();
+        for (_, name, path) in self.lists.iter().filter(|(f, _, _)| *f == "rules") {
+            let bad = |e: String| InputError { setting: name.clone(), value: path.clone(), expected: e };
+            let text = std::fs::read_to_string(path).map_err(|e| bad(format!("a readable rule file ({e})")))?;
+            rules.extend(rules::parse(&text).map_err(|e| bad(format!("Prometheus rules or a PrometheusRule ({e})")))?);
+        }
+        let mut expect = Vec::new();
+        for (field, name, alert) in self.lists.iter().filter(|(f, _, _)| *f != "rules") {
+            if !rules.iter().any(|r| r.alert && r.name == *alert) {
+                let known: Vec<&str> = rules.iter().filter(|r| r.alert).map(|r| r.name.as_str()).collect();
+                return Err(InputError {
+                    setting: name.clone(),
+                    value: alert.clone(),
+                    expected: format!("an alert of the --rules files ({})", known.join(", ")),
+                });
+            }
+            let e = if *field == "expect_firing" { Expectation::Firing } else { Expectation::Quiet };
+            expect.push((alert.clone(), e));
+        }
+        Ok(RuleSet { rules, expect })
     }
 
     fn window(&self) -> Result<Window, InputError> {

@@ -244,3 +244,83 @@ fn five_second_scrapes_judge_a_short_run_right() {
         assert!(!table.contains("no data"), "{table}");
     }
 }
+
+/// `--rules` on Istio with ratings failing: the chart's ServiceErrorRatioHigh is active (pending,
+/// its `for:` longer than the run), TrafficgenDroppingRequests quiet, Linkerd's rules fail naming
+/// their absent metric, pint's lints fail their rules; a check with no data says why.
+#[test]
+fn rules_and_diagnoses_against_istio_with_ratings_failing() {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let c = cluster(&prometheus_bin, "istio", &["ratings:error=100%"]);
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("k8s/helm/trafficgen/files/rules.yaml");
+    let lints = c.dir.join("lints.yaml");
+    std::fs::write(
+        &lints,
+        "groups:\n- name: lints\n  rules:\n  - alert: ShortRate\n    expr: sum(rate(istio_requests_total[1s])) > 0\n  - alert: TargetGone\n    expr: absent(trafficgen_target_rps)\n    for: 1s\n",
+    )
+    .unwrap();
+    let rules = |extra: &[&str]| {
+        let mut args = vec!["--rules".to_string(), chart.display().to_string(), "--rules".into()];
+        args.push(lints.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let args = rules(&["--expect-firing", "ServiceErrorRatioHigh", "--expect-quiet", "TrafficgenDroppingRequests"]);
+    let (code, table) = verify(&c, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 3, "other kinds' rules fail: {table}");
+    let firing = row(&table, "trafficgen.services.istio / ServiceErrorRatioHigh");
+    assert!(firing.contains("firing") && firing.contains("pass (active") && firing.contains("for: 5m"), "{table}");
+    assert!(
+        row(&table, "trafficgen.client / TrafficgenDroppingRequests").contains("quiet             pass"),
+        "{table}"
+    );
+    for (rule, metric) in [
+        ("trafficgen.services.linkerd / LinkerdServiceErrorRatioHigh", "metric response_total is unknown"),
+        ("trafficgen.services.linkerd / LinkerdServiceLatencyP99High", "metric response_latency_ms_bucket is unknown"),
+    ] {
+        assert!(row(&table, rule).contains("FAIL (no data: ") && row(&table, rule).contains(metric), "{table}");
+    }
+    assert!(row(&table, "lints / ShortRate").contains("under 2 × the scrape interval (1s)"), "{table}");
+    assert!(row(&table, "lints / TargetGone").contains("absent() alert with for: 1s"), "{table}");
+    assert!(!table.starts_with("CHECK") || !table.contains("has ready pods"), "rules replace the default preset");
+
+    // Expected quiet but active: fails saying for how long.
+    let args = rules(&["--expect-quiet", "ServiceErrorRatioHigh"]);
+    let (_, table) = verify(&c, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(row(&table, "trafficgen.services.istio / ServiceErrorRatioHigh").contains("FAIL (active"), "{table}");
+    let (code, _) = verify(&c, &["--rules", chart.to_str().unwrap(), "--expect-firing", "NoSuchAlert"]);
+    assert_eq!(code, 2, "an alert not in the files is bad input");
+
+    let (_, table) = verify(
+        &c,
+        &[
+            "--check",
+            r#"wrong value: sum(istio_requests_total{reporter="sauce"}) > 0"#,
+            "--check",
+            "unknown metric: sum(rate(request_total[1m])) > 0",
+            "--check",
+            r#"no such label: sum(istio_requests_total{flavour="x"}) > 0"#,
+        ],
+    );
+    let wrong = row(&table, "wrong value");
+    assert!(
+        wrong.contains(r#"no value of the label matches reporter="sauce" (values seen: "destination")"#),
+        "{table}"
+    );
+    assert!(row(&table, "unknown metric").contains("metric request_total is unknown to Prometheus"), "{table}");
+    assert!(row(&table, "no such label").contains(r#"the metric has no label "flavour""#), "{table}");
+    // The run's series are gone after it (once a failed scrape marks them stale): read at now,
+    // they stopped at the run's last scrape.
+    eventually(10, "the run's series marked stale", || {
+        let body = http_get(c.prometheus, "/api/v1/query?query=trafficgen_run_info").ok_or("no answer")?;
+        if body.contains("\"result\":[]") {
+            Ok(())
+        } else {
+            Err(body)
+        }
+    });
+    let (_, table) = verify_as(&c, &["--window", "30s"], &["--check", "run info now: sum(trafficgen_run_info) > 0"]);
+    assert!(row(&table, "run info now").contains("trafficgen_run_info: its series stopped at 20"), "{table}");
+}
