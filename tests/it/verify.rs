@@ -324,3 +324,24 @@ fn rules_and_diagnoses_against_istio_with_ratings_failing() {
     let (_, table) = verify_as(&c, &["--window", "30s"], &["--check", "run info now: sum(trafficgen_run_info) > 0"]);
     assert!(row(&table, "run info now").contains("trafficgen_run_info: its series stopped at 20"), "{table}");
 }
+
+/// A crash-looping ratings (the simulation's `--fault ratings:restart`) fails the preset's restart
+/// check for ratings only; with no kube-state-metrics restarts series the check is skipped.
+#[test]
+fn a_crash_looping_service_fails_the_restart_check() {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let c = cluster(&prometheus_bin, "none", &["ratings:restart"]);
+    let (code, table) = verify(&c, &["--mesh", "none"]);
+    assert_eq!(code, 3, "{table}");
+    assert!(row(&table, "ratings-v1 no container restarted").contains("== 0              FAIL"), "{table}");
+    assert!(row(&table, "details-v1 no container restarted").contains("pass"), "{table}");
+    assert!(table.contains("verify: FAILED (ratings-v1 no container restarted)"), "{table}");
+    let (_, table) = verify(&c, &["--mesh", "none", "--namespace", "elsewhere"]);
+    let skipped = row(&table, "ratings-v1 no container restarted");
+    assert!(
+        skipped.contains("skipped (no kube-state-metrics series (kube_pod_container_status_restarts_total)"),
+        "{table}"
+    );
+}
