@@ -13,6 +13,8 @@ use crate::support::{bin, closed_addr, eventually, external, http_get, spawn, Ki
 struct Cluster {
     dir: PathBuf,
     run_id: String,
+    bookinfo: SocketAddr,
+    generator: SocketAddr,
     prometheus: SocketAddr,
     prometheus_guard: Option<Killed>,
     _sim: Killed,
@@ -100,7 +102,7 @@ fn cluster_with(prometheus_bin: &Path, kind: &str, faults: &[&str], shape: Shape
         .status()
         .unwrap();
     assert!(status.code().is_some(), "the run ended");
-    Cluster { dir, run_id, prometheus, prometheus_guard: Some(guard), _sim: sim }
+    Cluster { dir, run_id, bookinfo, generator, prometheus, prometheus_guard: Some(guard), _sim: sim }
 }
 
 /// `verify` of the cluster's run (by its summary, giving the scrape interval); returns the exit
@@ -217,21 +219,18 @@ fn absent_metrics_are_skipped_with_the_reason() {
     assert!(row(&table, "custom").contains("pass"), "{table}");
 }
 
-/// A newcomer's runs, as the README has them, with 5 s scrapes and no scrape interval given: the
-/// run's own check of a 20 s run, `--run-id` after the run ended and `--summary` all pass, and the
-/// rate check judges the run's own samples.
-#[test]
-fn five_second_scrapes_judge_a_short_run_right() {
-    let Some(prometheus_bin) = external("prometheus") else {
-        return;
-    };
-    let c = cluster_with(&prometheus_bin, "istio", &[], Shape { scrape_s: 5, run_s: 20 });
+/// A newcomer's runs, as the README has them, with `scrape_s` scrapes and no scrape interval
+/// given: the run's own check of a 20 s run, `--run-id` after the run ended and `--summary` all
+/// pass, and the rate check judges the run's own samples. Returns the cluster.
+fn newcomer_cases_pass(scrape_s: u64) -> Option<Cluster> {
+    let prometheus_bin = external("prometheus")?;
+    let c = cluster_with(&prometheus_bin, "istio", &[], Shape { scrape_s, run_s: 20 });
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(c.dir.join("summary.json")).unwrap()).unwrap();
     let own = &summary["verify"];
     eprintln!("run --verify-prometheus:\n{own}");
     assert_eq!(own["passed"], true, "{own}");
-    assert_eq!(own["scrape_interval_s"], 5.0, "{own}");
+    assert_eq!(own["scrape_interval_s"], scrape_s as f64, "{own}");
     let rate = own["checks"].as_array().unwrap().iter().find(|c| c["name"] == "trafficgen rate / target").unwrap();
     assert_eq!(rate["result"], "pass", "{rate}");
     let by_id = format!("--run-id={}", c.run_id);
@@ -240,9 +239,37 @@ fn five_second_scrapes_judge_a_short_run_right() {
         let (code, table) = verify_as(&c, &[window], &[]);
         assert_eq!(code, 0, "{window}: {table}");
         assert!(row(&table, "trafficgen rate / target").contains("pass"), "{table}");
-        assert!(table.contains("scrape interval 5 s (the generator's target in Prometheus)"), "{table}");
+        let found = format!("scrape interval {scrape_s} s (the generator's target in Prometheus)");
+        assert!(table.contains(&found), "{table}");
         assert!(!table.contains("no data"), "{table}");
     }
+    Some(c)
+}
+
+#[test]
+fn five_second_scrapes_judge_a_short_run_right() {
+    let Some(c) = newcomer_cases_pass(5) else {
+        return;
+    };
+    // A run of one scrape interval has no two scrapes taken while sending: skipped, saying why.
+    let status = bin()
+        .args(["run", "--rate", "20", "--duration", "4s", "--linger", "6s", "--progress-interval", "0s"])
+        .args(["--run-id", "too-short"])
+        .arg(format!("--metrics-addr={}", c.generator))
+        .arg(format!("--resolve=productpage:9080:{}", c.bookinfo))
+        .arg("http://productpage:9080/productpage")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.code().is_some());
+    let (_, table) = verify_as(&c, &["--run-id=too-short"], &[]);
+    let rate = row(&table, "trafficgen rate / target");
+    assert!(rate.contains("skipped (too few scrapes to judge: "), "{table}");
+}
+
+#[test]
+fn one_second_scrapes_judge_a_short_run_right() {
+    newcomer_cases_pass(1);
 }
 
 /// `--rules` on Istio with ratings failing: the chart's ServiceErrorRatioHigh is active (pending,
