@@ -56,6 +56,7 @@ const HEADINGS: [(&str, &[&str]); 9] = [
             "verify_dashboard",
             "verify_var",
             "verify_panel",
+            "verify_rules",
         ],
     ),
     (

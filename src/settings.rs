@@ -172,6 +172,10 @@ pub struct RawConfig {
     /// Check only the --verify-dashboard panels whose name (ROW / TITLE) matches this regex
     #[arg(long, value_name = "REGEX")]
     pub verify_panel: Option<String>,
+    /// Prometheus rule file (or PrometheusRule) whose rules --verify-prometheus checks, as `verify --rules`; repeatable
+    #[arg(long, value_name = "FILE")]
+    #[serde(deserialize_with = "list")]
+    pub verify_rules: Vec<String>,
     /// Trace headers each request carries: w3c (traceparent), b3 (x-b3-*), both, or none; all but none add a unique x-request-id
     #[arg(long, default_value = "both")]
     pub trace_headers: Option<String>,

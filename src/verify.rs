@@ -10,6 +10,7 @@
 //!   `grafana` is Grafana's template syntax, `variables` resolves a dashboard's variables
 //!   against Prometheus, `board` makes each panel a check.
 //! - `prom`: the HTTP API, over the generator's own client.
+//! - `rules`: `--rules` files, a row per rule, alerts expected firing or quiet, pint's lints.
 //! - `scrape`: the generator's targets, last sample and scrape interval, as Prometheus has them.
 //! - `sent`: the generator's achieved rate from its raw samples, for short runs as for long ones.
 //! - `render`: the [`Verdict`] as a table or JSON.
@@ -28,6 +29,7 @@ mod grafana;
 mod preset;
 mod prom;
 mod render;
+mod rules;
 mod scrape;
 mod sent;
 mod variables;
@@ -83,6 +85,8 @@ pub struct Spec {
     checks: Vec<Check>,
     /// Grafana dashboards whose panels are checks.
     dashboards: Dashboards,
+    /// `--rules`: a row per rule.
+    rules: rules::RuleSet,
     /// How long failing checks are re-run.
     pub retry_for: Duration,
     /// `--scrape-interval`: overrides the interval found in Prometheus (the subquery step; rate
@@ -183,6 +187,19 @@ async fn attempt(spec: &Spec, settled: &mut BTreeMap<String, CheckResult>) -> Re
             }
             rows.push(row);
         }
+    }
+    let judging = rules::Judging { prom: &spec.prometheus, start: r.start, at: r.at, scrape: r.scrape.interval };
+    for rule in &spec.rules.rules {
+        let key = format!("{}/{}", rule.group, rule.name);
+        if let Some(done) = settled.get(&key) {
+            rows.push(done.clone());
+            continue;
+        }
+        let row = rules::row(&judging, rule, spec.rules.expectation(rule)).await?;
+        if row.result != Status::Fail {
+            settled.insert(key, row.clone());
+        }
+        rows.push(row);
     }
     Ok(Verdict::new(rows, mesh, [unix(r.start), unix(r.at)], Some(&r.scrape)))
 }

@@ -211,6 +211,7 @@ impl Plan {
                 .filter_map(|(field, setting, value)| Some((field, l.name(setting), value.clone()?)))
                 .collect(),
             checks: Vec::new(),
+            lists: r.verify_rules.iter().map(|f| ("rules", l.name("verify_rules"), f.clone())).collect(),
             client: Some(ClientOptions { http2: false, ..self.client.clone() }),
             dashboards: r.verify_dashboard.iter().map(|d| (l.name("verify_dashboard"), d.clone())).collect(),
             vars: r.verify_var.iter().map(|v| (l.name("verify_var"), v.clone())).collect(),

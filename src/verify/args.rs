@@ -14,6 +14,7 @@ use super::check::{self, Check};
 use super::dashboard;
 use super::preset::Mesh;
 use super::prom::Prometheus;
+use super::rules::{self, Expectation, RuleSet};
 use super::variables::Override;
 use super::Dashboards;
 use super::{Spec, Window};
@@ -65,6 +66,15 @@ pub struct VerifyArgs {
     /// Prometheus's scrape interval, when not the one Prometheus lists for the generator's target (the step of subqueries; rate ranges are Grafana's $__rate_interval of it)
     #[arg(long)]
     pub scrape_interval: Option<String>,
+    /// Prometheus rule file or PrometheusRule objects (YAML): one row per rule, its selectors must have data; repeatable
+    #[arg(long)]
+    pub rules: Vec<String>,
+    /// An alert of the --rules files that must be active (pending or firing) in the window; repeatable
+    #[arg(long)]
+    pub expect_firing: Vec<String>,
+    /// An alert of the --rules files that must stay inactive in the window (its metrics present); repeatable
+    #[arg(long)]
+    pub expect_quiet: Vec<String>,
     /// Output: text (a table) or json
     #[arg(long, default_value = "text")]
     pub output: Option<String>,
@@ -91,6 +101,8 @@ pub struct RawVerify {
     pub values: Vec<(&'static str, String, String)>,
     /// Custom checks, each with its name for messages.
     pub checks: Vec<(String, String)>,
+    /// Other repeatable settings: (`rules`, `expect_firing`, `expect_quiet`) -> (name for messages, value).
+    pub lists: Vec<(&'static str, String, String)>,
     /// TLS settings already validated elsewhere (`run` passes its own).
     pub client: Option<ClientOptions>,
     /// Dashboard files or directories, each with its name for messages.
@@ -110,6 +122,8 @@ pub struct InputError {
     /// What would have been accepted.
     pub expected: String,
 }
+
+const LISTS: [&str; 3] = ["rules", "expect_firing", "expect_quiet"];
 
 const FIELDS: [&str; 15] = [
     "prometheus",
@@ -148,7 +162,8 @@ impl RawVerify {
                 raw.values.push((field, name, value));
             }
         }
-        let list = |field: &str| {
+        // Repeatable flags; their env var holds one value a line.
+        let list = |field: &str| -> Vec<(String, String)> {
             let flags: Vec<String> = matches.get_many::<String>(field).into_iter().flatten().cloned().collect();
             match (flags.is_empty(), env_of(field)) {
                 (true, Some((name, v))) => {
@@ -160,6 +175,9 @@ impl RawVerify {
         raw.checks = list("check");
         raw.dashboards = list("dashboard");
         raw.vars = list("var");
+        for field in LISTS {
+            raw.lists.extend(list(field).into_iter().map(|(name, v)| (field, name, v)));
+        }
         raw
     }
 
@@ -188,6 +206,7 @@ impl RawVerify {
         };
         let checks = self.custom_checks()?;
         let dashboards = self.dashboards()?;
+        let rules = self.rules()?;
         let preset = self.opt("preset", "bookinfo or none", |s| match s {
             "bookinfo" => Some(true),
             "none" => Some(false),
@@ -196,13 +215,14 @@ impl RawVerify {
         Ok(Spec {
             prometheus: Prometheus { base, token, client },
             window: self.window()?,
-            preset: preset.unwrap_or(checks.is_empty() && dashboards.boards.is_empty()),
+            preset: preset.unwrap_or(checks.is_empty() && dashboards.boards.is_empty() && rules.rules.is_empty()),
             mesh: self.opt("mesh", "none, linkerd, istio or auto", Mesh::parse)?.unwrap_or(Mesh::Auto),
             namespace: self
                 .opt("namespace", "a Kubernetes namespace name", |s| name_like(s).then(|| s.to_string()))?
                 .unwrap_or_else(|| "bookinfo".into()),
             checks,
             dashboards,
+            rules,
             retry_for: self.opt("retry_for", "a duration such as 2m, or 0s", duration)?.unwrap_or_default(),
             scrape_interval: self
                 .opt("scrape_interval", "a duration such as 30s", |s| duration(s).filter(|d| !d.is_zero()))?,
@@ -272,6 +292,30 @@ impl RawVerify {
         }
         let panels = self.opt("panel", "a regular expression", |s| regex::Regex::new(s).ok())?;
         Ok(Dashboards { boards, overrides, panels })
+    }
+
+    /// The rules of every `--rules` file, and what `--expect-firing`/`--expect-quiet` expect of them.
+    fn rules(&self) -> Result<RuleSet, InputError> {
+        let mut rules = Vec::new();
+        for (_, name, path) in self.lists.iter().filter(|(f, _, _)| *f == "rules") {
+            let bad = |e: String| InputError { setting: name.clone(), value: path.clone(), expected: e };
+            let text = std::fs::read_to_string(path).map_err(|e| bad(format!("a readable rule file ({e})")))?;
+            rules.extend(rules::parse(&text).map_err(|e| bad(format!("Prometheus rules or a PrometheusRule ({e})")))?);
+        }
+        let mut expect = Vec::new();
+        for (field, name, alert) in self.lists.iter().filter(|(f, _, _)| *f != "rules") {
+            if !rules.iter().any(|r| r.alert && r.name == *alert) {
+                let known: Vec<&str> = rules.iter().filter(|r| r.alert).map(|r| r.name.as_str()).collect();
+                return Err(InputError {
+                    setting: name.clone(),
+                    value: alert.clone(),
+                    expected: format!("an alert of the --rules files ({})", known.join(", ")),
+                });
+            }
+            let e = if *field == "expect_firing" { Expectation::Firing } else { Expectation::Quiet };
+            expect.push((alert.clone(), e));
+        }
+        Ok(RuleSet { rules, expect })
     }
 
     fn window(&self) -> Result<Window, InputError> {

@@ -223,19 +223,16 @@ impl Probe<'_> {
     }
 
     /// The time of `sel`'s last sample in the look-back, if any. `timestamp()` of an instant
-    /// selector is its sample's own time: found to the minute over the look-back, then exactly
-    /// from the raw samples around it.
+    /// selector is its sample's own time: read every minute over the look-back, it finds the last
+    /// sample before the last whole minute; one after that is among the raw samples of the last
+    /// minute before the end.
     async fn last(&self, sel: &str) -> Result<Option<SystemTime>, PromError> {
         let look = self.range(LOOKBACK.max(self.window()));
         let q = format!("max(max_over_time(timestamp({sel})[{look}:1m]))");
-        let Some(coarse) = self.prom.query(&q, self.end).await?.first().map(|(_, t)| *t).filter(|t| t.is_finite())
-        else {
-            return Ok(None);
-        };
-        let near = SystemTime::UNIX_EPOCH + Duration::from_secs_f64(coarse.max(0.0) + 60.0);
-        let raw = self.prom.query(&format!("{sel}[2m]"), near.min(self.end)).await?;
-        let exact = raw.iter().map(|(_, t)| *t).fold(coarse, f64::max);
-        Ok(Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(exact.max(0.0))))
+        let coarse = self.prom.query(&q, self.end).await?.first().map(|(_, t)| *t).filter(|t| t.is_finite());
+        let recent = self.prom.query(&format!("{sel}[61s]"), self.end).await?;
+        let last = recent.iter().map(|(_, t)| *t).reduce(f64::max).or(coarse);
+        Ok(last.map(|t| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(t.max(0.0))))
     }
 
     /// `None` when the selector has series in the window.

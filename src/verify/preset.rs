@@ -121,6 +121,21 @@ pub(crate) fn common() -> Vec<Check> {
             Some(&ksm),
         ));
     }
+    let restarts = Needs {
+        query: r#"last_over_time(kube_pod_container_status_restarts_total{namespace="$namespace"}[$window])"#.into(),
+        reason: "no kube-state-metrics series (kube_pod_container_status_restarts_total) in the namespace".into(),
+    };
+    for d in DEPLOYMENTS {
+        // How much each container's restart count grew within the window (a crash loop under the
+        // load); exact, where increase() would extrapolate to the window's edges.
+        let series = format!(r#"kube_pod_container_status_restarts_total{{namespace="$namespace",pod=~"{d}-.*"}}"#);
+        out.push(check(
+            format!("{d} no container restarted"),
+            format!("max(max_over_time({series}[$window]) - min_over_time({series}[$window]))"),
+            Expect::Eq(0.0),
+            Some(&restarts),
+        ));
+    }
     out
 }
 

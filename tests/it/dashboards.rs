@@ -1,6 +1,7 @@
 //! `verify --dashboard` against a real Prometheus scraping the simulation: the chart's own dashboard
 //! (as JSON and inside a ConfigMap as the Grafana sidecar loads it) passes the rows of the kind of
-//! cluster simulated and fails the other mesh's; Istio's and Linkerd's published dashboards have
+//! cluster simulated and fails the other mesh's, and a run checks it with the chart's rules as the
+//! chart's Job does; Istio's and Linkerd's published dashboards have
 //! no query Prometheus rejects, and their panels the simulation serves pass.
 
 use std::path::Path;
@@ -11,6 +12,7 @@ use crate::support::external;
 use crate::verify::{cluster, cluster_with, Cluster, Shape};
 
 const CHART_DASHBOARD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/k8s/helm/trafficgen/files/dashboard.json");
+const CHART_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/k8s/helm/trafficgen/files/rules.yaml");
 const THIRD_PARTY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/dashboards");
 
 /// `verify --dashboard` over the cluster's run, as JSON (printing the table too, for the log).
@@ -63,17 +65,31 @@ fn chart_dashboard_matches(kind: &str) {
         _ => "Client|Resources per workload|Services with no mesh",
     };
     let panels = format!("^({kind_rows})");
+    // And the chart's rule groups for its kind, as its verify-rules ConfigMap holds them.
+    let rules_dir = std::env::temp_dir().join(format!("trafficgen-rules-{}-{kind}", std::process::id()));
+    std::fs::create_dir_all(&rules_dir).unwrap();
+    let rules = rules_dir.join("rules.yaml");
+    let mut file: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(CHART_RULES).unwrap()).unwrap();
+    let keep =
+        ["trafficgen.client".to_string(), format!("trafficgen.services.{kind}"), "trafficgen.services.nomesh".into()];
+    file["groups"].as_sequence_mut().unwrap().retain(|g| keep.iter().any(|k| g["name"].as_str() == Some(k)));
+    std::fs::write(&rules, serde_yaml_ng::to_string(&file).unwrap()).unwrap();
     let env = [
         ("TRAFFICGEN_VERIFY_PRESET", "bookinfo"),
         ("TRAFFICGEN_VERIFY_DASHBOARD", CHART_DASHBOARD),
         ("TRAFFICGEN_VERIFY_PANEL", panels.as_str()),
+        ("TRAFFICGEN_VERIFY_RULES", rules.to_str().unwrap()),
     ];
     let c = cluster_with(&prometheus_bin, kind, &[], Shape::DEFAULT, &env);
+    let _ = std::fs::remove_dir_all(&rules_dir);
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(c.dir.join("summary.json")).unwrap()).unwrap();
     let own = &summary["verify"];
     assert_eq!(own["passed"], true, "run --verify-dashboard: {own}");
     let panel_rows = own["checks"].as_array().unwrap().iter().filter(|r| r["expected"] == "data").count();
     assert!(panel_rows >= 15, "the run checked the dashboard's panels too: {own}");
+    let names: Vec<&str> = own["checks"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
+    assert!(names.iter().any(|n| n.contains("TrafficgenErrorRatioHigh")), "and the rules: {names:?}");
     let (code, json) = verify_dashboard(&c, &["--dashboard", CHART_DASHBOARD]);
     let got = rows(&json);
     assert!(got.len() >= 25, "{got:?}");

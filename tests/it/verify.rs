@@ -13,6 +13,8 @@ use crate::support::{bin, closed_addr, eventually, external, http_get, spawn, Ki
 pub(crate) struct Cluster {
     pub(crate) dir: PathBuf,
     run_id: String,
+    bookinfo: SocketAddr,
+    generator: SocketAddr,
     pub(crate) prometheus: SocketAddr,
     prometheus_guard: Option<Killed>,
     _sim: Killed,
@@ -113,7 +115,7 @@ pub(crate) fn cluster_with(
         .status()
         .unwrap();
     assert!(status.code().is_some(), "the run ended");
-    Cluster { dir, run_id, prometheus, prometheus_guard: Some(guard), _sim: sim }
+    Cluster { dir, run_id, bookinfo, generator, prometheus, prometheus_guard: Some(guard), _sim: sim }
 }
 
 /// `verify` of the cluster's run (by its summary, giving the scrape interval); returns the exit
@@ -230,21 +232,18 @@ fn absent_metrics_are_skipped_with_the_reason() {
     assert!(row(&table, "custom").contains("pass"), "{table}");
 }
 
-/// A newcomer's runs, as the README has them, with 5 s scrapes and no scrape interval given: the
-/// run's own check of a 20 s run, `--run-id` after the run ended and `--summary` all pass, and the
-/// rate check judges the run's own samples.
-#[test]
-fn five_second_scrapes_judge_a_short_run_right() {
-    let Some(prometheus_bin) = external("prometheus") else {
-        return;
-    };
-    let c = cluster_with(&prometheus_bin, "istio", &[], Shape { scrape_s: 5, run_s: 20 }, &[]);
+/// A newcomer's runs, as the README has them, with `scrape_s` scrapes and no scrape interval
+/// given: the run's own check of a 20 s run, `--run-id` after the run ended and `--summary` all
+/// pass, and the rate check judges the run's own samples. Returns the cluster.
+fn newcomer_cases_pass(scrape_s: u64) -> Option<Cluster> {
+    let prometheus_bin = external("prometheus")?;
+    let c = cluster_with(&prometheus_bin, "istio", &[], Shape { scrape_s, run_s: 20 }, &[]);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(c.dir.join("summary.json")).unwrap()).unwrap();
     let own = &summary["verify"];
     eprintln!("run --verify-prometheus:\n{own}");
     assert_eq!(own["passed"], true, "{own}");
-    assert_eq!(own["scrape_interval_s"], 5.0, "{own}");
+    assert_eq!(own["scrape_interval_s"], scrape_s as f64, "{own}");
     let rate = own["checks"].as_array().unwrap().iter().find(|c| c["name"] == "trafficgen rate / target").unwrap();
     assert_eq!(rate["result"], "pass", "{rate}");
     let by_id = format!("--run-id={}", c.run_id);
@@ -253,7 +252,136 @@ fn five_second_scrapes_judge_a_short_run_right() {
         let (code, table) = verify_as(&c, &[window], &[]);
         assert_eq!(code, 0, "{window}: {table}");
         assert!(row(&table, "trafficgen rate / target").contains("pass"), "{table}");
-        assert!(table.contains("scrape interval 5 s (the generator's target in Prometheus)"), "{table}");
+        let found = format!("scrape interval {scrape_s} s (the generator's target in Prometheus)");
+        assert!(table.contains(&found), "{table}");
         assert!(!table.contains("no data"), "{table}");
     }
+    Some(c)
+}
+
+#[test]
+fn five_second_scrapes_judge_a_short_run_right() {
+    let Some(c) = newcomer_cases_pass(5) else {
+        return;
+    };
+    // A run of one scrape interval has no two scrapes taken while sending: skipped, saying why.
+    let status = bin()
+        .args(["run", "--rate", "20", "--duration", "4s", "--linger", "6s", "--progress-interval", "0s"])
+        .args(["--run-id", "too-short"])
+        .arg(format!("--metrics-addr={}", c.generator))
+        .arg(format!("--resolve=productpage:9080:{}", c.bookinfo))
+        .arg("http://productpage:9080/productpage")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.code().is_some());
+    let (_, table) = verify_as(&c, &["--run-id=too-short"], &[]);
+    let rate = row(&table, "trafficgen rate / target");
+    assert!(rate.contains("skipped (too few scrapes to judge: "), "{table}");
+}
+
+#[test]
+fn one_second_scrapes_judge_a_short_run_right() {
+    newcomer_cases_pass(1);
+}
+
+/// `--rules` on Istio with ratings failing: the chart's ServiceErrorRatioHigh is active (pending,
+/// its `for:` longer than the run), TrafficgenDroppingRequests quiet, Linkerd's rules fail naming
+/// their absent metric, pint's lints fail their rules; a check with no data says why.
+#[test]
+fn rules_and_diagnoses_against_istio_with_ratings_failing() {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let c = cluster(&prometheus_bin, "istio", &["ratings:error=100%"]);
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("k8s/helm/trafficgen/files/rules.yaml");
+    let lints = c.dir.join("lints.yaml");
+    std::fs::write(
+        &lints,
+        "groups:\n- name: lints\n  rules:\n  - alert: ShortRate\n    expr: sum(rate(istio_requests_total[1s])) > 0\n  - alert: TargetGone\n    expr: absent(trafficgen_target_rps)\n    for: 1s\n",
+    )
+    .unwrap();
+    let rules = |extra: &[&str]| {
+        let mut args = vec!["--rules".to_string(), chart.display().to_string(), "--rules".into()];
+        args.push(lints.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let args = rules(&["--expect-firing", "ServiceErrorRatioHigh", "--expect-quiet", "TrafficgenDroppingRequests"]);
+    let (code, table) = verify(&c, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 3, "other kinds' rules fail: {table}");
+    let firing = row(&table, "trafficgen.services.istio / ServiceErrorRatioHigh");
+    assert!(firing.contains("firing") && firing.contains("pass (active") && firing.contains("for: 5m"), "{table}");
+    assert!(
+        row(&table, "trafficgen.client / TrafficgenDroppingRequests").contains("quiet             pass"),
+        "{table}"
+    );
+    for (rule, metric) in [
+        ("trafficgen.services.linkerd / LinkerdServiceErrorRatioHigh", "metric response_total is unknown"),
+        ("trafficgen.services.linkerd / LinkerdServiceLatencyP99High", "metric response_latency_ms_bucket is unknown"),
+    ] {
+        assert!(row(&table, rule).contains("FAIL (no data: ") && row(&table, rule).contains(metric), "{table}");
+    }
+    assert!(row(&table, "lints / ShortRate").contains("under 2 × the scrape interval (1s)"), "{table}");
+    assert!(row(&table, "lints / TargetGone").contains("absent() alert with for: 1s"), "{table}");
+    assert!(!table.starts_with("CHECK") || !table.contains("has ready pods"), "rules replace the default preset");
+
+    // Expected quiet but active: fails saying for how long.
+    let args = rules(&["--expect-quiet", "ServiceErrorRatioHigh"]);
+    let (_, table) = verify(&c, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(row(&table, "trafficgen.services.istio / ServiceErrorRatioHigh").contains("FAIL (active"), "{table}");
+    let (code, _) = verify(&c, &["--rules", chart.to_str().unwrap(), "--expect-firing", "NoSuchAlert"]);
+    assert_eq!(code, 2, "an alert not in the files is bad input");
+
+    let (_, table) = verify(
+        &c,
+        &[
+            "--check",
+            r#"wrong value: sum(istio_requests_total{reporter="sauce"}) > 0"#,
+            "--check",
+            "unknown metric: sum(rate(request_total[1m])) > 0",
+            "--check",
+            r#"no such label: sum(istio_requests_total{flavour="x"}) > 0"#,
+        ],
+    );
+    let wrong = row(&table, "wrong value");
+    assert!(
+        wrong.contains(r#"no value of the label matches reporter="sauce" (values seen: "destination")"#),
+        "{table}"
+    );
+    assert!(row(&table, "unknown metric").contains("metric request_total is unknown to Prometheus"), "{table}");
+    assert!(row(&table, "no such label").contains(r#"the metric has no label "flavour""#), "{table}");
+    // The run's series are gone after it (once a failed scrape marks them stale): read at now,
+    // they stopped at the run's last scrape.
+    eventually(10, "the run's series marked stale", || {
+        let body = http_get(c.prometheus, "/api/v1/query?query=trafficgen_run_info").ok_or("no answer")?;
+        if body.contains("\"result\":[]") {
+            Ok(())
+        } else {
+            Err(body)
+        }
+    });
+    let (_, table) = verify_as(&c, &["--window", "30s"], &["--check", "run info now: sum(trafficgen_run_info) > 0"]);
+    assert!(row(&table, "run info now").contains("trafficgen_run_info: its series stopped at 20"), "{table}");
+}
+
+/// A crash-looping ratings (the simulation's `--fault ratings:restart`) fails the preset's restart
+/// check for ratings only; with no kube-state-metrics restarts series the check is skipped.
+#[test]
+fn a_crash_looping_service_fails_the_restart_check() {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let c = cluster(&prometheus_bin, "none", &["ratings:restart"]);
+    let (code, table) = verify(&c, &["--mesh", "none"]);
+    assert_eq!(code, 3, "{table}");
+    assert!(row(&table, "ratings-v1 no container restarted").contains("== 0              FAIL"), "{table}");
+    assert!(row(&table, "details-v1 no container restarted").contains("pass"), "{table}");
+    assert!(table.contains("verify: FAILED (ratings-v1 no container restarted)"), "{table}");
+    let (_, table) = verify(&c, &["--mesh", "none", "--namespace", "elsewhere"]);
+    let skipped = row(&table, "ratings-v1 no container restarted");
+    assert!(
+        skipped.contains("skipped (no kube-state-metrics series (kube_pod_container_status_restarts_total)"),
+        "{table}"
+    );
 }

@@ -233,14 +233,22 @@ template:
             value: {{ $v.verify.retryFor | quote }}
           - name: TRAFFICGEN_VERIFY_SCRAPE_INTERVAL
             value: {{ $v.podMonitor.interval | quote }}
-          {{- if $v.verify.dashboard.enabled }}
-          # The chart's own dashboard, one check per panel of the rows for this kind of cluster.
+          {{- if or $v.verify.dashboard.enabled $v.verify.rules.enabled }}
+          # The preset stays on beside the dashboard's and rules' checks.
           - name: TRAFFICGEN_VERIFY_PRESET
             value: bookinfo
+          {{- end }}
+          {{- if $v.verify.dashboard.enabled }}
+          # The chart's own dashboard, one check per panel of the rows for this kind of cluster.
           - name: TRAFFICGEN_VERIFY_DASHBOARD
             value: /etc/trafficgen-dashboard/trafficgen.json
           - name: TRAFFICGEN_VERIFY_PANEL
             value: {{ include "trafficgen.verifyPanels" . | quote }}
+          {{- end }}
+          {{- if $v.verify.rules.enabled }}
+          # The chart's alert rules of this kind of cluster, one check per rule.
+          - name: TRAFFICGEN_VERIFY_RULES
+            value: /etc/trafficgen-rules/rules.yaml
           {{- end }}
           {{- end }}
           {{- with $v.env }}
@@ -262,7 +270,8 @@ template:
         securityContext:
           {{- toYaml $v.securityContext | nindent 10 }}
         {{- $dashboard := and $v.verify.enabled $v.verify.dashboard.enabled }}
-        {{- if or $v.scenario $dashboard }}
+        {{- $rules := and $v.verify.enabled $v.verify.rules.enabled }}
+        {{- if or $v.scenario $dashboard $rules }}
         volumeMounts:
           {{- if $v.scenario }}
           - name: scenario
@@ -274,8 +283,13 @@ template:
             mountPath: /etc/trafficgen-dashboard
             readOnly: true
           {{- end }}
+          {{- if $rules }}
+          - name: rules
+            mountPath: /etc/trafficgen-rules
+            readOnly: true
+          {{- end }}
         {{- end }}
-    {{- if or $v.scenario $dashboard }}
+    {{- if or $v.scenario $dashboard $rules }}
     volumes:
       {{- if $v.scenario }}
       - name: scenario
@@ -286,6 +300,11 @@ template:
       - name: dashboard
         configMap:
           name: {{ include "trafficgen.fullname" . }}-dashboard
+      {{- end }}
+      {{- if $rules }}
+      - name: rules
+        configMap:
+          name: {{ include "trafficgen.fullname" . }}-verify-rules
       {{- end }}
     {{- end }}
     {{- with $v.nodeSelector }}
@@ -334,6 +353,17 @@ cluster has data for (the other mesh's rows would fail; productpage's own row ne
 {{- if .Values.monitors.productpage.enabled }}{{ $rows = append $rows "Services with no mesh" }}{{ end }}
 {{- printf "^(%s)" (join "|" $rows) }}
 {{- end }}
+{{- end }}
+
+{{/* The chart's rule groups `verify.rules` checks: the client's, `verify.mesh`'s services group,
+and the no-mesh group when productpage's own /metrics is scraped (other groups' metrics are absent). */}}
+{{- define "trafficgen.verifyRules" -}}
+{{- $file := .Files.Get "files/rules.yaml" | fromYaml }}
+{{- $keep := list "trafficgen.client" (printf "trafficgen.services.%s" .Values.verify.mesh) }}
+{{- if .Values.monitors.productpage.enabled }}{{ $keep = append $keep "trafficgen.services.nomesh" }}{{ end }}
+{{- $groups := list }}
+{{- range $file.groups }}{{ if has .name $keep }}{{ $groups = append $groups . }}{{ end }}{{ end }}
+{{- toYaml (dict "groups" $groups) }}
 {{- end }}
 
 {{/* Settings that the schema cannot express. */}}
