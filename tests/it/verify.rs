@@ -346,7 +346,7 @@ fn rules_and_diagnoses_against_istio_with_ratings_failing() {
     );
     let wrong = row(&table, "wrong value");
     assert!(
-        wrong.contains(r#"no value of the label matches reporter="sauce" (values seen: "destination")"#),
+        wrong.contains(r#"no value of the label matches reporter="sauce" (values seen: "destination", "source")"#),
         "{table}"
     );
     assert!(row(&table, "unknown metric").contains("metric request_total is unknown to Prometheus"), "{table}");
