@@ -357,7 +357,7 @@ declare -A helm_kinds=(
   [scenario]="ConfigMap ConfigMap Job PodMonitor"
   [stages]="ConfigMap Job PodMonitor"
   [monitoring]="Job PodMonitor PrometheusRule"
-  [verify]="ConfigMap Job PodMonitor PodMonitor PodMonitor PodMonitor"
+  [verify]="ConfigMap ConfigMap Job PodMonitor PodMonitor PodMonitor PodMonitor"
 )
 helm lint --strict --kube-version "$KUBE_VERSION" "$CHART" >"$work/lint.txt" 2>&1 ||
   fail "helm lint --strict $CHART: $(cat "$work/lint.txt")"

@@ -44,7 +44,7 @@ pub struct DemoArgs {
     /// Multiplier for the simulated services' latencies
     #[arg(long, default_value = "1.0", value_parser = sim::parse_scale)]
     pub latency_scale: f64,
-    /// Inject a fault: SERVICE:error=10% or SERVICE:delay=200ms (repeatable)
+    /// Inject a fault: SERVICE:error=10%, SERVICE:delay=200ms, or SERVICE:restart (its container crash-loops) (repeatable)
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<Fault>,
     /// Serve the metrics of this kind of cluster: none, linkerd or istio

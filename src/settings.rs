@@ -171,12 +171,24 @@ pub struct RawConfig {
     /// Re-run failing checks until they pass or this much time has passed
     #[arg(long, default_value = "2m", help_heading = heading::VERIFY)]
     pub verify_retry_for: Option<String>,
-    /// Prometheus's scrape interval (subquery step; a quarter of rate ranges)
-    #[arg(long, default_value = "30s", help_heading = heading::VERIFY)]
+    /// Prometheus's scrape interval, when not the one Prometheus lists for the generator's target
+    #[arg(long, help_heading = heading::VERIFY)]
     pub verify_scrape_interval: Option<String>,
     /// File holding a bearer token for Prometheus
     #[arg(long, help_heading = heading::VERIFY)]
     pub verify_bearer_token_file: Option<String>,
+    /// Grafana dashboard (JSON, or ConfigMaps labelled grafana_dashboard, or a directory) whose panels --verify-prometheus checks, as `verify --dashboard`; repeatable
+    #[arg(long, value_name = "FILE|DIR", help_heading = heading::VERIFY)]
+    pub verify_dashboard: Vec<String>,
+    /// A dashboard variable's value for --verify-dashboard, NAME=VALUE, as `verify --var`; repeatable
+    #[arg(long, value_name = "NAME=VALUE", help_heading = heading::VERIFY)]
+    pub verify_var: Vec<String>,
+    /// Check only the --verify-dashboard panels whose name (ROW / TITLE) matches this regex
+    #[arg(long, value_name = "REGEX", help_heading = heading::VERIFY)]
+    pub verify_panel: Option<String>,
+    /// Prometheus rule file (or PrometheusRule) whose rules --verify-prometheus checks, as `verify --rules`; repeatable
+    #[arg(long, value_name = "FILE", help_heading = heading::VERIFY)]
+    pub verify_rules: Vec<String>,
     /// Trace headers each request carries: w3c (traceparent), b3 (x-b3-*), both, or none; all but none add a unique x-request-id
     #[arg(long, default_value = "both", help_heading = heading::TRACING)]
     pub trace_headers: Option<String>,

@@ -221,6 +221,7 @@ fn verify_section(l: &Layered, client: &ClientOptions) -> Result<Option<crate::v
         ("retry_for", "verify_retry_for", &r.verify_retry_for),
         ("scrape_interval", "verify_scrape_interval", &r.verify_scrape_interval),
         ("bearer_token_file", "verify_bearer_token_file", &r.verify_bearer_token_file),
+        ("panel", "verify_panel", &r.verify_panel),
     ];
     let raw = crate::verify::RawVerify {
         values: fields
@@ -228,7 +229,10 @@ fn verify_section(l: &Layered, client: &ClientOptions) -> Result<Option<crate::v
             .filter_map(|(field, setting, value)| Some((field, l.name(setting), value.clone()?)))
             .collect(),
         checks: Vec::new(),
+        lists: r.verify_rules.iter().map(|f| ("rules", l.name("verify_rules"), f.clone())).collect(),
         client: Some(ClientOptions { http2: false, ..client.clone() }),
+        dashboards: r.verify_dashboard.iter().map(|d| (l.name("verify_dashboard"), d.clone())).collect(),
+        vars: r.verify_var.iter().map(|v| (l.name("verify_var"), v.clone())).collect(),
     };
     Ok(Some(raw.spec()?))
 }

@@ -2,15 +2,19 @@
 //! [`Spec`]. `run --verify-*` fills the same [`RawVerify`] from its own settings, so both commands
 //! validate alike; errors name the flag or env var the value came from (exit 2).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use clap::ArgMatches;
 use setting::{duration, parse_bool, positive_duration, run_id, Invalid, Parsed, RUN_ID_EXPECTED};
 
 use super::check::{self, Check};
+use super::dashboard;
 use super::preset::Mesh;
 use super::prom::Prometheus;
+use super::rules::{self, Expectation, RuleSet};
+use super::variables::Override;
+use super::Dashboards;
 use super::{Spec, Window};
 use crate::client::{read_certs, ClientOptions};
 use crate::settings::{pick, Env};
@@ -58,12 +62,32 @@ pub(crate) struct VerifyArgs {
     /// Re-run failing checks until they pass or this much time has passed
     #[arg(long, default_value = "0s")]
     pub retry_for: Option<String>,
-    /// Prometheus's scrape interval: the step of subqueries, a quarter of rate ranges
-    #[arg(long, default_value = "30s")]
+    /// Prometheus's scrape interval, when not the one Prometheus lists for the generator's target (the step of subqueries; rate ranges are Grafana's $__rate_interval of it)
+    #[arg(long)]
     pub scrape_interval: Option<String>,
+    /// Prometheus rule file or PrometheusRule objects (YAML): one row per rule, its selectors must have data; repeatable
+    #[arg(long)]
+    pub rules: Vec<String>,
+    /// An alert of the --rules files that must be active (pending or firing) in the window; repeatable
+    #[arg(long)]
+    pub expect_firing: Vec<String>,
+    /// An alert of the --rules files that must stay inactive in the window (its metrics present); repeatable
+    #[arg(long)]
+    pub expect_quiet: Vec<String>,
     /// Output: text (a table) or json
     #[arg(long, default_value = "text")]
     pub output: Option<String>,
+
+    // Grafana dashboards as checks.
+    /// Grafana dashboard JSON, or ConfigMaps (YAML/JSON) labelled grafana_dashboard, or a directory of them: one check per panel; repeatable; newline-separated in the env var
+    #[arg(long, value_name = "FILE|DIR")]
+    pub dashboard: Vec<String>,
+    /// A dashboard variable's value, NAME=VALUE (repeat NAME for several values; VALUE All for all); repeatable; newline-separated in the env var
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub var: Vec<String>,
+    /// Check only the dashboard panels whose name (ROW / TITLE) matches this regex
+    #[arg(long, value_name = "REGEX")]
+    pub panel: Option<String>,
 }
 
 /// One setting as text, with the name to use in messages.
@@ -76,11 +100,19 @@ pub(crate) struct RawVerify {
     pub values: Vec<(&'static str, String, String)>,
     /// Custom checks, each with its name for messages.
     pub checks: Vec<(String, String)>,
+    /// Other repeatable settings: (`rules`, `expect_firing`, `expect_quiet`) -> (name for messages, value).
+    pub lists: Vec<(&'static str, String, String)>,
     /// TLS settings already validated elsewhere (`run` passes its own).
     pub client: Option<ClientOptions>,
+    /// Dashboard files or directories, each with its name for messages.
+    pub dashboards: Vec<(String, String)>,
+    /// Dashboard variables `NAME=VALUE`, each with its name for messages.
+    pub vars: Vec<(String, String)>,
 }
 
-const FIELDS: [&str; 14] = [
+const LISTS: [&str; 3] = ["rules", "expect_firing", "expect_quiet"];
+
+const FIELDS: [&str; 15] = [
     "prometheus",
     "bearer_token_file",
     "cacert",
@@ -95,6 +127,7 @@ const FIELDS: [&str; 14] = [
     "retry_for",
     "scrape_interval",
     "output",
+    "panel",
 ];
 
 impl RawVerify {
@@ -106,8 +139,16 @@ impl RawVerify {
                 raw.values.push((field, given.name.clone(), given.value().to_string()));
             }
         }
-        if let Some(given) = pick(matches, env, "check") {
-            raw.checks = given.items().into_iter().map(|v| (given.name.clone(), v)).collect();
+        // Repeatable flags; their env var holds a list by the one list rule.
+        let list = |field: &str| -> Vec<(String, String)> {
+            let Some(given) = pick(matches, env, field) else { return Vec::new() };
+            given.items().into_iter().map(|v| (given.name.clone(), v)).collect()
+        };
+        raw.checks = list("check");
+        raw.dashboards = list("dashboard");
+        raw.vars = list("var");
+        for field in LISTS {
+            raw.lists.extend(list(field).into_iter().map(|(name, v)| (field, name, v)));
         }
         raw
     }
@@ -140,6 +181,8 @@ impl RawVerify {
             },
         };
         let checks = self.custom_checks()?;
+        let dashboards = self.dashboards()?;
+        let rules = self.rules()?;
         let preset = self.opt("preset", "bookinfo or none", |s| match s {
             "bookinfo" => Some(true),
             "none" => Some(false),
@@ -148,16 +191,16 @@ impl RawVerify {
         Ok(Spec {
             prometheus: Prometheus { base, token, client },
             window: self.window()?,
-            preset: preset.unwrap_or(checks.is_empty()),
+            preset: preset.unwrap_or(checks.is_empty() && dashboards.boards.is_empty() && rules.rules.is_empty()),
             mesh: self.opt("mesh", "none, linkerd, istio or auto", Mesh::parse)?.unwrap_or(Mesh::Auto),
             namespace: self
                 .opt("namespace", "a Kubernetes namespace name", |s| name_like(s).then(|| s.to_string()))?
                 .unwrap_or_else(|| "bookinfo".into()),
             checks,
+            dashboards,
+            rules,
             retry_for: self.opt("retry_for", "a duration such as 2m, or 0s", duration)?.unwrap_or_default(),
-            scrape_interval: self
-                .opt("scrape_interval", "a duration such as 30s", positive_duration)?
-                .unwrap_or(Duration::from_secs(30)),
+            scrape_interval: self.opt("scrape_interval", "a duration such as 30s", positive_duration)?,
             json: self
                 .opt("output", "text or json", |s| match s {
                     "text" => Some(false),
@@ -187,6 +230,54 @@ impl RawVerify {
             out.extend(parsed);
         }
         Ok(out)
+    }
+
+    /// `--dashboard` files read and parsed now, so a bad file stops before any query (exit 2).
+    fn dashboards(&self) -> Result<Dashboards, Invalid> {
+        let mut boards = Vec::new();
+        for (setting, path) in &self.dashboards {
+            let found = dashboard::load(&[PathBuf::from(path)]).map_err(|e| {
+                Invalid::new(setting, path, "Grafana dashboard JSON or ConfigMaps labelled grafana_dashboard")
+                    .because(e)
+            })?;
+            boards.extend(found);
+        }
+        let mut overrides: Vec<Override> = Vec::new();
+        for (setting, text) in &self.vars {
+            let (name, value) = text
+                .split_once('=')
+                .filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .ok_or_else(|| Invalid::new(setting, text, "NAME=VALUE, NAME a dashboard variable's name"))?;
+            match overrides.iter_mut().find(|o| o.name == name) {
+                Some(o) => o.values.push(value.to_string()),
+                None => overrides.push(Override { name: name.to_string(), values: vec![value.to_string()] }),
+            }
+        }
+        let panels = self.opt("panel", "a regular expression", |s| regex::Regex::new(s).ok())?;
+        Ok(Dashboards { boards, overrides, panels })
+    }
+
+    /// The rules of every `--rules` file, and what `--expect-firing`/`--expect-quiet` expect of them.
+    fn rules(&self) -> Result<RuleSet, Invalid> {
+        let mut rules = Vec::new();
+        for (_, name, path) in self.lists.iter().filter(|(f, _, _)| *f == "rules") {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Invalid::new(name, path, "a readable rule file").because(e))?;
+            let parsed = rules::parse(&text)
+                .map_err(|e| Invalid::new(name, path, "Prometheus rules or a PrometheusRule").because(e))?;
+            rules.extend(parsed);
+        }
+        let mut expect = Vec::new();
+        for (field, name, alert) in self.lists.iter().filter(|(f, _, _)| *f != "rules") {
+            if !rules.iter().any(|r| r.alert && r.name == *alert) {
+                let known: Vec<&str> = rules.iter().filter(|r| r.alert).map(|r| r.name.as_str()).collect();
+                let expected = format!("an alert of the --rules files ({})", known.join(", "));
+                return Err(Invalid::new(name, alert, expected));
+            }
+            let e = if *field == "expect_firing" { Expectation::Firing } else { Expectation::Quiet };
+            expect.push((alert.clone(), e));
+        }
+        Ok(RuleSet { rules, expect })
     }
 
     fn window(&self) -> Result<Window, Invalid> {

@@ -88,6 +88,15 @@ pub(crate) struct Needs {
     pub reason: String,
 }
 
+/// How a check finds its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Measure {
+    /// The query's answer at the window's end.
+    Query,
+    /// The generator's achieved rate over its target, from its raw samples (`sent`).
+    SentRate,
+}
+
 /// One check to run.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Check {
@@ -99,6 +108,8 @@ pub(crate) struct Check {
     pub expect: Expect,
     /// When absent metrics mean "not applicable here".
     pub needs: Option<Needs>,
+    /// How the value is found.
+    pub measure: Measure,
 }
 
 /// `NAME: PROMQL OP VALUE`, the operator being the last comparison in the text (PromQL may hold others).
@@ -113,7 +124,13 @@ pub(crate) fn parse_flag(s: &str) -> Option<Check> {
     let (query, expect) = rest.split_at(cut);
     let query = query.trim();
     (!query.is_empty()).then_some(())?;
-    Some(Check { name: name.to_string(), query: query.to_string(), expect: Expect::parse(expect)?, needs: None })
+    Some(Check {
+        name: name.to_string(),
+        query: query.to_string(),
+        expect: Expect::parse(expect)?,
+        needs: None,
+        measure: Measure::Query,
+    })
 }
 
 /// Position of the last comparison operator followed only by a number.
@@ -156,7 +173,7 @@ pub(crate) fn parse_file(text: &str) -> Result<Vec<Check>, String> {
                 format!("check {:?}: expect {:?} is not `OP VALUE` or `within P% of VALUE`", c.name, c.expect)
             })?;
             let needs = c.skip_unless.map(|query| Needs { reason: format!("no data for {query}"), query });
-            Ok(Check { name: c.name, query: c.query, expect, needs })
+            Ok(Check { name: c.name, query: c.query, expect, needs, measure: Measure::Query })
         })
         .collect()
 }

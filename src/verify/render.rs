@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::check::{CheckResult, Status};
+use super::scrape::Scrape;
 
 /// What `verify` found.
 #[derive(Debug, Clone, Serialize)]
@@ -19,14 +20,27 @@ pub struct Verification {
     pub mesh: Option<String>,
     /// The window judged, Unix seconds: `[start, end]`.
     pub window: [f64; 2],
+    /// The scrape interval used (subquery step; rate ranges are Grafana's `$__rate_interval` of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scrape_interval_s: Option<f64>,
+    /// Where that interval came from: `--scrape-interval`, the generator's target in Prometheus, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scrape_interval_from: Option<String>,
 }
 
 impl Verification {
     /// Judge the rows.
-    pub(crate) fn new(checks: Vec<CheckResult>, mesh: Option<String>, window: [f64; 2]) -> Verification {
+    pub(crate) fn new(
+        checks: Vec<CheckResult>,
+        mesh: Option<String>,
+        window: [f64; 2],
+        scrape: Option<&Scrape>,
+    ) -> Verification {
         let count = |s: Status| checks.iter().filter(|c| c.result == s).count();
         let passed = count(Status::Fail) == 0 && count(Status::Pass) > 0;
-        Verification { passed, checks, mesh, window }
+        let scrape_interval_s = scrape.map(|s| s.interval.as_secs_f64());
+        let scrape_interval_from = scrape.map(|s| s.from.to_string());
+        Verification { passed, checks, mesh, window, scrape_interval_s, scrape_interval_from }
     }
 
     /// A verdict of one failed row, when no check could run (e.g. Prometheus unreachable).
@@ -39,7 +53,7 @@ impl Verification {
             result: Status::Fail,
             reason: Some(reason),
         };
-        Verification::new(vec![row], None, [0.0, 0.0])
+        Verification::new(vec![row], None, [0.0, 0.0], None)
     }
 
     /// How many checks ended in `status`.
@@ -83,7 +97,11 @@ impl Verification {
         }
         let mesh = self.mesh.as_deref().map(|m| format!(", mesh {m}")).unwrap_or_default();
         let secs = self.window[1] - self.window[0];
-        let _ = writeln!(s, "{indent}window {secs:.0} s ending at {:.0} (Unix){mesh}", self.window[1]);
+        let scrape = match (self.scrape_interval_s, &self.scrape_interval_from) {
+            (Some(i), Some(from)) => format!(", scrape interval {i} s ({from})"),
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "{indent}window {secs:.0} s ending at {:.0} (Unix){scrape}{mesh}", self.window[1]);
         let _ = writeln!(s, "{indent}verify: {}", self.line());
         s
     }
@@ -124,9 +142,9 @@ mod tests {
 
     #[test]
     fn skipped_is_not_pass() {
-        let v = Verification::new(vec![row("a", Status::Skipped)], None, [0.0, 60.0]);
+        let v = Verification::new(vec![row("a", Status::Skipped)], None, [0.0, 60.0], None);
         assert!(!v.passed);
-        let v = Verification::new(vec![row("a", Status::Pass), row("b", Status::Skipped)], None, [0.0, 60.0]);
+        let v = Verification::new(vec![row("a", Status::Pass), row("b", Status::Skipped)], None, [0.0, 60.0], None);
         assert!(v.passed);
         let table = v.table("");
         assert!(table.contains("skipped (no Linkerd metrics)"), "{table}");
@@ -135,7 +153,7 @@ mod tests {
 
     #[test]
     fn json_has_the_contract_shape() {
-        let v = Verification::new(vec![row("a", Status::Fail)], Some("istio".into()), [0.0, 60.0]);
+        let v = Verification::new(vec![row("a", Status::Fail)], Some("istio".into()), [0.0, 60.0], None);
         let j: serde_json::Value = serde_json::from_str(&v.json()).unwrap();
         assert_eq!(j["passed"], false);
         for key in ["name", "query", "value", "expected", "result", "reason"] {

@@ -5,6 +5,7 @@ mod bookinfo;
 mod capacity;
 mod cluster;
 mod compare;
+mod dashboards;
 mod edges;
 mod engine;
 mod faults;

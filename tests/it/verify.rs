@@ -10,9 +10,12 @@ use crate::prometheus::{dashboard_queries, mesh_of, query_at};
 use crate::support::{bin, closed_addr, eventually, external, http_get, spawn, Killed};
 
 /// What one cluster gave: the summary file of its run, and Prometheus (dropped = stopped).
-struct Cluster {
-    dir: PathBuf,
-    prometheus: SocketAddr,
+pub(crate) struct Cluster {
+    pub(crate) dir: PathBuf,
+    run_id: String,
+    bookinfo: SocketAddr,
+    generator: SocketAddr,
+    pub(crate) prometheus: SocketAddr,
     prometheus_guard: Option<Killed>,
     _sim: Killed,
 }
@@ -25,8 +28,33 @@ impl Drop for Cluster {
 }
 
 /// Start the simulation as `kind` of cluster (with `faults`), Prometheus scraping it and the
-/// generator, then a 15 s run at 20 req/s; returns once the run has ended.
-fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Cluster {
+/// generator every second, then a 15 s run at 20 req/s; returns once the run has ended.
+pub(crate) fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Cluster {
+    cluster_with(prometheus_bin, kind, faults, Shape::DEFAULT, &[])
+}
+
+/// How often Prometheus scrapes, and how long the run sends.
+#[derive(Clone, Copy)]
+pub(crate) struct Shape {
+    scrape_s: u64,
+    run_s: u64,
+}
+
+impl Shape {
+    /// Scrapes every second, a 15 s run.
+    pub(crate) const DEFAULT: Shape = Shape { scrape_s: 1, run_s: 15 };
+}
+
+/// As [`cluster`], with scrapes every `shape.scrape_s` and a run of `shape.run_s`; the run's own
+/// `--verify-prometheus` is given no scrape interval (Prometheus has it), and `env` (e.g. the
+/// `TRAFFICGEN_VERIFY_*` a chart sets).
+pub(crate) fn cluster_with(
+    prometheus_bin: &Path,
+    kind: &str,
+    faults: &[&str],
+    shape: Shape,
+    env: &[(&str, &str)],
+) -> Cluster {
     let (bookinfo, metrics, generator, prometheus) = (closed_addr(), closed_addr(), closed_addr(), closed_addr());
     let dir = std::env::temp_dir().join(format!("trafficgen-verify-{}-{}", std::process::id(), prometheus.port()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -35,11 +63,12 @@ fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Cluster {
     std::fs::write(
         &config,
         format!(
-            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+            "global: {{scrape_interval: {scrape}s, evaluation_interval: {scrape}s}}\n\
              scrape_configs:\n\
              - {{job_name: trafficgen, static_configs: [{{targets: ['{generator}']}}]}}\n\
              - {{job_name: productpage, static_configs: [{{targets: ['{bookinfo}'], labels: {{namespace: bookinfo, pod: productpage-v1-7c9f8b6d5d-x2kqz}}}}]}}\n\
-             - {{job_name: cluster, static_configs: [{{targets: ['{metrics}']}}]}}\n"
+             - {{job_name: cluster, static_configs: [{{targets: ['{metrics}']}}]}}\n",
+            scrape = shape.scrape_s
         ),
     )
     .unwrap();
@@ -67,30 +96,41 @@ fn cluster(prometheus_bin: &Path, kind: &str, faults: &[&str]) -> Cluster {
         }
     });
     let summary = dir.join("summary.json");
+    let run_id = format!("verify-{}", prometheus.port());
+    // Lingers for one scrape and a bit, as the manifests do.
+    let linger = format!("{}s", shape.scrape_s + 1);
     let status = bin()
-        .args(["run", "--rate", "20", "--duration", "15s", "--linger", "2s", "--progress-interval", "0s"])
+        .args(["run", "--rate", "20", "--progress-interval", "0s", "--run-id", &run_id])
+        .args(["--duration", &format!("{}s", shape.run_s), "--linger", &linger])
         .args(["--classify-preset", "bookinfo-reviews", "--output", "json"])
         .arg(format!("--metrics-addr={generator}"))
         .arg(format!("--resolve=productpage:9080:{bookinfo}"))
         .arg(format!("--summary-file={}", summary.display()))
         // The run checks itself too, after its linger (its verdict joins the summary).
         .arg(format!("--verify-prometheus=http://{prometheus}"))
-        .args(["--verify-scrape-interval", "1s", "--verify-retry-for", "5s", "--verify-mesh", kind])
+        .args(["--verify-retry-for", "10s", "--verify-mesh", kind])
         .arg("http://productpage:9080/productpage")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
     assert!(status.code().is_some(), "the run ended");
-    Cluster { dir, prometheus, prometheus_guard: Some(guard), _sim: sim }
+    Cluster { dir, run_id, bookinfo, generator, prometheus, prometheus_guard: Some(guard), _sim: sim }
 }
 
-/// `verify` of the cluster's run; returns the exit code and stdout.
+/// `verify` of the cluster's run (by its summary, giving the scrape interval); returns the exit
+/// code and stdout.
 fn verify(c: &Cluster, args: &[&str]) -> (i32, String) {
+    let summary = format!("--summary={}", c.dir.join("summary.json").display());
+    verify_as(c, &[&summary, "--scrape-interval", "1s"], args)
+}
+
+/// `verify` with only `window` and `args`.
+fn verify_as(c: &Cluster, window: &[&str], args: &[&str]) -> (i32, String) {
     let out = bin()
         .arg("verify")
         .arg(format!("--prometheus=http://{}", c.prometheus))
-        .arg(format!("--summary={}", c.dir.join("summary.json").display()))
-        .args(["--scrape-interval", "1s"])
+        .args(window)
         .args(args)
         .output()
         .unwrap();
@@ -190,4 +230,158 @@ fn absent_metrics_are_skipped_with_the_reason() {
     let linkerd = row(&table, "ratings-v1 inbound req/s (Linkerd)");
     assert!(linkerd.contains("skipped (no Linkerd proxy metrics"), "{table}");
     assert!(row(&table, "custom").contains("pass"), "{table}");
+}
+
+/// A newcomer's runs, as the README has them, with `scrape_s` scrapes and no scrape interval
+/// given: the run's own check of a 20 s run, `--run-id` after the run ended and `--summary` all
+/// pass, and the rate check judges the run's own samples. Returns the cluster.
+fn newcomer_cases_pass(scrape_s: u64) -> Option<Cluster> {
+    let prometheus_bin = external("prometheus")?;
+    let c = cluster_with(&prometheus_bin, "istio", &[], Shape { scrape_s, run_s: 20 }, &[]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(c.dir.join("summary.json")).unwrap()).unwrap();
+    let own = &summary["verify"];
+    eprintln!("run --verify-prometheus:\n{own}");
+    assert_eq!(own["passed"], true, "{own}");
+    assert_eq!(own["scrape_interval_s"], scrape_s as f64, "{own}");
+    let rate = own["checks"].as_array().unwrap().iter().find(|c| c["name"] == "trafficgen rate / target").unwrap();
+    assert_eq!(rate["result"], "pass", "{rate}");
+    let by_id = format!("--run-id={}", c.run_id);
+    let by_summary = format!("--summary={}", c.dir.join("summary.json").display());
+    for window in [by_id.as_str(), by_summary.as_str()] {
+        let (code, table) = verify_as(&c, &[window], &[]);
+        assert_eq!(code, 0, "{window}: {table}");
+        assert!(row(&table, "trafficgen rate / target").contains("pass"), "{table}");
+        let found = format!("scrape interval {scrape_s} s (the generator's target in Prometheus)");
+        assert!(table.contains(&found), "{table}");
+        assert!(!table.contains("no data"), "{table}");
+    }
+    Some(c)
+}
+
+#[test]
+fn five_second_scrapes_judge_a_short_run_right() {
+    let Some(c) = newcomer_cases_pass(5) else {
+        return;
+    };
+    // A run of one scrape interval has no two scrapes taken while sending: skipped, saying why.
+    let status = bin()
+        .args(["run", "--rate", "20", "--duration", "4s", "--linger", "6s", "--progress-interval", "0s"])
+        .args(["--run-id", "too-short"])
+        .arg(format!("--metrics-addr={}", c.generator))
+        .arg(format!("--resolve=productpage:9080:{}", c.bookinfo))
+        .arg("http://productpage:9080/productpage")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.code().is_some());
+    let (_, table) = verify_as(&c, &["--run-id=too-short"], &[]);
+    let rate = row(&table, "trafficgen rate / target");
+    assert!(rate.contains("skipped (too few scrapes to judge: "), "{table}");
+}
+
+#[test]
+fn one_second_scrapes_judge_a_short_run_right() {
+    newcomer_cases_pass(1);
+}
+
+/// `--rules` on Istio with ratings failing: the chart's ServiceErrorRatioHigh is active (pending,
+/// its `for:` longer than the run), TrafficgenDroppingRequests quiet, Linkerd's rules fail naming
+/// their absent metric, pint's lints fail their rules; a check with no data says why.
+#[test]
+fn rules_and_diagnoses_against_istio_with_ratings_failing() {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let c = cluster(&prometheus_bin, "istio", &["ratings:error=100%"]);
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("k8s/helm/trafficgen/files/rules.yaml");
+    let lints = c.dir.join("lints.yaml");
+    std::fs::write(
+        &lints,
+        "groups:\n- name: lints\n  rules:\n  - alert: ShortRate\n    expr: sum(rate(istio_requests_total[1s])) > 0\n  - alert: TargetGone\n    expr: absent(trafficgen_target_rps)\n    for: 1s\n",
+    )
+    .unwrap();
+    let rules = |extra: &[&str]| {
+        let mut args = vec!["--rules".to_string(), chart.display().to_string(), "--rules".into()];
+        args.push(lints.display().to_string());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let args = rules(&["--expect-firing", "ServiceErrorRatioHigh", "--expect-quiet", "TrafficgenDroppingRequests"]);
+    let (code, table) = verify(&c, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 3, "other kinds' rules fail: {table}");
+    let firing = row(&table, "trafficgen.services.istio / ServiceErrorRatioHigh");
+    assert!(firing.contains("firing") && firing.contains("pass (active") && firing.contains("for: 5m"), "{table}");
+    assert!(
+        row(&table, "trafficgen.client / TrafficgenDroppingRequests").contains("quiet             pass"),
+        "{table}"
+    );
+    for (rule, metric) in [
+        ("trafficgen.services.linkerd / LinkerdServiceErrorRatioHigh", "metric response_total is unknown"),
+        ("trafficgen.services.linkerd / LinkerdServiceLatencyP99High", "metric response_latency_ms_bucket is unknown"),
+    ] {
+        assert!(row(&table, rule).contains("FAIL (no data: ") && row(&table, rule).contains(metric), "{table}");
+    }
+    assert!(row(&table, "lints / ShortRate").contains("under 2 × the scrape interval (1s)"), "{table}");
+    assert!(row(&table, "lints / TargetGone").contains("absent() alert with for: 1s"), "{table}");
+    assert!(!table.starts_with("CHECK") || !table.contains("has ready pods"), "rules replace the default preset");
+
+    // Expected quiet but active: fails saying for how long.
+    let args = rules(&["--expect-quiet", "ServiceErrorRatioHigh"]);
+    let (_, table) = verify(&c, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(row(&table, "trafficgen.services.istio / ServiceErrorRatioHigh").contains("FAIL (active"), "{table}");
+    let (code, _) = verify(&c, &["--rules", chart.to_str().unwrap(), "--expect-firing", "NoSuchAlert"]);
+    assert_eq!(code, 2, "an alert not in the files is bad input");
+
+    let (_, table) = verify(
+        &c,
+        &[
+            "--check",
+            r#"wrong value: sum(istio_requests_total{reporter="sauce"}) > 0"#,
+            "--check",
+            "unknown metric: sum(rate(request_total[1m])) > 0",
+            "--check",
+            r#"no such label: sum(istio_requests_total{flavour="x"}) > 0"#,
+        ],
+    );
+    let wrong = row(&table, "wrong value");
+    assert!(
+        wrong.contains(r#"no value of the label matches reporter="sauce" (values seen: "destination", "source")"#),
+        "{table}"
+    );
+    assert!(row(&table, "unknown metric").contains("metric request_total is unknown to Prometheus"), "{table}");
+    assert!(row(&table, "no such label").contains(r#"the metric has no label "flavour""#), "{table}");
+    // The run's series are gone after it (once a failed scrape marks them stale): read at now,
+    // they stopped at the run's last scrape.
+    eventually(10, "the run's series marked stale", || {
+        let body = http_get(c.prometheus, "/api/v1/query?query=trafficgen_run_info").ok_or("no answer")?;
+        if body.contains("\"result\":[]") {
+            Ok(())
+        } else {
+            Err(body)
+        }
+    });
+    let (_, table) = verify_as(&c, &["--window", "30s"], &["--check", "run info now: sum(trafficgen_run_info) > 0"]);
+    assert!(row(&table, "run info now").contains("trafficgen_run_info: its series stopped at 20"), "{table}");
+}
+
+/// A crash-looping ratings (the simulation's `--fault ratings:restart`) fails the preset's restart
+/// check for ratings only; with no kube-state-metrics restarts series the check is skipped.
+#[test]
+fn a_crash_looping_service_fails_the_restart_check() {
+    let Some(prometheus_bin) = external("prometheus") else {
+        return;
+    };
+    let c = cluster(&prometheus_bin, "none", &["ratings:restart"]);
+    let (code, table) = verify(&c, &["--mesh", "none"]);
+    assert_eq!(code, 3, "{table}");
+    assert!(row(&table, "ratings-v1 no container restarted").contains("== 0              FAIL"), "{table}");
+    assert!(row(&table, "details-v1 no container restarted").contains("pass"), "{table}");
+    assert!(table.contains("verify: FAILED (ratings-v1 no container restarted)"), "{table}");
+    let (_, table) = verify(&c, &["--mesh", "none", "--namespace", "elsewhere"]);
+    let skipped = row(&table, "ratings-v1 no container restarted");
+    assert!(
+        skipped.contains("skipped (no kube-state-metrics series (kube_pod_container_status_restarts_total)"),
+        "{table}"
+    );
 }

@@ -4,11 +4,12 @@
 //! - CPU seconds are the simulated processing time (each service "computes" for its whole own time);
 //! - network bytes are the HTTP heads (estimated) and bodies (exact) each pod received and sent;
 //! - memory is a per-runtime baseline plus 256 KiB per request in flight;
-//! - every pod is ready and never restarts (faults make answers fail, not pods).
+//! - every pod is ready and never restarts, unless `--fault NAME:restart` makes its container
+//!   crash-loop: a restart every [`RESTART_EVERY`] requests it serves.
 
 use crate::workload::Workload;
 use prometheus::{CounterVec, GaugeVec, IntGaugeVec, Opts, Registry};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 /// The namespace the simulated pods live in.
 pub(crate) const NAMESPACE: &str = "bookinfo";
@@ -17,6 +18,9 @@ pub(crate) const NAMESPACE: &str = "bookinfo";
 const BASE_MEMORY: [f64; 6] = [62.0e6, 31.0e6, 182.0e6, 186.0e6, 186.0e6, 38.0e6];
 /// Extra working set per request in flight.
 const PER_REQUEST_MEMORY: f64 = 256.0 * 1024.0;
+
+/// Requests a crash-looping container serves between restarts.
+pub(crate) const RESTART_EVERY: u64 = 50;
 
 /// cAdvisor and kube-state-metrics series for the simulated pods.
 #[derive(Debug)]
@@ -27,6 +31,8 @@ pub(crate) struct KubeMetrics {
     rx: CounterVec,
     tx: CounterVec,
     in_flight: [AtomicI64; 6],
+    restarts: IntGaugeVec,
+    served: [AtomicU64; 6],
 }
 
 fn container(w: Workload) -> &'static str {
@@ -104,7 +110,16 @@ impl KubeMetrics {
             restarts.with_label_values(&[NAMESPACE, pod, &uid, container(w)]).set(0);
             available.with_label_values(&[NAMESPACE, w.deployment()]).set(1);
         }
-        let metrics = KubeMetrics { registry, cpu, memory, rx, tx, in_flight: Default::default() };
+        let metrics = KubeMetrics {
+            registry,
+            cpu,
+            memory,
+            rx,
+            tx,
+            in_flight: Default::default(),
+            restarts,
+            served: Default::default(),
+        };
         for w in Workload::ALL {
             metrics.cpu_seconds(w, 0.0);
             metrics.bytes(w, 0, 0);
@@ -139,6 +154,14 @@ impl KubeMetrics {
         let labels: Vec<&str> = l.iter().map(String::as_str).collect();
         self.rx.with_label_values(&labels).inc_by(rx as f64);
         self.tx.with_label_values(&labels).inc_by(tx as f64);
+    }
+
+    /// A crash-looping `w` served one more request: every [`RESTART_EVERY`]th (the first included)
+    /// its container restarts.
+    pub(crate) fn crash_loop(&self, w: Workload) {
+        if self.served[w as usize].fetch_add(1, Ordering::Relaxed) % RESTART_EVERY == 0 {
+            self.restarts.with_label_values(&[NAMESPACE, w.pod(), &uid(w), container(w)]).inc();
+        }
     }
 
     /// A request to `w` started (`+1`) or ended (`-1`).

@@ -38,7 +38,7 @@ pub struct ServeArgs {
     /// Multiplier for the simulated services' latencies (0 disables them).
     #[arg(long, value_name = "F", default_value = "1.0")]
     pub latency_scale: String,
-    /// Inject a fault: SERVICE:error=10% or SERVICE:delay=200ms (repeatable).
+    /// Inject a fault: SERVICE:error=10%, SERVICE:delay=200ms, or SERVICE:restart (its container crash-loops: kube_pod_container_status_restarts_total grows) (repeatable).
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
     /// With --bookinfo: the metrics of which kind of cluster to serve: none (cAdvisor, kube-state-metrics,

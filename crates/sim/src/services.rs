@@ -62,6 +62,9 @@ impl Sim {
     pub(crate) async fn work(&self, w: Workload) {
         let t = self.behaviour(w).service_time();
         self.telemetry.kube.cpu_seconds(w, t.as_secs_f64());
+        if self.behaviour(w).restarts() {
+            self.telemetry.kube.crash_loop(w);
+        }
         if !t.is_zero() {
             tokio::time::sleep(t).await;
         }

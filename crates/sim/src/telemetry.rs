@@ -3,7 +3,7 @@
 //! (every kind), and productpage's own `request_result_total` on productpage's `/metrics`.
 //! Every request is recorded in all of them; [`MeshMetrics`] only chooses what is served.
 
-use crate::istio::{IstioMetrics, SOURCE_HEADER};
+use crate::istio::{Exchange, IstioMetrics, SOURCE_HEADER};
 use crate::kube::KubeMetrics;
 use crate::linkerd::LinkerdMetrics;
 use crate::target::encode;
@@ -25,7 +25,7 @@ pub enum MeshMetrics {
     None,
     /// Linkerd proxies: `request_total`, `response_total`, `response_latency_ms`.
     Linkerd,
-    /// Istio sidecars: `istio_requests_total`, `istio_request_duration_milliseconds`.
+    /// Istio sidecars: `istio_requests_total`, `istio_request_duration_milliseconds`, request and response bytes.
     #[default]
     Istio,
 }
@@ -137,9 +137,9 @@ pub(crate) async fn record(State(rec): State<Recorder>, req: Request, next: Next
     let millis = elapsed.as_secs_f64() * 1000.0;
     let code = resp.status().as_u16();
     t.timings.record(w, code, elapsed);
-    t.istio.record(source.as_deref(), w, code, millis);
-    t.linkerd.record(source.is_some(), w, code, millis);
     let tx = head_size(resp.headers(), 17) + resp.body().size_hint().exact().unwrap_or(0);
+    t.istio.record(source.as_deref(), w, Exchange { code, millis, rx, tx });
+    t.linkerd.record(source.as_deref(), w, code, millis);
     t.kube.bytes(w, rx, tx);
     resp
 }

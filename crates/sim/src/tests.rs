@@ -96,7 +96,7 @@ fn parse_metrics(text: &str) -> Vec<Sample> {
 /// Sum of `istio_requests_total` per `label` value, optionally only for one response code.
 fn requests_by(samples: &[Sample], label: &str, code: Option<&str>) -> BTreeMap<String, u64> {
     let mut out = BTreeMap::new();
-    for s in samples.iter().filter(|s| s.name == "istio_requests_total") {
+    for s in samples.iter().filter(|s| s.name == "istio_requests_total" && s.labels["reporter"] == "destination") {
         if code.is_some_and(|c| s.labels["response_code"] != c) {
             continue;
         }
@@ -151,9 +151,28 @@ async fn metrics_have_istio_labels() {
         for k in keys {
             assert!(s.labels.contains_key(k), "{s:?} lacks {k}");
         }
-        assert_eq!(s.labels["reporter"], "destination");
         assert_eq!(s.labels["request_protocol"], "http");
+        // The caller's sidecar reports too, but only a Bookinfo workload has one.
+        let meshed = s.labels["source_workload_namespace"] == "bookinfo";
+        assert!(s.labels["reporter"] == "destination" || meshed, "{s:?}");
+        let policy = &s.labels["connection_security_policy"];
+        match s.labels["reporter"].as_str() {
+            "destination" => assert_eq!(policy, if meshed { "mutual_tls" } else { "none" }, "{s:?}"),
+            _ => assert_eq!(policy, "unknown", "{s:?}"),
+        }
     }
+    let reporters = |dest: &str| -> Vec<&str> {
+        let mut v: Vec<&str> = istio
+            .iter()
+            .filter(|s| s.name == "istio_requests_total" && s.labels["destination_service_name"] == dest)
+            .map(|s| s.labels["reporter"].as_str())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(reporters("productpage"), ["destination"], "the callers of productpage have no sidecar");
+    assert_eq!(reporters("details"), ["destination", "source"]);
     let sources = |dest: &str| -> Vec<String> {
         let mut v: Vec<_> = istio
             .iter()
@@ -338,9 +357,14 @@ async fn each_kind_of_cluster_serves_its_own_metrics() {
         let ready = samples.iter().filter(|s| s.name == "kube_pod_status_ready" && s.labels["condition"] == "true");
         assert_eq!(ready.map(|s| s.value).sum::<f64>(), 6.0);
         if kind == MeshMetrics::Linkerd {
-            let inbound: Vec<_> = samples.iter().filter(|s| s.name == "request_total").collect();
-            assert!(inbound.iter().all(|s| s.labels["direction"] == "inbound" && s.labels["namespace"] == "bookinfo"));
-            assert!(inbound.iter().any(|s| s.labels["deployment"] == "reviews-v3"));
+            let requests: Vec<_> = samples.iter().filter(|s| s.name == "request_total").collect();
+            assert!(requests.iter().all(|s| s.labels["namespace"] == "bookinfo"));
+            let side = |d: &'static str| requests.iter().filter(move |s| s.labels["direction"] == d);
+            assert!(side("inbound").any(|s| s.labels["deployment"] == "reviews-v3"));
+            // A Bookinfo caller's proxy reports its calls as outbound, naming the destination.
+            assert!(side("outbound")
+                .any(|s| s.labels["deployment"] == "productpage-v1" && s.labels["dst_deployment"] == "details-v1"));
+            assert!(side("outbound").all(|s| s.labels["deployment"] != "ratings-v1"), "ratings calls no one");
         }
         sim.shutdown().await;
     }

@@ -116,9 +116,12 @@ pub enum FaultEffect {
     Error(f64),
     /// Add this much latency to every request.
     Delay(Duration),
+    /// The container crash-loops under load: kube-state-metrics counts a restart every
+    /// [`crate::kube::RESTART_EVERY`] requests it serves (the first one included).
+    Restart,
 }
 
-/// `--fault SERVICE:error=10%` or `--fault SERVICE:delay=200ms`.
+/// `--fault SERVICE:error=10%`, `--fault SERVICE:delay=200ms` or `--fault SERVICE:restart`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fault {
     /// A workload name, or `reviews` for all three versions.
@@ -133,7 +136,7 @@ impl FromStr for Fault {
     fn from_str(s: &str) -> Result<Fault, ServeError> {
         let invalid =
             |expected: &'static str| ServeError::Invalid { setting: "--fault", value: s.to_owned(), expected };
-        let shape = "SERVICE:error=10% or SERVICE:delay=200ms";
+        let shape = "SERVICE:error=10%, SERVICE:delay=200ms or SERVICE:restart";
         let (service, effect) = s.split_once(':').ok_or_else(|| invalid(shape))?;
         if service != "reviews" && !Workload::ALL.iter().any(|w| w.name() == service) {
             return Err(invalid(
@@ -141,6 +144,7 @@ impl FromStr for Fault {
             ));
         }
         let effect = match effect.split_once('=') {
+            None if effect == "restart" => FaultEffect::Restart,
             Some(("error", v)) => {
                 FaultEffect::Error(parse_fraction("--fault", v).map_err(|_| invalid("error=PERCENT like error=10%"))?)
             }
@@ -159,6 +163,7 @@ pub(crate) struct Behaviour {
     own: Duration,
     error_rate: f64,
     extra_delay: Duration,
+    restarts: bool,
 }
 
 impl Behaviour {
@@ -168,11 +173,13 @@ impl Behaviour {
             own: w.own_time().mul_f64(latency_scale.max(0.0)),
             error_rate: 0.0,
             extra_delay: Duration::ZERO,
+            restarts: false,
         };
         for f in faults.iter().filter(|f| w.matches(&f.service)) {
             match f.effect {
                 FaultEffect::Error(rate) => b.error_rate = rate,
                 FaultEffect::Delay(d) => b.extra_delay = d,
+                FaultEffect::Restart => b.restarts = true,
             }
         }
         b
@@ -181,6 +188,11 @@ impl Behaviour {
     /// Time to spend on one request: own time with ±10% uniform jitter, plus any injected delay.
     pub(crate) fn service_time(&self) -> Duration {
         self.own.mul_f64(0.9 + 0.2 * fastrand::f64()) + self.extra_delay
+    }
+
+    /// Whether the workload's container crash-loops under load.
+    pub(crate) fn restarts(&self) -> bool {
+        self.restarts
     }
 
     /// Rolls the injected error die.
@@ -199,6 +211,7 @@ mod tests {
         assert_eq!(f.effect, FaultEffect::Error(0.1));
         let f: Fault = "reviews-v3:delay=200ms".parse().unwrap();
         assert_eq!(f.effect, FaultEffect::Delay(Duration::from_millis(200)));
+        assert_eq!("ratings:restart".parse::<Fault>().unwrap().effect, FaultEffect::Restart);
         let f: Fault = "reviews:error=0.5".parse().unwrap();
         assert_eq!(f.service, "reviews");
     }

@@ -233,6 +233,23 @@ template:
             value: {{ $v.verify.retryFor | quote }}
           - name: TRAFFICGEN_VERIFY_SCRAPE_INTERVAL
             value: {{ $v.podMonitor.interval | quote }}
+          {{- if or $v.verify.dashboard.enabled $v.verify.rules.enabled }}
+          # The preset stays on beside the dashboard's and rules' checks.
+          - name: TRAFFICGEN_VERIFY_PRESET
+            value: bookinfo
+          {{- end }}
+          {{- if $v.verify.dashboard.enabled }}
+          # The chart's own dashboard, one check per panel of the rows for this kind of cluster.
+          - name: TRAFFICGEN_VERIFY_DASHBOARD
+            value: /etc/trafficgen-dashboard/trafficgen.json
+          - name: TRAFFICGEN_VERIFY_PANEL
+            value: {{ include "trafficgen.verifyPanels" . | quote }}
+          {{- end }}
+          {{- if $v.verify.rules.enabled }}
+          # The chart's alert rules of this kind of cluster, one check per rule.
+          - name: TRAFFICGEN_VERIFY_RULES
+            value: /etc/trafficgen-rules/rules.yaml
+          {{- end }}
           {{- end }}
           {{- with $v.env }}
           {{- toYaml . | nindent 10 }}
@@ -252,17 +269,43 @@ template:
         terminationMessagePolicy: FallbackToLogsOnError
         securityContext:
           {{- toYaml $v.securityContext | nindent 10 }}
-        {{- if $v.scenario }}
+        {{- $dashboard := and $v.verify.enabled $v.verify.dashboard.enabled }}
+        {{- $rules := and $v.verify.enabled $v.verify.rules.enabled }}
+        {{- if or $v.scenario $dashboard $rules }}
         volumeMounts:
+          {{- if $v.scenario }}
           - name: scenario
             mountPath: /etc/trafficgen
             readOnly: true
+          {{- end }}
+          {{- if $dashboard }}
+          - name: dashboard
+            mountPath: /etc/trafficgen-dashboard
+            readOnly: true
+          {{- end }}
+          {{- if $rules }}
+          - name: rules
+            mountPath: /etc/trafficgen-rules
+            readOnly: true
+          {{- end }}
         {{- end }}
-    {{- if $v.scenario }}
+    {{- if or $v.scenario $dashboard $rules }}
     volumes:
+      {{- if $v.scenario }}
       - name: scenario
         configMap:
           name: {{ include "trafficgen.fullname" . }}-scenario
+      {{- end }}
+      {{- if $dashboard }}
+      - name: dashboard
+        configMap:
+          name: {{ include "trafficgen.fullname" . }}-dashboard
+      {{- end }}
+      {{- if $rules }}
+      - name: rules
+        configMap:
+          name: {{ include "trafficgen.fullname" . }}-verify-rules
+      {{- end }}
     {{- end }}
     {{- with $v.nodeSelector }}
     nodeSelector:
@@ -297,10 +340,45 @@ template:
 {{- end }}
 {{- end }}
 
+{{/* The dashboard panels `verify.dashboard` checks: `panels` as given, else the rows the kind of
+cluster has data for (the other mesh's rows would fail; productpage's own row needs its monitor). */}}
+{{- define "trafficgen.verifyPanels" -}}
+{{- $d := .Values.verify.dashboard }}
+{{- if $d.panels }}
+{{- $d.panels }}
+{{- else }}
+{{- $rows := list "Client" "Resources per workload" }}
+{{- if eq .Values.verify.mesh "istio" }}{{ $rows = append $rows "Services with Istio" }}{{ end }}
+{{- if eq .Values.verify.mesh "linkerd" }}{{ $rows = append $rows "Services with Linkerd" }}{{ end }}
+{{- if .Values.monitors.productpage.enabled }}{{ $rows = append $rows "Services with no mesh" }}{{ end }}
+{{- printf "^(%s)" (join "|" $rows) }}
+{{- end }}
+{{- end }}
+
+{{/* The chart's rule groups `verify.rules` checks: the client's, `verify.mesh`'s services group,
+and the no-mesh group when productpage's own /metrics is scraped (other groups' metrics are absent). */}}
+{{- define "trafficgen.verifyRules" -}}
+{{- $file := .Files.Get "files/rules.yaml" | fromYaml }}
+{{- $keep := list "trafficgen.client" (printf "trafficgen.services.%s" .Values.verify.mesh) }}
+{{- if .Values.monitors.productpage.enabled }}{{ $keep = append $keep "trafficgen.services.nomesh" }}{{ end }}
+{{- $groups := list }}
+{{- range $file.groups }}{{ if has .name $keep }}{{ $groups = append $groups . }}{{ end }}{{ end }}
+{{- toYaml (dict "groups" $groups) }}
+{{- end }}
+
 {{/* Settings that the schema cannot express. */}}
 {{- define "trafficgen.validate" -}}
 {{- if not (or .Values.targets .Values.scenario) }}
 {{- fail "targets: give at least one URL, or a scenario" }}
+{{- end }}
+{{- $g := .Values.grafanaDashboard }}
+{{- if and .Values.verify.enabled .Values.verify.dashboard.enabled }}
+{{- if not $g.enabled }}
+{{- fail "verify.dashboard.enabled: the Job mounts the dashboard's ConfigMap; set grafanaDashboard.enabled too" }}
+{{- end }}
+{{- if and $g.namespace (ne $g.namespace .Release.Namespace) }}
+{{- fail (printf "verify.dashboard.enabled: the dashboard's ConfigMap is in grafanaDashboard.namespace=%s, where the Job cannot mount it; leave grafanaDashboard.namespace empty, or set verify.dashboard.enabled=false" $g.namespace) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
