@@ -223,7 +223,14 @@ async fn run_check(spec: &Spec, r: &Resolved, c: &Check) -> Result<CheckResult, 
     }
     let samples = spec.prometheus.query(&query, r.at).await?;
     let mut row = judge(c, query, &samples);
-    if samples.is_empty() {
+    let window = r.at.duration_since(r.start).unwrap_or_default();
+    if samples.is_empty() && window < r.scrape.interval * 2 {
+        // A range over the window holds one sample at most: nothing to judge, nothing wrong.
+        row.result = Status::Skipped;
+        let (w, every) = (secs(window), humantime::format_duration(r.scrape.interval));
+        row.reason =
+            Some(format!("too few scrapes to judge: the window ({w}) is under two scrape intervals ({every})"));
+    } else if samples.is_empty() {
         row.reason = Some(diagnose::diagnose(&spec.prometheus, &row.query, r.start, r.at).await?.to_string());
     }
     Ok(row)

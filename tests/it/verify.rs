@@ -278,6 +278,9 @@ fn five_second_scrapes_judge_a_short_run_right() {
     let (_, table) = verify_as(&c, &["--run-id=too-short"], &[]);
     let rate = row(&table, "trafficgen rate / target");
     assert!(rate.contains("skipped (too few scrapes to judge: "), "{table}");
+    let success = row(&table, "success rate per workload (Istio)");
+    assert!(success.contains("skipped (too few scrapes to judge: the window"), "{table}");
+    assert!(!table.contains("FAIL"), "{table}");
 }
 
 #[test]
