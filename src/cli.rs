@@ -34,12 +34,24 @@ List env vars take comma-separated items; write \\, for a comma inside an item, 
 per line.";
 
 /// Each run option's heading in `--help`, in this order. An option missing here fails a test.
-const HEADINGS: [(&str, &[&str]); 9] = [
+const HEADINGS: [(&str, &[&str]); 10] = [
     ("Target", &["method", "header", "body", "scenario", "resolve"]),
     ("Load", &["rate", "concurrency", "duration", "requests", "stages", "warmup", "max_in_flight"]),
     ("Client", &["connections", "timeout", "http2", "insecure", "cacert"]),
     ("Output", &["metrics_addr", "output", "summary_file", "report", "progress_interval", "log_format"]),
     ("Tracing", &["trace_headers", "trace_sample", "otlp_endpoint"]),
+    (
+        "Remote write (push the metrics to Prometheus instead of being scraped)",
+        &[
+            "remote_write",
+            "remote_write_interval",
+            "remote_write_label",
+            "remote_write_header",
+            "remote_write_bearer_token_file",
+            "remote_write_username_file",
+            "remote_write_password_file",
+        ],
+    ),
     ("Verdict", &["threshold", "expect_split"]),
     ("Classification", &["classify", "classify_header", "classify_preset"]),
     (

@@ -56,6 +56,7 @@ mod otlp;
 mod outcome;
 mod pacer;
 mod recorder;
+mod remote_write;
 pub mod report;
 pub mod run;
 mod scenario;

@@ -167,6 +167,29 @@ pub struct RawConfig {
     /// Share of requests marked sampled in their trace headers, e.g. 0.01 or 1%
     #[arg(long, default_value = "0.01")]
     pub trace_sample: Option<String>,
+    /// Push the metrics (the series of /metrics) to this Prometheus remote-write receiver, e.g. http://prometheus:9090/api/v1/write, every --remote-write-interval and once more at the end
+    #[arg(long, value_name = "URL")]
+    pub remote_write: Option<String>,
+    /// How often to push the metrics to --remote-write
+    #[arg(long, default_value = "5s")]
+    pub remote_write_interval: Option<String>,
+    /// Label `NAME=VALUE` added to every pushed series that lacks it, as a scrape adds job and instance (repeatable); in a pod job, namespace, pod and instance have defaults
+    #[arg(long, value_name = "NAME=VALUE")]
+    #[serde(deserialize_with = "list")]
+    pub remote_write_label: Vec<String>,
+    /// Request header `Name: value` sent to --remote-write, e.g. `X-Scope-OrgID: tenant1` (repeatable)
+    #[arg(long, value_name = "HEADER")]
+    #[serde(deserialize_with = "list")]
+    pub remote_write_header: Vec<String>,
+    /// File holding a bearer token for --remote-write, read again at every push
+    #[arg(long, value_name = "FILE")]
+    pub remote_write_bearer_token_file: Option<String>,
+    /// File holding the basic-auth user name for --remote-write (with --remote-write-password-file)
+    #[arg(long, value_name = "FILE")]
+    pub remote_write_username_file: Option<String>,
+    /// File holding the basic-auth password for --remote-write, read again at every push
+    #[arg(long, value_name = "FILE")]
+    pub remote_write_password_file: Option<String>,
     /// Export the client span of each sampled request to this OTLP/HTTP receiver, e.g. http://jaeger-collector:4318; defaults to OTEL_EXPORTER_OTLP_ENDPOINT
     #[arg(long)]
     pub otlp_endpoint: Option<String>,
@@ -230,6 +253,19 @@ pub struct Layered {
     pub in_pod: bool,
     /// `NO_COLOR` is set (<https://no-color.org>): no ANSI colour even on a terminal.
     pub no_color: bool,
+    /// The pod's name, namespace and IP, as the manifests pass them from the downward API.
+    pub pod: Pod,
+}
+
+/// What the downward API tells a pod about itself: `POD_NAME`, `POD_NAMESPACE`, `POD_IP`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pod {
+    /// `POD_NAME`.
+    pub name: Option<String>,
+    /// `POD_NAMESPACE`.
+    pub namespace: Option<String>,
+    /// `POD_IP`.
+    pub ip: Option<String>,
 }
 
 impl Layered {
@@ -270,7 +306,7 @@ pub(crate) fn layer(
     env: impl IntoIterator<Item = (OsString, OsString)>,
 ) -> Result<Layered, LayerError> {
     let flags = RawConfig::from_arg_matches(matches).map_err(|e| LayerError::Env(e.to_string()))?;
-    let Ours { vars: mut env, in_pod, no_color, job_index, otel } = ours(env)?;
+    let Ours { vars: mut env, in_pod, no_color, job_index, otel, pod } = ours(env)?;
     // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
     let shard_index = env_name("shard_index");
     if let Some(index) = job_index.filter(|_| !env.iter().any(|(k, _)| *k == shard_index)) {
@@ -293,7 +329,7 @@ pub(crate) fn layer(
         }
     }
     let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Env(e.to_string()))?;
-    Ok(Layered { raw, sources, in_pod, no_color })
+    Ok(Layered { raw, sources, in_pod, no_color, pod })
 }
 
 /// The `TRAFFICGEN_*` variables as text, under the same rules as a run's: a value that is not
@@ -316,13 +352,22 @@ struct Ours {
     job_index: Option<String>,
     /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` then `OTEL_EXPORTER_OTLP_ENDPOINT`, when set.
     otel: [Option<String>; 2],
+    /// The downward API's `POD_*` variables.
+    pod: Pod,
 }
 
 /// The OpenTelemetry SDKs' standard endpoint variables, the traces-specific one first.
 const OTEL_ENDPOINTS: [&str; 2] = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"];
 
 fn ours(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Ours, LayerError> {
-    let mut ours = Ours { vars: Vec::new(), in_pod: false, no_color: false, job_index: None, otel: [None, None] };
+    let mut ours = Ours {
+        vars: Vec::new(),
+        in_pod: false,
+        no_color: false,
+        job_index: None,
+        otel: [None, None],
+        pod: Pod::default(),
+    };
     for (key, value) in env {
         let name = key.to_string_lossy();
         let text = || value.to_str().map(str::to_owned).ok_or_else(|| LayerError::NotUtf8(name.to_string()));
@@ -340,6 +385,13 @@ fn ours(env: impl IntoIterator<Item = (OsString, OsString)>) -> Result<Ours, Lay
             ours.job_index = Some(text()?).filter(|t| !t.is_empty());
         } else if let Some(i) = OTEL_ENDPOINTS.iter().position(|v| *v == name) {
             ours.otel[i] = Some(text()?).filter(|t| !t.is_empty());
+        } else if let Some(slot) = match &*name {
+            "POD_NAME" => Some(&mut ours.pod.name),
+            "POD_NAMESPACE" => Some(&mut ours.pod.namespace),
+            "POD_IP" => Some(&mut ours.pod.ip),
+            _ => None,
+        } {
+            *slot = Some(text()?).filter(|t| !t.is_empty());
         }
     }
     Ok(ours)

@@ -158,10 +158,12 @@ impl Plan {
                 "an http:// URL such as http://jaeger-collector:4318",
                 |s| parse_url(s).filter(|u| u.scheme_str() == Some("http")).as_ref().and_then(traces_url),
             )?,
+            remote_write: None,
         }
         .shaped(&v)?
         .sharded(v.shard(r)?)
-        .verified(l)?;
+        .verified(l)?
+        .remote_written(l)?;
         (plan.routes, plan.login) = routes::routes(&v, r)?;
         Ok(plan)
     }
