@@ -73,6 +73,9 @@ pub(crate) fn write_request(families: &[MetricFamily], external: &[(String, Stri
                 let mut labels = own.clone();
                 labels.push(("__name__".to_string(), format!("{name}{suffix}")));
                 labels.extend(extra.map(|(k, v)| (k.to_string(), v)));
+                // An empty value is no label to Prometheus (a scrape drops it too), and remote
+                // write forbids sending one.
+                labels.retain(|(_, v)| !v.is_empty());
                 labels.sort();
                 timeseries.push(TimeSeries {
                     labels: labels.into_iter().map(|(name, value)| Label { name, value }).collect(),

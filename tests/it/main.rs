@@ -11,6 +11,7 @@ mod faults_bin;
 mod inputs;
 mod output;
 mod prometheus;
+mod remote_write;
 mod report;
 mod standin;
 mod support;
