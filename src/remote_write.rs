@@ -13,6 +13,7 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -124,12 +125,18 @@ struct Shared {
     counters: Counters,
     queue: Mutex<VecDeque<Batch>>,
     queued: Notify,
+    /// The timestamp of the latest push, in ms.
+    last_ms: AtomicI64,
 }
 
 impl Shared {
     /// Queue the registry as it is now, dropping the oldest push when the queue is full.
     fn offer(&self) {
-        let at = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        // Strictly later than the push before: Prometheus refuses a second value at the same
+        // millisecond, and the final push can follow a tick that closely.
+        let at = now.max(self.last_ms.load(Ordering::Relaxed) + 1);
+        self.last_ms.store(at, Ordering::Relaxed);
         let batch = wire::encode(&wire::write_request(&self.registry.gather(), &self.rw.labels, at));
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         if queue.len() >= QUEUE {
@@ -171,6 +178,7 @@ impl Pusher {
             counters,
             queue: Mutex::default(),
             queued: Notify::new(),
+            last_ms: AtomicI64::new(0),
         });
         shared.offer();
         let ticking = shared.clone();

@@ -126,4 +126,37 @@ mod tests {
         assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:30 GMT", now), Some(Duration::ZERO));
         assert_eq!(retry_after("soon", now), None);
     }
+
+    #[test]
+    fn headers_carry_the_format_and_credentials_read_at_each_push() {
+        let dir = std::env::temp_dir().join(format!("trafficgen-rw-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (user, password) = (dir.join("user"), dir.join("password"));
+        std::fs::write(&user, "tenant\n").unwrap();
+        std::fs::write(&password, "one").unwrap();
+        let rw = RemoteWrite {
+            url: "http://p/api/v1/write".parse().unwrap(),
+            interval: Duration::from_secs(5),
+            labels: Vec::new(),
+            headers: HeaderMap::new(),
+            auth: Auth::Basic { username: user, password: password.clone() },
+            client: ClientOptions {
+                connections: std::num::NonZeroUsize::MIN,
+                http2: false,
+                insecure: false,
+                cacerts: Vec::new(),
+                pins: Vec::new(),
+                nameserver: None,
+            },
+        };
+        let h = headers(&rw).unwrap();
+        assert_eq!(h[AUTHORIZATION], "Basic dGVuYW50Om9uZQ==");
+        assert_eq!(h[CONTENT_ENCODING], "snappy");
+        assert_eq!(h["x-prometheus-remote-write-version"], "0.1.0");
+        std::fs::write(&password, "two").unwrap();
+        assert_eq!(headers(&rw).unwrap()[AUTHORIZATION], "Basic dGVuYW50OnR3bw==");
+        std::fs::remove_file(&password).unwrap();
+        assert!(headers(&rw).unwrap_err().contains("cannot read"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

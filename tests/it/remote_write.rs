@@ -88,7 +88,7 @@ fn stored(metric: &Value) -> String {
     let map = metric.as_object().unwrap();
     let mut pairs: Vec<String> = map
         .iter()
-        .filter(|(k, _)| !["__name__", "job", "instance"].contains(&k.as_str()))
+        .filter(|(k, _)| !["__name__", "job", "instance", "env"].contains(&k.as_str()))
         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
         .collect();
     pairs.sort();
@@ -121,6 +121,7 @@ async fn a_run_remote_written_to_a_prometheus_that_scrapes_nothing_lands_every_s
     let write = format!("http://{}/api/v1/write", rx.addr);
     let child = run(&format!("http://{target}/ok"), &["--duration", "10s", "--remote-write-interval", "1s"])
         .args(["--remote-write", &write, "--run-id", &run_id, "--metrics-addr", &generator.to_string()])
+        .args(["--remote-write-label", "env=ci"])
         .spawn()
         .unwrap();
     // Every series /metrics serves while the run sends (all of them exist by the first response).
@@ -131,8 +132,9 @@ async fn a_run_remote_written_to_a_prometheus_that_scrapes_nothing_lands_every_s
     let requests = summary["requests"].as_f64().unwrap();
     assert_eq!(requests, 1000.0, "{summary}");
 
-    let pushed: BTreeSet<String> =
-        query(rx.addr, r#"{job="trafficgen"}"#, None).iter().map(|(m, _)| stored(m)).collect();
+    let series = query(rx.addr, r#"{job="trafficgen"}"#, None);
+    assert!(series.iter().all(|(m, _)| m["env"] == "ci" && m["instance"].as_str().is_some_and(|i| !i.is_empty())));
+    let pushed: BTreeSet<String> = series.iter().map(|(m, _)| stored(m)).collect();
     let missing: Vec<&String> = scraped.difference(&pushed).collect();
     assert!(missing.is_empty(), "series of /metrics not remote-written: {missing:?}\npushed: {pushed:?}");
     // Every push's samples, with their times: the first is the run's start, at zero.
@@ -183,9 +185,15 @@ async fn after_a_sigterm_the_final_push_still_lands() {
     let Some(rx) = receiver() else { return };
     let (target, hits) = target().await;
     let write = format!("http://{}/api/v1/write", rx.addr);
+    // Basic auth from files (Prometheus takes the header and ignores it).
+    let (user, password) = (rx.dir.join("user"), rx.dir.join("password"));
+    std::fs::write(&user, "trafficgen\n").unwrap();
+    std::fs::write(&password, "s3cret\n").unwrap();
     // A push every minute: only the start's and the final one land before the signal's exit.
     let child = run(&format!("http://{target}/ok"), &["--remote-write-interval", "1m", "--metrics-addr", "off"])
         .args(["--remote-write", &write])
+        .arg(format!("--remote-write-username-file={}", user.display()))
+        .arg(format!("--remote-write-password-file={}", password.display()))
         .spawn()
         .unwrap();
     eventually(10, "some load", || (hits.total.load(Ordering::Relaxed) >= 100).then_some(()).ok_or("not yet"));
