@@ -234,6 +234,51 @@ template:
           - name: TRAFFICGEN_VERIFY_SCRAPE_INTERVAL
             value: {{ $v.podMonitor.interval | quote }}
           {{- end }}
+          # The pod's name, namespace and address: the labels a scrape would add to remote-written series.
+          - name: POD_NAME
+            valueFrom:
+              fieldRef:
+                fieldPath: metadata.name
+          - name: POD_NAMESPACE
+            valueFrom:
+              fieldRef:
+                fieldPath: metadata.namespace
+          - name: POD_IP
+            valueFrom:
+              fieldRef:
+                fieldPath: status.podIP
+          {{- with $v.remoteWrite }}
+          {{- if .url }}
+          - name: TRAFFICGEN_REMOTE_WRITE
+            value: {{ .url | quote }}
+          - name: TRAFFICGEN_REMOTE_WRITE_INTERVAL
+            value: {{ .interval | quote }}
+          # One per line; job as the PodMonitor's scrape would name it, so dashboards and rules match.
+          - name: TRAFFICGEN_REMOTE_WRITE_LABEL
+            value: |
+              job={{ $.Release.Namespace }}/{{ include "trafficgen.fullname" $ }}
+              {{- range $name, $value := .labels }}
+              {{ $name }}={{ $value }}
+              {{- end }}
+          {{- with .headers }}
+          - name: TRAFFICGEN_REMOTE_WRITE_HEADER
+            value: |
+              {{- range $name, $value := . }}
+              {{ $name }}: {{ $value }}
+              {{- end }}
+          {{- end }}
+          {{- if .bearerTokenSecret.name }}
+          - name: TRAFFICGEN_REMOTE_WRITE_BEARER_TOKEN_FILE
+            value: /etc/trafficgen-remote-write/bearer/{{ .bearerTokenSecret.key }}
+          {{- end }}
+          {{- if .basicAuthSecret.name }}
+          - name: TRAFFICGEN_REMOTE_WRITE_USERNAME_FILE
+            value: /etc/trafficgen-remote-write/basic/{{ .basicAuthSecret.usernameKey }}
+          - name: TRAFFICGEN_REMOTE_WRITE_PASSWORD_FILE
+            value: /etc/trafficgen-remote-write/basic/{{ .basicAuthSecret.passwordKey }}
+          {{- end }}
+          {{- end }}
+          {{- end }}
           {{- with $v.env }}
           {{- toYaml . | nindent 10 }}
           {{- end }}
@@ -252,17 +297,43 @@ template:
         terminationMessagePolicy: FallbackToLogsOnError
         securityContext:
           {{- toYaml $v.securityContext | nindent 10 }}
-        {{- if $v.scenario }}
+        {{- $bearer := and $v.remoteWrite.url $v.remoteWrite.bearerTokenSecret.name }}
+        {{- $basic := and $v.remoteWrite.url $v.remoteWrite.basicAuthSecret.name }}
+        {{- if or $v.scenario $bearer $basic }}
         volumeMounts:
+          {{- if $v.scenario }}
           - name: scenario
             mountPath: /etc/trafficgen
             readOnly: true
+          {{- end }}
+          {{- if $bearer }}
+          - name: remote-write-bearer
+            mountPath: /etc/trafficgen-remote-write/bearer
+            readOnly: true
+          {{- end }}
+          {{- if $basic }}
+          - name: remote-write-basic
+            mountPath: /etc/trafficgen-remote-write/basic
+            readOnly: true
+          {{- end }}
         {{- end }}
-    {{- if $v.scenario }}
+    {{- if or $v.scenario $bearer $basic }}
     volumes:
+      {{- if $v.scenario }}
       - name: scenario
         configMap:
           name: {{ include "trafficgen.fullname" . }}-scenario
+      {{- end }}
+      {{- if $bearer }}
+      - name: remote-write-bearer
+        secret:
+          secretName: {{ $v.remoteWrite.bearerTokenSecret.name }}
+      {{- end }}
+      {{- if $basic }}
+      - name: remote-write-basic
+        secret:
+          secretName: {{ $v.remoteWrite.basicAuthSecret.name }}
+      {{- end }}
     {{- end }}
     {{- with $v.nodeSelector }}
     nodeSelector:
@@ -301,6 +372,9 @@ template:
 {{- define "trafficgen.validate" -}}
 {{- if not (or .Values.targets .Values.scenario) }}
 {{- fail "targets: give at least one URL, or a scenario" }}
+{{- end }}
+{{- if and .Values.remoteWrite.bearerTokenSecret.name .Values.remoteWrite.basicAuthSecret.name }}
+{{- fail "remoteWrite: give bearerTokenSecret or basicAuthSecret, not both" }}
 {{- end }}
 {{- end }}
 
