@@ -31,51 +31,8 @@ impl Plan {
             "a duration such as 5s",
             positive_duration,
         )?;
-        let mut labels = Vec::new();
-        for given in &r.remote_write_label {
-            let pair = given.split_once('=').filter(|(k, _)| valid_label_name(k.trim()));
-            let Some((name, value)) = pair else {
-                return Err(v.invalid(
-                    "remote_write_label",
-                    given,
-                    "NAME=VALUE with a Prometheus label name (letters, digits, '_', not starting with a digit or __)",
-                ));
-            };
-            labels.retain(|(k, _): &(String, String)| k != name.trim());
-            labels.push((name.trim().to_string(), value.trim().to_string()));
-        }
-        for (name, value) in defaults(l, &self) {
-            if !labels.iter().any(|(k, _)| *k == name) {
-                labels.push((name.to_string(), value));
-            }
-        }
-        labels.retain(|(_, value)| !value.is_empty());
-        labels.sort();
-        let file = |field: &str, value: &Option<String>| {
-            v.opt(field, value, "a readable file", |s| readable(Path::new(s)).then(|| PathBuf::from(s)))
-        };
-        let bearer = file("remote_write_bearer_token_file", &r.remote_write_bearer_token_file)?;
-        let username = file("remote_write_username_file", &r.remote_write_username_file)?;
-        let password = file("remote_write_password_file", &r.remote_write_password_file)?;
-        let auth = match (bearer, username, password) {
-            (None, None, None) => Auth::None,
-            (Some(token), None, None) => Auth::Bearer(token),
-            (None, Some(username), Some(password)) => Auth::Basic { username, password },
-            (Some(_), _, _) => {
-                return Err(v.invalid(
-                    "remote_write_bearer_token_file",
-                    r.remote_write_bearer_token_file.as_deref().unwrap_or_default(),
-                    "either a bearer token or basic auth (--remote-write-username-file), not both",
-                ))
-            }
-            (None, username, _) => {
-                let (field, value) = match username {
-                    Some(_) => ("remote_write_password_file", ""),
-                    None => ("remote_write_username_file", ""),
-                };
-                return Err(v.invalid(field, value, "a file: basic auth needs both a user name and a password file"));
-            }
-        };
+        let labels = labels(&v, l, &self)?;
+        let auth = auth(&v, l)?;
         self.remote_write = Some(RemoteWrite {
             url,
             interval,
@@ -86,6 +43,62 @@ impl Plan {
         });
         Ok(self)
     }
+}
+
+/// `--remote-write-label`s over the defaults, sorted by name; an empty value drops a default.
+fn labels(v: &Validator, l: &Layered, plan: &Plan) -> Result<Vec<(String, String)>, ConfigError> {
+    let r = &l.raw;
+    let mut labels = Vec::new();
+    for given in &r.remote_write_label {
+        let pair = given.split_once('=').filter(|(k, _)| valid_label_name(k.trim()));
+        let Some((name, value)) = pair else {
+            return Err(v.invalid(
+                "remote_write_label",
+                given,
+                "NAME=VALUE with a Prometheus label name (letters, digits, '_', not starting with a digit or __)",
+            ));
+        };
+        labels.retain(|(k, _): &(String, String)| k != name.trim());
+        labels.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    for (name, value) in defaults(l, plan) {
+        if !labels.iter().any(|(k, _)| *k == name) {
+            labels.push((name.to_string(), value));
+        }
+    }
+    labels.retain(|(_, value)| !value.is_empty());
+    labels.sort();
+    Ok(labels)
+}
+
+/// A bearer token file, or basic auth's two files, or neither.
+fn auth(v: &Validator, l: &Layered) -> Result<Auth, ConfigError> {
+    let r = &l.raw;
+    let file = |field: &str, value: &Option<String>| {
+        v.opt(field, value, "a readable file", |s| readable(Path::new(s)).then(|| PathBuf::from(s)))
+    };
+    let bearer = file("remote_write_bearer_token_file", &r.remote_write_bearer_token_file)?;
+    let username = file("remote_write_username_file", &r.remote_write_username_file)?;
+    let password = file("remote_write_password_file", &r.remote_write_password_file)?;
+    Ok(match (bearer, username, password) {
+        (None, None, None) => Auth::None,
+        (Some(token), None, None) => Auth::Bearer(token),
+        (None, Some(username), Some(password)) => Auth::Basic { username, password },
+        (Some(_), _, _) => {
+            return Err(v.invalid(
+                "remote_write_bearer_token_file",
+                r.remote_write_bearer_token_file.as_deref().unwrap_or_default(),
+                "either a bearer token or basic auth (--remote-write-username-file), not both",
+            ))
+        }
+        (None, username, _) => {
+            let (field, value) = match username {
+                Some(_) => ("remote_write_password_file", ""),
+                None => ("remote_write_username_file", ""),
+            };
+            return Err(v.invalid(field, value, "a file: basic auth needs both a user name and a password file"));
+        }
+    })
 }
 
 /// The labels a scrape would add: `job`, and `instance` as the scraped address (the pod's IP

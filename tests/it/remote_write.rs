@@ -138,7 +138,7 @@ async fn a_run_remote_written_to_a_prometheus_that_scrapes_nothing_lands_every_s
     let missing: Vec<&String> = scraped.difference(&pushed).collect();
     assert!(missing.is_empty(), "series of /metrics not remote-written: {missing:?}\npushed: {pushed:?}");
     // Every push's samples, with their times: the first is the run's start, at zero.
-    let counter = format!(r#"http_client_request_duration_seconds_count{{job="trafficgen", route="/ok"}}"#);
+    let counter = r#"http_client_request_duration_seconds_count{job="trafficgen", route="/ok"}"#;
     let times = sample_times(rx.addr, &format!("{counter}[1h]"));
     let (first, last) = (times[0], *times.last().unwrap());
     let last_value = scalar(rx.addr, &format!("sum(last_over_time({counter}[1h]))"), None);
