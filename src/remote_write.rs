@@ -150,6 +150,11 @@ impl Shared {
         self.queued.notify_one();
     }
 
+    /// Whether a push is queued.
+    fn waiting(&self) -> bool {
+        !self.queue.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
+    }
+
     fn next(&self) -> Option<Batch> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
     }
@@ -269,6 +274,11 @@ async fn push(shared: &Shared, batch: &Batch, finishing: &mut watch::Receiver<Op
             Err(_) => Failure::Retry { cause: format!("no answer within {:?}", POST_TIMEOUT.min(left)), after: None },
         };
         let Failure::Retry { cause: why, after } = failure else { return Err(failure.cause().to_string()) };
+        // Once the run has ended, an older push that failed gives way to the final one, which
+        // holds every series' final value: only that one is retried.
+        if finishing.borrow().is_some() && shared.waiting() {
+            return Err(format!("{why}; the final push goes first"));
+        }
         let until = Instant::now() + after.unwrap_or(pause);
         if until > limit(finishing) {
             return Err(format!("{why}; no time left to retry"));
@@ -279,8 +289,8 @@ async fn push(shared: &Shared, batch: &Batch, finishing: &mut watch::Receiver<Op
         loop {
             tokio::select! {
                 _ = sleep_until(until) => break,
-                changed = finishing.changed() => if changed.is_err() || until > limit(finishing) {
-                    return Err(format!("{cause}; no time left to retry"));
+                changed = finishing.changed() => if changed.is_err() || until > limit(finishing) || shared.waiting() {
+                    return Err(format!("{cause}; the run has ended"));
                 },
             }
         }
