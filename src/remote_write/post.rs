@@ -2,8 +2,6 @@
 //! rotated token is picked up), the run's client (its `--cacert`, `--insecure`, `--resolve`),
 //! and what the answer means for a retry.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -60,10 +58,8 @@ pub(crate) async fn post(rw: &RemoteWrite, body: Bytes) -> Result<(), Failure> {
     let client = Client::new(&[route], &options, 1).quiet();
     let mut reason = Vec::new();
     let want = Want { body: REASON_BYTES, headers: true };
-    // Behind a `dyn Future`: the client's exchange is not inlined into this cold path a second
-    // time, which would grow the static binary for nothing.
-    let sending: Pin<Box<dyn Future<Output = _> + Send + '_>> = Box::pin(client.send(0, 0, &(), want, &mut reason));
-    let answer = sending
+    let answer = client
+        .send(0, 0, &(), want, &mut reason)
         .await
         .map_err(|e| Failure::Retry { cause: format!("{} error reaching {}", e.as_str(), rw.url), after: None })?;
     let status = answer.status;
