@@ -108,7 +108,10 @@ def policy(path, expected):
             seconds(env["TRAFFICGEN_LINGER"]) + seconds(env["TRAFFICGEN_VERIFY_RETRY_FOR"]), \
             "deadline covers the run, the linger and the verification"
 
-    assert all(n.startswith("TRAFFICGEN_") for n in env), "settings are TRAFFICGEN_* env vars"
+    # POD_* are no settings but the downward API's facts, the labels of remote-written series.
+    downward = {"POD_NAME", "POD_NAMESPACE", "POD_IP"}
+    assert all(n.startswith("TRAFFICGEN_") or n in downward for n in env), "settings are TRAFFICGEN_* env vars"
+    assert downward <= set(env), "the downward API's POD_NAME, POD_NAMESPACE and POD_IP are set"
     # --stages set the rate and the duration; trafficgen refuses them alongside.
     stages = env.get("TRAFFICGEN_STAGES")
     shape = () if stages else ("TRAFFICGEN_RATE", "TRAFFICGEN_DURATION")
@@ -347,6 +350,20 @@ for combo in cronjob:istio cronjob:linkerd indexed:istio indexed:linkerd; do
   rendered "kustomize overlays/$overlay + components/$mesh" "$work/out.yaml" "${kustomize_kinds[k8s/overlays/$overlay]}"
 done
 
+# The remote-write component fits every overlay: the push is set and the PodMonitor goes.
+for overlay in cronjob indexed istio linkerd; do
+  dir=$work/remote-write-$overlay
+  mkdir -p "$dir"
+  rel=$(realpath --relative-to="$dir" k8s)
+  printf 'resources: [%s]\ncomponents: [%s]\n' "$rel/overlays/$overlay" "$rel/components/remote-write" \
+    >"$dir/kustomization.yaml"
+  kubectl kustomize "$dir" >"$work/out.yaml" || fail "kubectl kustomize overlays/$overlay + components/remote-write"
+  grep -q "name: TRAFFICGEN_REMOTE_WRITE$" "$work/out.yaml" ||
+    fail "overlays/$overlay + components/remote-write: the component did not apply"
+  kinds=${kustomize_kinds[k8s/overlays/$overlay]}
+  rendered "kustomize overlays/$overlay + components/remote-write" "$work/out.yaml" "${kinds% PodMonitor}"
+done
+
 step "helm ($(helm version --short))"
 declare -A helm_kinds=(
   [job]="ConfigMap Job PodMonitor"
@@ -358,6 +375,7 @@ declare -A helm_kinds=(
   [stages]="ConfigMap Job PodMonitor"
   [monitoring]="Job PodMonitor PrometheusRule"
   [verify]="ConfigMap ConfigMap Job PodMonitor PodMonitor PodMonitor PodMonitor"
+  [remote-write]="ConfigMap ConfigMap Job"
 )
 helm lint --strict --kube-version "$KUBE_VERSION" "$CHART" >"$work/lint.txt" 2>&1 ||
   fail "helm lint --strict $CHART: $(cat "$work/lint.txt")"

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::cluster;
 use crate::config::{ConfigError, Format, Load, Plan};
+use crate::remote_write::Pusher;
 use crate::report::{self, Summary};
 use crate::run::{MetricsServer, RunError};
 use crate::send::send_all;
@@ -195,6 +196,8 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
         return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
     }
     print_head(c);
+    // The whole search is one push series: each step's rate shows in Prometheus as it runs.
+    let pusher = plan.remote_write.clone().map(|rw| Pusher::start(rw, &metrics.registry));
     let mut s = Search::new(c.start, c.max, c.growth);
     let mut steps: Vec<Step> = Vec::new();
     let end = loop {
@@ -225,6 +228,9 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
             break Ending::GeneratorLimit;
         }
     };
+    if let Some(p) = pusher {
+        p.finish().await;
+    }
     let outcome = conclude(c, &s, &steps, end);
     match plan.output {
         Format::Json => println!("{}", serde_json::to_string(&outcome).expect("outcome serializes")),

@@ -139,6 +139,8 @@ pub struct Plan {
     pub tracing: Tracing,
     /// Where to export sampled requests' client spans (the full `/v1/traces` URL).
     pub otlp_endpoint: Option<Uri>,
+    /// `--remote-write`: where and how to push the metrics.
+    pub remote_write: Option<crate::remote_write::RemoteWrite>,
 }
 
 // Upper bounds of every count, so no input can make the generator reserve unbounded memory (or
@@ -178,6 +180,7 @@ impl From<settings::LayerError> for ConfigError {
 }
 
 mod build;
+mod remote;
 mod routes;
 mod shape;
 mod validator;

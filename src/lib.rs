@@ -9,7 +9,8 @@
 //! the     flags, env   Plan        │      one      the one send loop  dns, tls   ErrorType    │           summary, verdict,
 //! commands             ▲           │      window   pacer: when        url        Outcome      └> metrics  progress lines
 //!                      scenario    │      stages   trace ──> otlp     classify: what came back    /metrics
-//!                                  └─ shutdown (signals), cluster (wait-for, push, sidecar quit), verify
+//!                                  └─ shutdown (signals), cluster (wait-for, push, sidecar quit), verify,
+//!                                     remote_write (the registry pushed while the window runs)
 //! ```
 //!
 //! Beside the path: `recorder ──> timeline ──> report` (the run second by second); `capacity`
@@ -38,6 +39,8 @@
 //! - [`report`]: progress lines, the summary and its verdict; `threshold` decides pass/fail;
 //!   `classify`: response classes (e.g. the reviews version).
 //! - `cluster`: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
+//! - `remote_write`: `--remote-write`, the `metrics` registry pushed to Prometheus from its own
+//!   task while `send` runs, and once more when the figures are final.
 //! - `verify`: PromQL checks against Prometheus (`verify`, `run --verify-prometheus`): did
 //!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)?
 //! - `capacity`: steps at rising rates, then bisection: the highest rate that keeps the SLO.
@@ -62,6 +65,7 @@ mod otlp;
 mod outcome;
 mod pacer;
 mod recorder;
+mod remote_write;
 pub mod report;
 mod run;
 mod scenario;

@@ -210,6 +210,9 @@ pub struct Summary {
     /// Client spans of sampled requests sent to `--otlp-endpoint`; absent without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spans: Option<Spans>,
+    /// What the `--remote-write` pushes came to; absent without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_write: Option<RemoteWritten>,
 }
 
 /// What became of the client spans of sampled requests.
@@ -219,6 +222,17 @@ pub struct Spans {
     pub exported: u64,
     /// Lost: the queue was full, the receiver failed or did not answer in time.
     pub dropped: u64,
+}
+
+/// What became of the samples pushed to `--remote-write`.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct RemoteWritten {
+    /// Samples the receiver accepted.
+    pub sent_samples: u64,
+    /// Samples given up: refused, not accepted in time, or dropped from a full queue.
+    pub failed_samples: u64,
+    /// Pushes sent again after a failure (5xx, 429, no answer).
+    pub retries: u64,
 }
 
 impl Summary {
@@ -270,6 +284,7 @@ impl Summary {
             histograms: Histograms::of(stats),
             timeline: Vec::new(),
             spans: None,
+            remote_write: None,
         };
         summary.judge();
         summary

@@ -14,7 +14,8 @@ use crate::cluster;
 use crate::config::{Format, Plan};
 use crate::html;
 use crate::metrics::{self, Metrics};
-use crate::report::{self, Summary};
+use crate::remote_write::{self, Pusher};
+use crate::report::{self, RemoteWritten, Summary};
 use crate::send::{send_all, Sent};
 use crate::threshold::Verdict;
 use crate::verify;
@@ -81,18 +82,23 @@ async fn run_inner(
         _ = shutdown.clone() => None,
     };
     let started_at = SystemTime::now();
-    let sent = match ready {
-        Some(true) => send_all(plan, &metrics, shutdown.clone()).await,
+    let (sent, pushed) = match ready {
+        Some(true) => send_and_push(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
             MetricsServer::stop(server).await;
             let url = plan.wait_for.as_ref().map(ToString::to_string).unwrap_or_default();
             return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
         }
         // A signal while waiting: nothing was sent; report that and end.
-        None => Sent::none_interrupted(),
+        None => (Sent::none_interrupted(), None),
     };
     let interrupted = sent.interrupted;
     let mut summary = sent.summary(plan, started_at);
+    summary.remote_write = pushed.map(|c| RemoteWritten {
+        sent_samples: c.sent_samples,
+        failed_samples: c.failed_samples,
+        retries: c.retries,
+    });
     finish(&mut summary);
     // Checks against Prometheus wait for the last scrape, so the summary waits for them.
     let verify = plan.verify.as_ref().filter(|_| !interrupted);
@@ -119,6 +125,22 @@ async fn run_inner(
     }
     MetricsServer::stop(server).await;
     written.expect("the summary is reported once").map(|()| summary)
+}
+
+/// The sending window, remote-written (when asked) from its start to its final figures: the
+/// last push follows the drain, so it holds every response the summary counts.
+async fn send_and_push(
+    plan: &Plan,
+    metrics: &Metrics,
+    shutdown: impl Future<Output = ()>,
+) -> (Sent, Option<remote_write::Counts>) {
+    let pusher = plan.remote_write.clone().map(|rw| Pusher::start(rw, &metrics.registry));
+    let sent = send_all(plan, metrics, shutdown).await;
+    let pushed = match pusher {
+        Some(p) => Some(p.finish().await),
+        None => None,
+    };
+    (sent, pushed)
 }
 
 /// Print and write the summary (and the HTML report); a file's error is returned, the

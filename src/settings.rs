@@ -12,6 +12,8 @@ pub(crate) use setting::{env_name, flag_name, Invalid, ENV_PREFIX};
 /// The headings of the run options in `--help` (and of the README's options table), each set on
 /// its fields below; `--help` lists them in the order of their first field.
 pub(crate) mod heading {
+    /// Where the metrics are pushed instead of being scraped.
+    pub(crate) const REMOTE_WRITE: &str = "Remote write (push the metrics to Prometheus instead of being scraped)";
     /// What to send.
     pub(crate) const TARGET: &str = "Target";
     /// How much and for how long.
@@ -195,6 +197,27 @@ pub struct RawConfig {
     /// Share of requests marked sampled in their trace headers, e.g. 0.01 or 1%
     #[arg(long, default_value = "0.01", help_heading = heading::TRACING)]
     pub trace_sample: Option<String>,
+    /// Push the metrics (the series of /metrics) to this Prometheus remote-write receiver, e.g. http://prometheus:9090/api/v1/write, every --remote-write-interval and once more at the end
+    #[arg(long, value_name = "URL", help_heading = heading::REMOTE_WRITE)]
+    pub remote_write: Option<String>,
+    /// How often to push the metrics to --remote-write
+    #[arg(long, default_value = "5s", help_heading = heading::REMOTE_WRITE)]
+    pub remote_write_interval: Option<String>,
+    /// Label `NAME=VALUE` added to every pushed series that lacks it, as a scrape adds job and instance (repeatable); in a pod job, namespace, pod and instance have defaults
+    #[arg(long, value_name = "NAME=VALUE", help_heading = heading::REMOTE_WRITE)]
+    pub remote_write_label: Vec<String>,
+    /// Request header `Name: value` sent to --remote-write, e.g. `X-Scope-OrgID: tenant1` (repeatable)
+    #[arg(long, value_name = "HEADER", help_heading = heading::REMOTE_WRITE)]
+    pub remote_write_header: Vec<String>,
+    /// File holding a bearer token for --remote-write, read again at every push
+    #[arg(long, value_name = "FILE", help_heading = heading::REMOTE_WRITE)]
+    pub remote_write_bearer_token_file: Option<String>,
+    /// File holding the basic-auth user name for --remote-write (with --remote-write-password-file)
+    #[arg(long, value_name = "FILE", help_heading = heading::REMOTE_WRITE)]
+    pub remote_write_username_file: Option<String>,
+    /// File holding the basic-auth password for --remote-write, read again at every push
+    #[arg(long, value_name = "FILE", help_heading = heading::REMOTE_WRITE)]
+    pub remote_write_password_file: Option<String>,
     /// Export the client span of each sampled request to this OTLP/HTTP receiver, e.g. http://jaeger-collector:4318; defaults to OTEL_EXPORTER_OTLP_ENDPOINT
     #[arg(long, help_heading = heading::TRACING)]
     pub otlp_endpoint: Option<String>,
@@ -222,6 +245,19 @@ pub struct Layered {
     pub in_pod: bool,
     /// `NO_COLOR` is set (<https://no-color.org>): no ANSI colour even on a terminal.
     pub no_color: bool,
+    /// The pod's name, namespace and IP, as the manifests pass them from the downward API.
+    pub pod: Pod,
+}
+
+/// What the downward API tells a pod about itself: `POD_NAME`, `POD_NAMESPACE`, `POD_IP`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pod {
+    /// `POD_NAME`.
+    pub name: Option<String>,
+    /// `POD_NAMESPACE`.
+    pub namespace: Option<String>,
+    /// `POD_IP`.
+    pub ip: Option<String>,
 }
 
 impl Layered {
@@ -259,6 +295,8 @@ pub(crate) struct Env {
     pub in_pod: bool,
     /// `NO_COLOR` is set to something (<https://no-color.org>).
     pub no_color: bool,
+    /// The downward API's `POD_*` variables.
+    pub pod: Pod,
 }
 
 /// The OpenTelemetry SDKs' standard endpoint variables, the traces-specific one first.
@@ -289,6 +327,13 @@ impl Env {
                 job_index = Some(text()?).filter(|t| !t.is_empty());
             } else if let Some(i) = OTEL_ENDPOINTS.iter().position(|v| *v == name) {
                 otel[i] = Some(text()?).filter(|t| !t.is_empty());
+            } else if let Some(slot) = match &*name {
+                "POD_NAME" => Some(&mut ours.pod.name),
+                "POD_NAMESPACE" => Some(&mut ours.pod.namespace),
+                "POD_IP" => Some(&mut ours.pod.ip),
+                _ => None,
+            } {
+                *slot = Some(text()?).filter(|t| !t.is_empty());
             }
         }
         // An Indexed Job tells each pod its index this way; TRAFFICGEN_SHARD_INDEX still wins.
@@ -381,5 +426,5 @@ pub(crate) fn layer_env(matches: &ArgMatches, env: &Env) -> Result<Layered, Laye
         merged.insert(field, value);
     }
     let raw = serde_json::from_value(merged.into()).map_err(|e| LayerError::Args(e.to_string()))?;
-    Ok(Layered { raw, sources, in_pod: env.in_pod, no_color: env.no_color })
+    Ok(Layered { raw, sources, in_pod: env.in_pod, no_color: env.no_color, pod: env.pod.clone() })
 }

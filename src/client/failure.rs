@@ -9,6 +9,16 @@ use super::{Client, Target};
 use crate::outcome::ErrorType;
 
 impl Client {
+    /// A client whose caller reports failures itself: none is logged here.
+    pub(crate) fn quiet(self) -> Self {
+        for target in &self.targets {
+            for seen in &target.seen {
+                seen.store(true, Ordering::Relaxed);
+            }
+        }
+        self
+    }
+
     /// Type an h2 (hyper) error, logging it when it is the first of its type on `target`.
     pub(super) fn fail(&self, target: &Target, e: hyper::Error) -> ErrorType {
         self.note(target, classify(&e), || chain(&e))

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use http::Uri;
 
+use super::remote::{self, Scraped};
 use super::routes::TargetSection;
 use super::shape::LoadSection;
 use super::validator::Validator;
@@ -41,6 +42,7 @@ impl Plan {
             ClusterSection::new(&v)?;
         let ClientSection { client, timeout } = ClientSection::new(&v)?;
         let verify = verify_section(l, &client)?;
+        let remote_write = remote::section(l, &client, Scraped { metrics_addr, run_id: &run_id })?;
         let TargetSection { routes, login } = routes::routes(&v, &l.raw)?;
         Ok(Plan {
             load,
@@ -74,6 +76,7 @@ impl Plan {
             verify,
             tracing,
             otlp_endpoint,
+            remote_write,
         })
     }
 }

@@ -71,6 +71,13 @@ impl Summary {
         if let Some(spans) = self.spans {
             let _ = writeln!(s, "  spans         {} exported, {} dropped", spans.exported, spans.dropped);
         }
+        if let Some(rw) = self.remote_write {
+            let _ = writeln!(
+                s,
+                "  remote write  {} samples sent, {} failed, {} retries",
+                rw.sent_samples, rw.failed_samples, rw.retries
+            );
+        }
         let _ = writeln!(s, "  verdict       {}", self.verdict());
         s
     }

@@ -14,6 +14,7 @@ mod inputs;
 mod merge;
 mod output;
 mod prometheus;
+mod remote_write;
 mod report;
 mod standin;
 mod support;

@@ -169,11 +169,23 @@ pub(crate) fn prometheus(
     dir: &std::path::Path,
     addr: SocketAddr,
 ) -> Killed {
+    prometheus_with(bin, config, dir, addr, &[])
+}
+
+/// [`prometheus`] with extra flags, e.g. `--web.enable-remote-write-receiver`.
+pub(crate) fn prometheus_with(
+    bin: &std::path::Path,
+    config: &std::path::Path,
+    dir: &std::path::Path,
+    addr: SocketAddr,
+    extra: &[&str],
+) -> Killed {
     let server = spawn(
         Command::new(bin)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address={addr}")),
+            .arg(format!("--web.listen-address={addr}"))
+            .args(extra),
     );
     eventually(30, "Prometheus to be ready", || http_get(addr, "/-/ready").ok_or("not ready"));
     server

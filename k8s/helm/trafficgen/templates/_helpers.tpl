@@ -251,6 +251,51 @@ template:
             value: /etc/trafficgen-rules/rules.yaml
           {{- end }}
           {{- end }}
+          # The pod's name, namespace and address: the labels a scrape would add to remote-written series.
+          - name: POD_NAME
+            valueFrom:
+              fieldRef:
+                fieldPath: metadata.name
+          - name: POD_NAMESPACE
+            valueFrom:
+              fieldRef:
+                fieldPath: metadata.namespace
+          - name: POD_IP
+            valueFrom:
+              fieldRef:
+                fieldPath: status.podIP
+          {{- with $v.remoteWrite }}
+          {{- if .url }}
+          - name: TRAFFICGEN_REMOTE_WRITE
+            value: {{ .url | quote }}
+          - name: TRAFFICGEN_REMOTE_WRITE_INTERVAL
+            value: {{ .interval | quote }}
+          # One per line; job as the PodMonitor's scrape would name it, so dashboards and rules match.
+          - name: TRAFFICGEN_REMOTE_WRITE_LABEL
+            value: |
+              job={{ $.Release.Namespace }}/{{ include "trafficgen.fullname" $ }}
+              {{- range $name, $value := .labels }}
+              {{ $name }}={{ $value }}
+              {{- end }}
+          {{- with .headers }}
+          - name: TRAFFICGEN_REMOTE_WRITE_HEADER
+            value: |
+              {{- range $name, $value := . }}
+              {{ $name }}: {{ $value }}
+              {{- end }}
+          {{- end }}
+          {{- if .bearerTokenSecret.name }}
+          - name: TRAFFICGEN_REMOTE_WRITE_BEARER_TOKEN_FILE
+            value: /etc/trafficgen-remote-write/bearer/{{ .bearerTokenSecret.key }}
+          {{- end }}
+          {{- if .basicAuthSecret.name }}
+          - name: TRAFFICGEN_REMOTE_WRITE_USERNAME_FILE
+            value: /etc/trafficgen-remote-write/basic/{{ .basicAuthSecret.usernameKey }}
+          - name: TRAFFICGEN_REMOTE_WRITE_PASSWORD_FILE
+            value: /etc/trafficgen-remote-write/basic/{{ .basicAuthSecret.passwordKey }}
+          {{- end }}
+          {{- end }}
+          {{- end }}
           {{- with $v.env }}
           {{- toYaml . | nindent 10 }}
           {{- end }}
@@ -271,7 +316,9 @@ template:
           {{- toYaml $v.securityContext | nindent 10 }}
         {{- $dashboard := and $v.verify.enabled $v.verify.dashboard.enabled }}
         {{- $rules := and $v.verify.enabled $v.verify.rules.enabled }}
-        {{- if or $v.scenario $dashboard $rules }}
+                {{- $bearer := and $v.remoteWrite.url $v.remoteWrite.bearerTokenSecret.name }}
+        {{- $basic := and $v.remoteWrite.url $v.remoteWrite.basicAuthSecret.name }}
+        {{- if or $v.scenario $dashboard $rules $bearer $basic }}
         volumeMounts:
           {{- if $v.scenario }}
           - name: scenario
@@ -288,8 +335,18 @@ template:
             mountPath: /etc/trafficgen-rules
             readOnly: true
           {{- end }}
+          {{- if $bearer }}
+          - name: remote-write-bearer
+            mountPath: /etc/trafficgen-remote-write/bearer
+            readOnly: true
+          {{- end }}
+          {{- if $basic }}
+          - name: remote-write-basic
+            mountPath: /etc/trafficgen-remote-write/basic
+            readOnly: true
+          {{- end }}
         {{- end }}
-    {{- if or $v.scenario $dashboard $rules }}
+    {{- if or $v.scenario $dashboard $rules $bearer $basic }}
     volumes:
       {{- if $v.scenario }}
       - name: scenario
@@ -305,6 +362,16 @@ template:
       - name: rules
         configMap:
           name: {{ include "trafficgen.fullname" . }}-verify-rules
+      {{- end }}
+      {{- if $bearer }}
+      - name: remote-write-bearer
+        secret:
+          secretName: {{ $v.remoteWrite.bearerTokenSecret.name }}
+      {{- end }}
+      {{- if $basic }}
+      - name: remote-write-basic
+        secret:
+          secretName: {{ $v.remoteWrite.basicAuthSecret.name }}
       {{- end }}
     {{- end }}
     {{- with $v.nodeSelector }}
@@ -379,6 +446,9 @@ and the no-mesh group when productpage's own /metrics is scraped (other groups' 
 {{- if and $g.namespace (ne $g.namespace .Release.Namespace) }}
 {{- fail (printf "verify.dashboard.enabled: the dashboard's ConfigMap is in grafanaDashboard.namespace=%s, where the Job cannot mount it; leave grafanaDashboard.namespace empty, or set verify.dashboard.enabled=false" $g.namespace) }}
 {{- end }}
+{{- end }}
+{{- if and .Values.remoteWrite.bearerTokenSecret.name .Values.remoteWrite.basicAuthSecret.name }}
+{{- fail "remoteWrite: give bearerTokenSecret or basicAuthSecret, not both" }}
 {{- end }}
 {{- end }}
 
