@@ -10,7 +10,7 @@ use futures_util::FutureExt;
 use http::header::{COOKIE, SET_COOKIE};
 use http::HeaderValue;
 use tokio::sync::watch;
-use tokio::time::{sleep_until, timeout, timeout_at, Instant};
+use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::classify::{Classifier, BODY_CAP};
 use crate::client::{Client, Extra, Want};
@@ -20,6 +20,9 @@ use crate::pacer::{Pacer, Tick};
 use crate::recorder::{Phase, Recorder};
 use crate::scenario::Route;
 use crate::trace::{Started, Tracer};
+
+mod flights;
+use flights::{unless_expired, Expiry, Flight, Flights};
 
 /// Why sending stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +74,8 @@ pub(crate) async fn work(
     };
     let mut in_flight = FuturesUnordered::new();
     // What each request in flight is, so that the abort can end them all as `cancelled` by
-    // dropping them, with no stop watch per request.
-    let mut flights = Flights::default();
+    // dropping them, with no stop watch per request, and the sweep can time them out.
+    let mut flights = Flights::new(shared.timeout);
     let finish = |(o, key): (Outcome, usize), flights: &mut Flights, observer: &mut Observer| {
         let flight = flights.end(key);
         shared.metrics.in_flight.dec();
@@ -102,6 +105,7 @@ pub(crate) async fn work(
             biased;
             _ = &mut stopping => break,
             Some(o) = in_flight.next() => finish(o, &mut flights, &mut observer),
+            () = flights.swept() => {}
             _ = due(timer.as_mut(), wait.is_some()), if open || in_flight.len() < cap => {
                 pacer.advance();
                 if in_flight.len() >= cap {
@@ -110,9 +114,9 @@ pub(crate) async fn work(
                     continue;
                 }
                 shared.metrics.in_flight.inc();
-                let flight = Flight::new(&shared, tick);
-                let key = flights.start(flight);
-                in_flight.push(send(&shared, id, flight, cookie.as_ref()).map(move |o| (o, key)));
+                let flight = new_flight(&shared, tick);
+                let (key, expiry) = flights.start(flight);
+                in_flight.push(send(&shared, id, flight, expiry, cookie.as_ref()).map(move |o| (o, key)));
             }
         }
     }
@@ -124,6 +128,7 @@ pub(crate) async fn work(
                 Some(o) => finish(o, &mut flights, &mut observer),
                 None => break,
             },
+            () = flights.swept() => {}
             _ = &mut abort_at => {
                 drop(in_flight);
                 let end = Instant::now();
@@ -136,67 +141,6 @@ pub(crate) async fn work(
                 break;
             }
         }
-    }
-}
-
-/// A request in flight: its tick, route, send time and trace context.
-#[derive(Debug, Clone, Copy)]
-struct Flight {
-    tick: Tick,
-    route: usize,
-    started: Instant,
-    trace: Started,
-}
-
-impl Flight {
-    fn new(shared: &Shared, tick: Tick) -> Self {
-        let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
-        Flight { tick, route, started: Instant::now(), trace: shared.trace.start() }
-    }
-
-    /// The outcome of this request ended at `end` with `result`.
-    fn outcome(&self, end: Instant, result: Result<u16, ErrorType>, class: Option<u16>) -> Outcome {
-        // From the intended time when sent late (coordinated omission), from the send when early.
-        let intended = self.tick.due.unwrap_or(self.started);
-        Outcome {
-            route: self.route,
-            status: result.ok(),
-            error: result.err().or_else(|| result.ok().and_then(ErrorType::from_status)),
-            latency: end.saturating_duration_since(intended).max(end - self.started),
-            service_time: end - self.started,
-            class,
-        }
-    }
-}
-
-/// The requests in flight, by key; keys are reused.
-#[derive(Debug, Default)]
-struct Flights {
-    slots: Vec<Option<Flight>>,
-    free: Vec<usize>,
-}
-
-impl Flights {
-    fn start(&mut self, flight: Flight) -> usize {
-        match self.free.pop() {
-            Some(key) => {
-                self.slots[key] = Some(flight);
-                key
-            }
-            None => {
-                self.slots.push(Some(flight));
-                self.slots.len() - 1
-            }
-        }
-    }
-
-    fn end(&mut self, key: usize) -> Flight {
-        self.free.push(key);
-        self.slots[key].take().expect("a request ends once")
-    }
-
-    fn in_flight(&self) -> Vec<(usize, Flight)> {
-        self.slots.iter().enumerate().filter_map(|(key, f)| Some((key, (*f)?))).collect()
     }
 }
 
@@ -228,8 +172,21 @@ async fn due(timer: std::pin::Pin<&mut tokio::time::Sleep>, wait: bool) {
     }
 }
 
-/// Send `flight`'s request and read its answer; a failure is noted once per type and target.
-async fn send(shared: &Shared, id: usize, flight: Flight, cookie: Option<&HeaderValue>) -> Outcome {
+/// A request for `tick`, starting now.
+fn new_flight(shared: &Shared, tick: Tick) -> Flight {
+    let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
+    Flight { tick, route, started: Instant::now(), trace: shared.trace.start() }
+}
+
+/// Send `flight`'s request and read its answer, unless `expiry` ends it at its `--timeout`; a
+/// failure is noted once per type and target.
+async fn send(
+    shared: &Shared,
+    id: usize,
+    flight: Flight,
+    expiry: Arc<Expiry>,
+    cookie: Option<&HeaderValue>,
+) -> Outcome {
     let route = flight.route;
     let classifier = shared.routes[route].classifier.as_deref();
     let want = Want {
@@ -239,17 +196,17 @@ async fn send(shared: &Shared, id: usize, flight: Flight, cookie: Option<&Header
     let extra = Adds { cookie: cookie.filter(|_| shared.routes[route].login), trace: &flight.trace };
     let mut body = Vec::new();
     let client = &shared.client;
-    let sent = timeout_at(flight.started + shared.timeout, client.send(id, route, &extra, want, &mut body)).await;
+    let sent = unless_expired(&expiry, client.send(id, route, &extra, want, &mut body)).await;
     let end = Instant::now();
     let outcome = match sent {
-        Err(_) => {
+        None => {
             client.note_route(route, ErrorType::Timeout, || {
                 format!("no complete response within --timeout {:?}", shared.timeout)
             });
             flight.outcome(end, Err(ErrorType::Timeout), None)
         }
-        Ok(Err(e)) => flight.outcome(end, Err(e), None),
-        Ok(Ok(answer)) => {
+        Some(Err(e)) => flight.outcome(end, Err(e), None),
+        Some(Ok(answer)) => {
             if let Some(e) = ErrorType::from_status(answer.status) {
                 client.note_route(route, e, || format!("status {} on {}", answer.status, shared.routes[route].uri));
             }
