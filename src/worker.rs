@@ -10,7 +10,7 @@ use futures_util::FutureExt;
 use http::header::{COOKIE, SET_COOKIE};
 use http::HeaderValue;
 use tokio::sync::watch;
-use tokio::time::{sleep_until, timeout, Instant};
+use tokio::time::{timeout, Instant};
 
 use crate::classify::{Classifier, BODY_CAP};
 use crate::client::{Client, Extra, Want};
@@ -21,7 +21,9 @@ use crate::recorder::{Phase, Recorder};
 use crate::scenario::Route;
 use crate::trace::{Started, Tracer};
 
+mod alarms;
 mod flights;
+use alarms::Alarms;
 use flights::{unless_expired, Expiry, Flight, Flights};
 
 /// Why sending stops.
@@ -85,28 +87,29 @@ pub(crate) async fn work(
     // An open-loop schedule ends by itself at the window's end, and every tick due before then is
     // sent, however late; only closed loop needs `Done`.
     let open = pacer.is_open();
-    // One timer entry and one stop watch for the whole loop, reset per tick, instead of
-    // registering (and removing) both each time a response wakes the loop.
+    // Two timer entries and one stop watch for the whole loop, reset per tick, instead of
+    // registering (and removing) them each time a response wakes the loop.
     let mut watching = stop.clone();
     let stopping = watching.wait_for(|s| matches!(s, Stop::Signal | Stop::Abort) || (*s == Stop::Done && !open));
-    let timer = sleep_until(Instant::now());
-    tokio::pin!(stopping, timer);
-    let mut armed = None;
+    tokio::pin!(stopping);
+    let mut alarms = Alarms::new();
+    // The tick whose successor is armed too.
+    let mut ahead = None;
     while let Some(tick) = pacer.peek() {
-        // A tick due within the timer's resolution goes at once. Arming tokio's timer for it
-        // anyway would cost a wake-up: a deadline earlier than the next one it knows makes the
-        // timer write to the runtime's eventfd, even from the runtime's own thread.
-        let wait = tick.due.map(|at| at.checked_sub(TIMER_SLACK).unwrap_or(at)).filter(|at| *at > Instant::now());
-        if let Some(at) = wait.filter(|_| armed != Some(tick.index)) {
-            timer.as_mut().reset(at);
-            armed = Some(tick.index);
+        let now = Instant::now();
+        let wait = alarms.arm(tick, now);
+        if wait && ahead != Some(tick.index) {
+            ahead = Some(tick.index);
+            if let Some(next) = pacer.peek_after() {
+                alarms.arm(next, now);
+            }
         }
         tokio::select! {
             biased;
             _ = &mut stopping => break,
             Some(o) = in_flight.next() => finish(o, &mut flights, &mut observer),
             () = flights.swept() => {}
-            _ = due(timer.as_mut(), wait.is_some()), if open || in_flight.len() < cap => {
+            _ = due(alarms.timer(tick), wait), if open || in_flight.len() < cap => {
                 pacer.advance();
                 if in_flight.len() >= cap {
                     shared.recorder.drop_in(id, phase(tick));
@@ -143,13 +146,6 @@ pub(crate) async fn work(
         }
     }
 }
-
-/// Tokio's timer fires on the first 1 ms tick at or after a deadline, so sleeping until `due`
-/// would make every send up to 1 ms late and charge that to the target. Sleeping until one tick
-/// before it sends within the millisecond before `due` instead, as long as the schedule starts just
-/// before one of the timer's ticks (`send::on_grid`): the rate is unchanged, and the latency of
-/// an early send counts from the actual send (see [`send`]).
-const TIMER_SLACK: Duration = Duration::from_millis(1);
 
 /// The part of the run a tick's outcome counts in.
 fn phase(tick: Tick) -> Phase {
