@@ -266,9 +266,9 @@ impl Client {
             let stream = self.shared(target).await?;
             match stream.exchange(r, extra, want, body).await {
                 Ok((status, headers)) => return Ok(Answer { status, headers, sent }),
-                // A connection that took no new stream (the server said GOAWAY, or it closed)
-                // never carried the request: once more, on a new connection.
-                Err(f) if f.unsent && retryable => retryable = false,
+                // A request the server never processed (the connection took no new stream, or
+                // the server refused its stream) goes once more, on a new connection.
+                Err(f) if f.unprocessed && retryable => retryable = false,
                 Err(f) => return Err(self.note(target, h2::kind(&f.error), || failure::chain(&f.error))),
             }
         }

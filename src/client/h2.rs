@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use h2::client::{Builder, SendRequest};
+use h2::Reason;
 use http::header::{CONNECTION, CONTENT_LENGTH, TE, TRANSFER_ENCODING, UPGRADE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
 
@@ -79,12 +80,13 @@ pub(super) struct Stream2 {
     closed: Arc<AtomicBool>,
 }
 
-/// Why an h2 exchange failed, and whether the request never left (the connection could take
-/// no new stream: it is marked closed, and the request can go on a new one).
+/// Why an h2 exchange failed, and whether the server never processed the request, so that it
+/// can go once more: it never left (the connection took no new stream), or the server refused
+/// its stream (RFC 9113, 8.7). A connection that will take no new stream is marked closed.
 #[derive(Debug)]
 pub(super) struct Failed2 {
     pub(super) error: h2::Error,
-    pub(super) unsent: bool,
+    pub(super) unprocessed: bool,
 }
 
 impl Stream2 {
@@ -100,16 +102,28 @@ impl Stream2 {
         let Stream2 { sender, closed } = self;
         let unsent = |error: h2::Error| {
             closed.store(true, Ordering::Relaxed);
-            Failed2 { error, unsent: true }
+            Failed2 { error, unprocessed: true }
         };
         let mut sender = sender.ready().await.map_err(unsent)?;
         let end = route.body.is_empty();
         let (response, mut send) = sender.send_request(route.request(extra), end).map_err(unsent)?;
-        let sent = |error| Failed2 { error, unsent: false };
+        let sent = |error| Failed2 { error, unprocessed: false };
         if !end {
             send.send_data(route.body.clone(), true).map_err(sent)?;
         }
-        let (parts, mut recv) = response.await.map_err(sent)?.into_parts();
+        let (parts, mut recv) = response
+            .await
+            .map_err(|error| {
+                // A graceful GOAWAY (NO_ERROR) fails only the streams above the last one the
+                // server processes; REFUSED_STREAM says the same of one stream.
+                let go_away = error.is_go_away() && error.reason() == Some(Reason::NO_ERROR);
+                let refused = error.is_remote() && (go_away || error.reason() == Some(Reason::REFUSED_STREAM));
+                if refused && go_away {
+                    closed.store(true, Ordering::Relaxed);
+                }
+                Failed2 { error, unprocessed: refused }
+            })?
+            .into_parts();
         while let Some(data) = recv.data().await {
             let data = data.map_err(sent)?;
             let room = want.body.saturating_sub(body.len()).min(data.len());
