@@ -261,26 +261,29 @@ impl Client {
         body: &mut Vec<u8>,
     ) -> Result<Answer, ErrorType> {
         let sent = Instant::now();
-        let mut retryable = true;
+        let mut again = None;
         loop {
-            let stream = self.shared(target).await?;
+            let (slot, stream) = self.shared(target, again).await?;
             match stream.exchange(r, extra, want, body).await {
                 Ok((status, headers)) => return Ok(Answer { status, headers, sent }),
                 // A request the server never processed (the connection took no new stream, or
-                // the server refused its stream) goes once more, on a new connection.
-                Err(f) if f.unprocessed && retryable => retryable = false,
+                // the server refused its stream) goes once more, in the same slot: a new
+                // connection when the old one takes no more. The next slot's connection, as old
+                // as this one when the server limits requests per connection, refused it again.
+                Err(f) if f.unprocessed && again.is_none() => again = Some(slot),
                 Err(f) => return Err(self.note(target, h2::kind(&f.error), || failure::chain(&f.error))),
             }
         }
     }
 
-    /// A stream on the next shared h2 connection of `target`, opening it when missing, closed
-    /// or too old. Requests still running on a replaced connection finish on it.
-    async fn shared(&self, target: &Target) -> Result<Stream2, ErrorType> {
-        let i = target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len();
+    /// A stream on the shared h2 connection in `slot` of `target`, or else in the next slot,
+    /// opening it when missing, closed or too old, and the slot. Requests still running on a
+    /// replaced connection finish on it.
+    async fn shared(&self, target: &Target, slot: Option<usize>) -> Result<(usize, Stream2), ErrorType> {
+        let i = slot.unwrap_or_else(|| target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len());
         let mut slot = target.shared[i].lock().await;
         if let Some(c) = slot.as_ref().filter(|c| c.is_open() && c.opened.elapsed() < self.max_age) {
-            return Ok(c.stream());
+            return Ok((i, c.stream()));
         }
         let wire = self.dial(target).await?;
         let (conn, driver) =
@@ -291,7 +294,7 @@ impl Client {
         drivers.spawn(driver);
         let stream = conn.stream();
         *slot = Some(conn);
-        Ok(stream)
+        Ok((i, stream))
     }
 
     /// The longest idle HTTP/1.1 connection of `lane` still young enough; old ones are dropped.
