@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Benchmark: trafficgen beside wrk, oha and hey against the same local nginx, in one run.
-# Writes BENCHMARKS.md. Loopback only; every run is bounded in time.
+# Benchmark: trafficgen beside wrk, oha, hey and h2load against the same local nginx, in one run.
+# Writes BENCHMARKS.md (or OUT). Loopback only; every run is bounded in time.
 #   bash bench/run.sh            # 10 s per run
 #   SECONDS_PER_RUN=5 bash bench/run.sh
+#   SECONDS_PER_RUN=1 TURNS=1 OPEN_RATES=20000 OPEN_SECONDS=1 OUT=/tmp/b.md bash bench/run.sh  # a quick check
 # Rows: fixed rate at RATE and HIGH_RATE and closed loop (the tools compared take TURNS turns and
-# each keeps its median run), and the open-loop maximum (the highest of OPEN_RATES that each tool
-# sends with < 0.5% missing, OPEN_SECONDS each, stopping at the first miss).
-# Needs: nginx (nginx-light), wrk, hey, oha (cargo install oha --locked), GNU time, jq.
+# each keeps its median run), the open-loop maximum (the highest of OPEN_RATES that each tool
+# sends with < 0.5% missing, OPEN_SECONDS each, stopping at the first miss), and HTTP/2 (prior
+# knowledge, H2_CONNECTIONS connections with H2_STREAMS streams each): closed loop, and H2_RATE.
+# Needs: nginx (nginx-light, with HTTP/2), wrk, hey, h2load (nghttp2-client),
+# oha (cargo install oha --locked), GNU time, jq.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECONDS_PER_RUN:-10}
@@ -17,22 +20,39 @@ open_rates=${OPEN_RATES:-20000 40000 60000 80000 100000}
 open_secs=${OPEN_SECONDS:-3}
 port=${PORT:-18099}
 url="http://127.0.0.1:$port/"
+h2_conns=${H2_CONNECTIONS:-10}
+h2_streams=${H2_STREAMS:-10}
+h2_rate=${H2_RATE:-20000}
+h2_url="http://127.0.0.1:$((port + 1))/"
+out=${OUT:-BENCHMARKS.md}
 work=$(mktemp -d)
 trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-for tool in nginx wrk hey oha jq /usr/bin/time; do
+for tool in nginx wrk hey oha h2load jq /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "missing $tool (see the header of this script)" >&2; exit 1; }
 done
 # TRAFFICGEN=path measures an already built binary (e.g. one built with symbols for perf).
 tg=${TRAFFICGEN:-target/release/trafficgen}
 [ -n "${TRAFFICGEN:-}" ] || cargo build --release --locked -q
 
+# Cleartext HTTP/2 with prior knowledge: `listen ... http2` up to nginx 1.25.0, `http2 on;` from
+# 1.25.1. nginx closes an h2 connection (GOAWAY) after keepalive_requests requests, 1,000 by
+# default, and h2load does not dial again: the h2 server keeps its connections for the run.
+if printf '%s\n' 1.25.1 "$(nginx -v 2>&1 | sed 's|.*/||')" | sort -V -C; then
+    h2_listen="listen 127.0.0.1:$((port + 1)); http2 on;"
+else
+    h2_listen="listen 127.0.0.1:$((port + 1)) http2;"
+fi
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
 pid $work/nginx.pid;
 error_log $work/error.log;
 events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:$port; location / { return 200 "hello\n"; } } }
+http {
+    access_log off;
+    server { listen 127.0.0.1:$port; location / { return 200 "hello\n"; } }
+    server { $h2_listen keepalive_requests 1000000000; location / { return 200 "hello\n"; } }
+}
 CONF
 nginx -c "$work/nginx.conf"
 sleep 0.5
@@ -65,6 +85,21 @@ for i in $(seq "$turns"); do
 done
 measure oha_max oha -c "$conc" -z "${secs}s" --no-tui --output-format json "$url"
 measure hey_max hey -z "${secs}s" -c "$conc" "$url"
+
+# HTTP/2: the same connections and streams on every side. h2load and oha open H2_STREAMS
+# streams on each of H2_CONNECTIONS connections; trafficgen keeps as many requests in flight
+# (--concurrency in closed loop, --max-in-flight at H2_RATE) over as many connections.
+h2_flight=$((h2_conns * h2_streams))
+tg_h2=($tg --http2 --connections "$h2_conns" --duration "${secs}s" --metrics-addr off --progress-interval 0s --output json)
+for i in $(seq "$turns"); do
+    echo "h2 closed loop: $h2_conns connections x $h2_streams streams for ${secs}s (turn $i of $turns)" >&2
+    measure "tg_h2max_$i" "${tg_h2[@]}" --rate max --concurrency "$h2_flight" "$h2_url"
+    measure "h2load_max_$i" h2load -t 1 -c "$h2_conns" -m "$h2_streams" -D "$secs" "$h2_url"
+    echo "h2 fixed rate: $h2_rate req/s for ${secs}s (turn $i of $turns)" >&2
+    measure "tg_h2rate_$i" "${tg_h2[@]}" --rate "$h2_rate" --max-in-flight "$h2_flight" "$h2_url"
+    measure "oha_h2rate_$i" oha --http2 -c "$h2_conns" -p "$h2_streams" -q "$h2_rate" -z "${secs}s" --no-tui --output-format json "$h2_url"
+done
+measure oha_h2max oha --http2 -c "$h2_conns" -p "$h2_streams" -z "${secs}s" --no-tui --output-format json "$h2_url"
 
 # Open loop: share of the schedule not sent (trafficgen: dropped at --max-in-flight; oha: the
 # shortfall of its achieved rate), per rate, until the first rate that misses 0.5%.
@@ -107,6 +142,7 @@ rps() {
     case $1 in
         tg_*) jq -r '.achieved_rps' "$work/$1.out" ;;
         oha_*) jq -r '.summary.requestsPerSec' "$work/$1.out" ;;
+        h2load_*) awk '/^finished in/ { print $4 }' "$work/$1.out" ;;
         *) awk '/Requests\/sec:/ { print $2 }' "$work/$1.out" ;;
     esac
 }
@@ -116,6 +152,7 @@ p99() {
         oha_*) jq -r '.latencyPercentiles.p99 * 1000' "$work/$1.out" ;;
         wrk_*) awk '$1 == "99%" { v = $2; if (v ~ /ms$/) { sub(/ms/, "", v); print v } else if (v ~ /us$/) { sub(/us/, "", v); print v / 1000 } else { sub(/s/, "", v); print v * 1000 } }' "$work/$1.out" ;;
         hey_*) awk '/ 99% in / { print $3 * 1000 }' "$work/$1.out" ;;
+        *) echo n/a ;;
     esac
 }
 service_p99() {
@@ -148,6 +185,10 @@ for r in "$rate" "$high"; do
 done
 keep_median tg_max req_per_cpu
 keep_median wrk_max req_per_cpu
+keep_median tg_h2max req_per_cpu
+keep_median h2load_max req_per_cpu
+keep_median tg_h2rate cpu_per_req
+keep_median oha_h2rate cpu_per_req
 
 row() {
     local name=$1 label=$2 base=$3
@@ -156,7 +197,8 @@ row() {
     local br bc bm
     br=$(rps "$base"); bc=$(field "$base" 1); bm=$(field "$base" 2)
     awk -v l="$label" -v r="$r" -v c="$c" -v m="$m" -v p="$p" -v br="$br" -v bc="$bc" -v bm="$bm" 'BEGIN {
-        printf "| %s | %.1f | %.2f | %.1f | %.2f | %.2fx | %.2fx | %.2fx |\n", l, r, c, m / 1024, p, r / br, (bc > 0 ? c / bc : 0), m / bm }'
+        p = (p ~ /^[0-9.]+$/ ? sprintf("%.2f", p) : p)
+        printf "| %s | %.1f | %.2f | %.1f | %s | %.2fx | %.2fx | %.2fx |\n", l, r, c, m / 1024, p, r / br, (bc > 0 ? c / bc : 0), m / bm }'
 }
 
 header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | rps vs trafficgen | CPU vs trafficgen | RSS vs trafficgen |
@@ -196,6 +238,29 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
     echo "trafficgen and wrk took $turns turns; each row is that tool's median run. Requests per CPU-second"
     echo "of every run: trafficgen $(runs tg_max); wrk $(runs wrk_max)."
     echo
+    echo "## HTTP/2 closed loop: $h2_conns connections x $h2_streams streams, as fast as possible"
+    echo
+    echo "Cleartext h2 with prior knowledge; trafficgen keeps $h2_flight requests in flight over $h2_conns connections."
+    echo
+    echo "$header"
+    row tg_h2max "trafficgen --http2 --rate max --concurrency $h2_flight --connections $h2_conns" tg_h2max
+    row h2load_max "h2load -t 1 -c $h2_conns -m $h2_streams" tg_h2max
+    row oha_h2max "oha --http2 -c $h2_conns -p $h2_streams" tg_h2max
+    echo
+    echo "h2load reports no percentiles. trafficgen and h2load took $turns turns; each row is that tool's median"
+    echo "run. Requests per CPU-second of every run: trafficgen $(runs tg_h2max); h2load $(runs h2load_max)."
+    echo
+    echo "## HTTP/2 fixed rate: $h2_rate req/s"
+    echo
+    echo "At most $h2_flight requests in flight on each side: trafficgen's \`--max-in-flight\`, oha's $h2_conns x $h2_streams workers."
+    echo
+    echo "$header"
+    row tg_h2rate "trafficgen --http2 --rate $h2_rate --max-in-flight $h2_flight --connections $h2_conns" tg_h2rate
+    row oha_h2rate "oha --http2 -q $h2_rate -c $h2_conns -p $h2_streams" tg_h2rate
+    echo
+    echo "trafficgen and oha took $turns turns; each row is that tool's median run. CPU µs per request of every"
+    echo "run: trafficgen $(runs tg_h2rate 1); oha $(runs oha_h2rate 1)."
+    echo
     echo "## Open loop: the highest rate sent with < 0.5% missing"
     echo
     echo "Rates tried: $open_rates, ${open_secs} s each, $conc connections, stopping at the first miss."
@@ -217,21 +282,23 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
         echo "| $label | ${open_max[$tool]} | $steps | $p |"
     done
     echo
-    echo "## Ratios against the targets of issue 16"
+    echo "## Ratios against their targets"
     echo
     echo "| ratio | value | target | |"
     echo "|---|---|---|---|"
     ratio "closed loop req per CPU-s, trafficgen / wrk -t1" "$(req_per_cpu tg_max "$secs")" "$(req_per_cpu wrk_max "$secs")" ">=0.9"
     ratio "closed loop req per CPU-s, trafficgen / oha" "$(req_per_cpu tg_max "$secs")" "$(req_per_cpu oha_max "$secs")" ">=1.3"
-    for r in "$rate" "$high"; do
-        ratio "CPU per request at $r req/s, trafficgen / oha" "$(cpu_per_req "tg_rate$r" "$secs")" "$(cpu_per_req "oha_rate$r" "$secs")" "<=0.6"
-    done
+    ratio "CPU per request at $rate req/s, trafficgen / oha" "$(cpu_per_req "tg_rate$rate" "$secs")" "$(cpu_per_req "oha_rate$rate" "$secs")" "<=0.5"
+    ratio "CPU per request at $high req/s, trafficgen / oha" "$(cpu_per_req "tg_rate$high" "$secs")" "$(cpu_per_req "oha_rate$high" "$secs")" "<=0.6"
     ratio "open-loop max rate, trafficgen / oha" "${open_max[tg]}" "${open_max[oha]}" ">=1"
     ratio "service-time p99 at 40,000 req/s, trafficgen / oha" "$(service_p99 tg_open40000)" "$(service_p99 oha_open40000)" "<=1"
+    ratio "h2 closed loop req per CPU-s, trafficgen / h2load" "$(req_per_cpu tg_h2max "$secs")" "$(req_per_cpu h2load_max "$secs")" ">=0.9"
+    ratio "h2 CPU per request at $h2_rate req/s, trafficgen / oha" "$(cpu_per_req tg_h2rate "$secs")" "$(cpu_per_req oha_h2rate "$secs")" "<=0.6"
     echo
     echo "CPU per request (µs): $(for r in "$rate" "$high"; do printf 'at %s req/s trafficgen %.1f, oha %.1f; ' "$r" "$(cpu_per_req "tg_rate$r" "$secs")" "$(cpu_per_req "oha_rate$r" "$secs")"; done)"
     echo "Closed loop req per CPU-s: trafficgen $(req_per_cpu tg_max "$secs" | cut -d. -f1), wrk $(req_per_cpu wrk_max "$secs" | cut -d. -f1), oha $(req_per_cpu oha_max "$secs" | cut -d. -f1)."
+    echo "h2 closed loop req per CPU-s: trafficgen $(req_per_cpu tg_h2max "$secs" | cut -d. -f1), h2load $(req_per_cpu h2load_max "$secs" | cut -d. -f1), oha $(req_per_cpu oha_h2max "$secs" | cut -d. -f1). h2 CPU per request at $h2_rate req/s (µs): trafficgen $(printf %.1f "$(cpu_per_req tg_h2rate "$secs")"), oha $(printf %.1f "$(cpu_per_req oha_h2rate "$secs")")."
     # What was changed and what it bought, kept by hand beside this script.
     if [ -f bench/notes.md ]; then echo; cat bench/notes.md; fi
-} > BENCHMARKS.md
-cat BENCHMARKS.md
+} > "$out"
+cat "$out"

@@ -1,5 +1,6 @@
 //! How to send: keep-alive connections, at most `--connections` per target, HTTP/1.1 (our own
-//! exchange in [`h1`], each worker with its own share of the connections) or h2 (hyper, shared),
+//! exchange in [`h1`], each worker with its own share of the connections) or h2 ([`h2`], the `h2`
+//! crate, connections shared by the workers),
 //! TLS via rustls, names via [`dns`]. Bodies are read and discarded, keeping at most the prefix a
 //! classifier asked for. Connections are re-dialled after [`MAX_CONNECTION_AGE`], so DNS changes
 //! and kube-proxy's per-connection balancing reach the load.
@@ -14,10 +15,7 @@ use rustls::ClientConfig;
 
 use bytes::Bytes;
 use http::header::{COOKIE, HOST, USER_AGENT};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use http::{HeaderMap, HeaderValue, Method, Uri};
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Semaphore;
@@ -31,14 +29,14 @@ mod connect;
 mod dns;
 mod failure;
 mod h1;
+mod h2;
 mod tls;
 
 pub(crate) use dns::Pin;
 use dns::Resolver;
 use h1::Conn1;
+use h2::{Conn2, Stream2};
 pub(crate) use tls::read_certs;
-
-type H2 = http2::SendRequest<Full<Bytes>>;
 
 /// A connection's byte stream, TCP or TLS over TCP.
 type Wire = Box<dyn Stream>;
@@ -48,13 +46,6 @@ type Wire = Box<dyn Stream>;
 /// connection) or a headless Service's new pods would never see this run's load. 30 s is
 /// CoreDNS's default TTL for cluster names.
 pub(crate) const MAX_CONNECTION_AGE: Duration = Duration::from_secs(30);
-
-/// A shared h2 connection's sender and when it was opened.
-#[derive(Debug)]
-struct Conn2 {
-    sender: H2,
-    opened: Instant,
-}
 
 /// Status and headers of a response whose body has been read to the end.
 #[derive(Debug)]
@@ -271,25 +262,40 @@ impl Client {
         body: &mut Vec<u8>,
     ) -> Result<Answer, ErrorType> {
         let sent = Instant::now();
-        let mut sender = self.shared(target).await?;
-        sender.ready().await.map_err(|e| self.fail(target, e))?;
-        let response = sender.send_request(r.request(extra)).await.map_err(|e| self.fail(target, e))?;
-        let (status, headers) = read(response, want.body, body).await.map_err(|e| self.fail(target, e))?;
-        Ok(Answer { status, headers, sent })
+        let mut again = None;
+        loop {
+            let (slot, stream) = self.shared(target, again).await?;
+            match stream.exchange(r, extra, want, body).await {
+                Ok((status, headers)) => return Ok(Answer { status, headers, sent }),
+                // A request the server never processed (the connection took no new stream, or
+                // the server refused its stream) goes once more, in the same slot: a new
+                // connection when the old one takes no more. The next slot's connection, as old
+                // as this one when the server limits requests per connection, refused it again.
+                Err(f) if f.unprocessed && again.is_none() => again = Some(slot),
+                Err(f) => return Err(self.note(target, h2::kind(&f.error), || failure::chain(&f.error))),
+            }
+        }
     }
 
-    /// The next shared h2 connection of `target`, opening it when missing, closed or too old.
-    /// Requests still running on a replaced connection finish on it.
-    async fn shared(&self, target: &Target) -> Result<H2, ErrorType> {
-        let i = target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len();
+    /// A stream on the shared h2 connection in `slot` of `target`, or else in the next slot,
+    /// opening it when missing, closed or too old, and the slot. Requests still running on a
+    /// replaced connection finish on it.
+    async fn shared(&self, target: &Target, slot: Option<usize>) -> Result<(usize, Stream2), ErrorType> {
+        let i = slot.unwrap_or_else(|| target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len());
         let mut slot = target.shared[i].lock().await;
-        if let Some(c) = slot.as_ref().filter(|c| !c.sender.is_closed() && c.opened.elapsed() < self.max_age) {
-            return Ok(c.sender.clone());
+        if let Some(c) = slot.as_ref().filter(|c| c.is_open() && c.opened.elapsed() < self.max_age) {
+            return Ok((i, c.stream()));
         }
         let wire = self.dial(target).await?;
-        let sender = self.handshake2(wire).await.map_err(|e| self.fail(target, e))?;
-        *slot = Some(Conn2 { sender: sender.clone(), opened: Instant::now() });
-        Ok(sender)
+        let (conn, driver) =
+            Conn2::open(wire).await.map_err(|e| self.note(target, h2::kind(&e), || failure::chain(&e)))?;
+        // The driver is owned by the client, so none outlives it.
+        let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
+        while drivers.try_join_next().is_some() {}
+        drivers.spawn(driver);
+        let stream = conn.stream();
+        *slot = Some(conn);
+        Ok((i, stream))
     }
 
     /// The longest idle HTTP/1.1 connection of `lane` still young enough; old ones are dropped.
@@ -302,37 +308,11 @@ impl Client {
         }
         None
     }
-
-    /// An h2 connection on `wire`, its driver owned by the client so none outlives it.
-    async fn handshake2(&self, wire: Wire) -> Result<H2, hyper::Error> {
-        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(wire)).await?;
-        let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
-        while drivers.try_join_next().is_some() {}
-        drivers.spawn(async move {
-            let _ = conn.await;
-        });
-        Ok(sender)
-    }
 }
 
 /// A byte stream a connection can run on.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
-
-async fn read(
-    response: http::Response<hyper::body::Incoming>,
-    keep: usize,
-    kept: &mut Vec<u8>,
-) -> Result<(u16, HeaderMap), hyper::Error> {
-    let (parts, mut body) = response.into_parts();
-    while let Some(frame) = body.frame().await {
-        if let Some(data) = frame?.data_ref() {
-            let room = keep.saturating_sub(kept.len()).min(data.len());
-            kept.extend_from_slice(&data[..room]);
-        }
-    }
-    Ok((parts.status.as_u16(), parts.headers))
-}
 
 /// `host:port`, with brackets around an IPv6 host.
 fn authority(host: &str, port: u16) -> String {
@@ -350,6 +330,7 @@ fn prepare(route: &Route, target: usize, http2: bool) -> Prepared {
         headers.insert(USER_AGENT, HeaderValue::from_static(concat!("trafficgen/", env!("CARGO_PKG_VERSION"))));
     }
     let uri = if http2 {
+        h2::fit_headers(&mut headers, &route.method, &route.body);
         route.uri.clone()
     } else {
         // HTTP/1.1 wants origin-form plus Host.
@@ -369,25 +350,6 @@ impl Prepared {
     /// cookie, for a session cookie.
     fn joined_by(&self, name: &str) -> Option<&HeaderValue> {
         (name == COOKIE.as_str()).then(|| self.headers.get(COOKIE)).flatten()
-    }
-
-    /// The h2 request (see [`Prepared::encode`] for HTTP/1.1).
-    fn request(&self, extra: &dyn Extra) -> Request<Full<Bytes>> {
-        let mut request = Request::new(Full::new(self.body.clone()));
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
-        let mut headers = self.headers.clone();
-        extra.headers(&mut |name, value| {
-            let value = match self.joined_by(name) {
-                Some(own) => HeaderValue::from_bytes(&[own.as_bytes(), b"; ", value].concat()),
-                _ => HeaderValue::from_bytes(value),
-            };
-            if let Ok(value) = value {
-                headers.insert(HeaderName::from_static(name), value);
-            }
-        });
-        *request.headers_mut() = headers;
-        request
     }
 }
 

@@ -29,8 +29,8 @@
 //! - `worker`: the send loop, driven by a `pacer` (open loop: absolute deadlines, shaped by
 //!   `stages`; closed loop: now).
 //! - `client`: connections per target (with its `dns`, `tls`, `connect` fall-back over every address
-//!   and `failure` typing, first failures logged; `h1` is the HTTP/1.1 exchange, h2 goes through
-//!   hyper), one request, one `outcome`.
+//!   and `failure` typing, first failures logged; `h1` is the HTTP/1.1 exchange, `h2` the HTTP/2
+//!   one over the h2 crate), one request, one `outcome`.
 //! - `trace`: each request's trace headers and `x-request-id`; `otlp` exports sampled client spans.
 //! - `url`: the target URLs the generator accepts; `scenario`: routes, from flags or a file.
 //! - `outcome`: `ErrorType` and `Outcome`, the vocabulary of logs, metrics and the summary.

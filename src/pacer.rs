@@ -105,6 +105,13 @@ impl Pacer {
         Some(Tick { index: self.next, due, stage, warmup })
     }
 
+    /// The tick after the next, without consuming either.
+    pub(crate) fn peek_after(&self) -> Option<Tick> {
+        let mut after = self.clone();
+        after.advance();
+        after.peek()
+    }
+
     /// Consume the tick returned by [`Pacer::peek`].
     pub(crate) fn advance(&mut self) {
         self.next += self.stride;
@@ -146,6 +153,9 @@ mod tests {
         // Late consumers do not get bursts beyond what is due: times stay on the schedule.
         tokio::time::advance(Duration::from_secs(1000)).await;
         assert_eq!(p.peek().unwrap().due, Some(start + Duration::from_secs(250)));
+        // The tick after the next is only looked at.
+        assert_eq!(p.peek_after().unwrap().due, Some(start + Duration::from_millis(250_250)));
+        assert_eq!(p.peek().unwrap().index, 1000);
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,7 +10,7 @@ use futures_util::FutureExt;
 use http::header::{COOKIE, SET_COOKIE};
 use http::HeaderValue;
 use tokio::sync::watch;
-use tokio::time::{sleep_until, timeout, timeout_at, Instant};
+use tokio::time::{timeout, Instant};
 
 use crate::classify::{Classifier, BODY_CAP};
 use crate::client::{Client, Extra, Want};
@@ -20,6 +20,11 @@ use crate::pacer::{Pacer, Tick};
 use crate::recorder::{Phase, Recorder};
 use crate::scenario::Route;
 use crate::trace::{Started, Tracer};
+
+mod alarms;
+mod flights;
+use alarms::Alarms;
+use flights::{unless_expired, Expiry, Flight, Flights};
 
 /// Why sending stops.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +78,8 @@ pub(crate) async fn work(
     };
     let mut in_flight = FuturesUnordered::new();
     // What each request in flight is, so that the abort can end them all as `cancelled` by
-    // dropping them, with no stop watch per request.
-    let mut flights = Flights::default();
+    // dropping them, with no stop watch per request, and the sweep can time them out.
+    let mut flights = Flights::new(shared.timeout);
     let finish = |(o, key): (Outcome, usize), flights: &mut Flights, observer: &mut Observer| {
         let flight = flights.end(key);
         shared.metrics.in_flight.dec();
@@ -84,27 +89,29 @@ pub(crate) async fn work(
     // An open-loop schedule ends by itself at the window's end, and every tick due before then is
     // sent, however late; only closed loop needs `Done`.
     let open = pacer.is_open();
-    // One timer entry and one stop watch for the whole loop, reset per tick, instead of
-    // registering (and removing) both each time a response wakes the loop.
+    // Two timer entries and one stop watch for the whole loop, reset per tick, instead of
+    // registering (and removing) them each time a response wakes the loop.
     let mut watching = stop.clone();
     let stopping = watching.wait_for(|s| matches!(s, Stop::Signal | Stop::Abort) || (*s == Stop::Done && !open));
-    let timer = sleep_until(Instant::now());
-    tokio::pin!(stopping, timer);
-    let mut armed = None;
+    tokio::pin!(stopping);
+    let mut alarms = Alarms::new();
+    // The tick whose successor is armed too.
+    let mut ahead = None;
     while let Some(tick) = pacer.peek() {
-        // A tick due within the timer's resolution goes at once. Arming tokio's timer for it
-        // anyway would cost a wake-up: a deadline earlier than the next one it knows makes the
-        // timer write to the runtime's eventfd, even from the runtime's own thread.
-        let wait = tick.due.map(|at| at.checked_sub(TIMER_SLACK).unwrap_or(at)).filter(|at| *at > Instant::now());
-        if let Some(at) = wait.filter(|_| armed != Some(tick.index)) {
-            timer.as_mut().reset(at);
-            armed = Some(tick.index);
+        let now = Instant::now();
+        let wait = alarms.arm(tick, now);
+        if wait && ahead != Some(tick.index) {
+            ahead = Some(tick.index);
+            if let Some(next) = pacer.peek_after() {
+                alarms.arm(next, now);
+            }
         }
         tokio::select! {
             biased;
             _ = &mut stopping => break,
             Some(o) = in_flight.next() => finish(o, &mut flights, &mut observer),
-            _ = due(timer.as_mut(), wait.is_some()), if open || in_flight.len() < cap => {
+            () = flights.swept() => {}
+            _ = due(alarms.timer(tick), wait), if open || in_flight.len() < cap => {
                 pacer.advance();
                 if in_flight.len() >= cap {
                     shared.recorder.drop_in(id, phase(tick));
@@ -112,9 +119,9 @@ pub(crate) async fn work(
                     continue;
                 }
                 shared.metrics.in_flight.inc();
-                let flight = Flight::new(&shared, tick);
-                let key = flights.start(flight);
-                in_flight.push(send(&shared, id, flight, cookie.as_ref()).map(move |o| (o, key)));
+                let flight = new_flight(&shared, tick);
+                let (key, expiry) = flights.start(flight);
+                in_flight.push(send(&shared, id, flight, expiry, cookie.as_ref()).map(move |o| (o, key)));
             }
         }
     }
@@ -126,6 +133,7 @@ pub(crate) async fn work(
                 Some(o) => finish(o, &mut flights, &mut observer),
                 None => break,
             },
+            () = flights.swept() => {}
             _ = &mut abort_at => {
                 drop(in_flight);
                 let end = Instant::now();
@@ -140,74 +148,6 @@ pub(crate) async fn work(
         }
     }
 }
-
-/// A request in flight: its tick, route, send time and trace context.
-#[derive(Debug, Clone, Copy)]
-struct Flight {
-    tick: Tick,
-    route: usize,
-    started: Instant,
-    trace: Started,
-}
-
-impl Flight {
-    fn new(shared: &Shared, tick: Tick) -> Self {
-        let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
-        Flight { tick, route, started: Instant::now(), trace: shared.trace.start() }
-    }
-
-    /// The outcome of this request ended at `end` with `result`.
-    fn outcome(&self, end: Instant, result: Result<u16, ErrorType>, class: Option<u16>) -> Outcome {
-        // From the intended time when sent late (coordinated omission), from the send when early.
-        let intended = self.tick.due.unwrap_or(self.started);
-        Outcome {
-            route: self.route,
-            status: result.ok(),
-            error: result.err().or_else(|| result.ok().and_then(ErrorType::from_status)),
-            latency: end.saturating_duration_since(intended).max(end - self.started),
-            service_time: end - self.started,
-            class,
-        }
-    }
-}
-
-/// The requests in flight, by key; keys are reused.
-#[derive(Debug, Default)]
-struct Flights {
-    slots: Vec<Option<Flight>>,
-    free: Vec<usize>,
-}
-
-impl Flights {
-    fn start(&mut self, flight: Flight) -> usize {
-        match self.free.pop() {
-            Some(key) => {
-                self.slots[key] = Some(flight);
-                key
-            }
-            None => {
-                self.slots.push(Some(flight));
-                self.slots.len() - 1
-            }
-        }
-    }
-
-    fn end(&mut self, key: usize) -> Flight {
-        self.free.push(key);
-        self.slots[key].take().expect("a request ends once")
-    }
-
-    fn in_flight(&self) -> Vec<(usize, Flight)> {
-        self.slots.iter().enumerate().filter_map(|(key, f)| Some((key, (*f)?))).collect()
-    }
-}
-
-/// Tokio's timer fires on the first 1 ms tick at or after a deadline, so sleeping until `due`
-/// would make every send up to 1 ms late and charge that to the target. Sleeping until one tick
-/// before it sends within the millisecond before `due` instead, as long as the schedule starts just
-/// before one of the timer's ticks (`send::on_grid`): the rate is unchanged, and the latency of
-/// an early send counts from the actual send (see [`send`]).
-const TIMER_SLACK: Duration = Duration::from_millis(1);
 
 /// The part of the run a tick's outcome counts in.
 fn phase(tick: Tick) -> Phase {
@@ -230,8 +170,21 @@ async fn due(timer: std::pin::Pin<&mut tokio::time::Sleep>, wait: bool) {
     }
 }
 
-/// Send `flight`'s request and read its answer; a failure is noted once per type and target.
-async fn send(shared: &Shared, id: usize, flight: Flight, cookie: Option<&HeaderValue>) -> Outcome {
+/// A request for `tick`, starting now.
+fn new_flight(shared: &Shared, tick: Tick) -> Flight {
+    let route = shared.wheel[(tick.index % shared.wheel.len() as u64) as usize];
+    Flight { tick, route, started: Instant::now(), trace: shared.trace.start() }
+}
+
+/// Send `flight`'s request and read its answer, unless `expiry` ends it at its `--timeout`; a
+/// failure is noted once per type and target.
+async fn send(
+    shared: &Shared,
+    id: usize,
+    flight: Flight,
+    expiry: Arc<Expiry>,
+    cookie: Option<&HeaderValue>,
+) -> Outcome {
     let route = flight.route;
     let classifier = shared.routes[route].classifier.as_deref();
     let want = Want {
@@ -241,17 +194,17 @@ async fn send(shared: &Shared, id: usize, flight: Flight, cookie: Option<&Header
     let extra = Adds { cookie: cookie.filter(|_| shared.routes[route].login), trace: &flight.trace };
     let mut body = Vec::new();
     let client = &shared.client;
-    let sent = timeout_at(flight.started + shared.timeout, client.send(id, route, &extra, want, &mut body)).await;
+    let sent = unless_expired(&expiry, client.send(id, route, &extra, want, &mut body)).await;
     let end = Instant::now();
     let outcome = match sent {
-        Err(_) => {
+        None => {
             client.note_route(route, ErrorType::Timeout, || {
                 format!("no complete response within --timeout {:?}", shared.timeout)
             });
             flight.outcome(end, Err(ErrorType::Timeout), None)
         }
-        Ok(Err(e)) => flight.outcome(end, Err(e), None),
-        Ok(Ok(answer)) => {
+        Some(Err(e)) => flight.outcome(end, Err(e), None),
+        Some(Ok(answer)) => {
             if let Some(e) = ErrorType::from_status(answer.status) {
                 client.note_route(route, e, || format!("status {} on {}", answer.status, shared.routes[route].uri));
             }

@@ -1,7 +1,6 @@
 //! How a failure is typed, and reported the first time: the first error of each type per
 //! target is logged at once with its cause; later ones are only counted (progress lines, summary).
 
-use std::error::Error as _;
 use std::io;
 use std::sync::atomic::Ordering;
 
@@ -17,11 +16,6 @@ impl Client {
             }
         }
         self
-    }
-
-    /// Type an h2 (hyper) error, logging it when it is the first of its type on `target`.
-    pub(super) fn fail(&self, target: &Target, e: hyper::Error) -> ErrorType {
-        self.note(target, classify(&e), || chain(&e))
     }
 
     /// Count a failure the caller saw on `route` (timeout, status, cancellation), logging it
@@ -46,27 +40,6 @@ impl Client {
     }
 }
 
-/// Map a hyper error to the one vocabulary of failures. A response the peer cut short by
-/// closing (a body shorter than its Content-Length) or spoke badly (invalid chunking, a garbage
-/// status line) is `protocol`; only a reset or an abort by the peer is `reset`.
-fn classify(e: &hyper::Error) -> ErrorType {
-    if e.is_timeout() {
-        return ErrorType::Timeout;
-    }
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            return io_kind(io.kind());
-        }
-        source = s.source();
-    }
-    if e.is_incomplete_message() || e.is_closed() || e.is_canceled() {
-        ErrorType::Reset
-    } else {
-        ErrorType::Protocol
-    }
-}
-
 /// The type of an I/O error on an open connection.
 pub(super) fn io_kind(kind: io::ErrorKind) -> ErrorType {
     match kind {
@@ -78,7 +51,7 @@ pub(super) fn io_kind(kind: io::ErrorKind) -> ErrorType {
 }
 
 /// The error and its causes, for the first log line of its type.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -2,8 +2,10 @@
 
 use std::sync::atomic::AtomicU64;
 
+use http_body_util::Full;
 use hyper::server::conn::{http1 as server1, http2 as server2};
 use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 
 use super::*;
 

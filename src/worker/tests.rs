@@ -9,6 +9,7 @@ use std::num::NonZeroUsize;
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 use tokio::net::TcpListener;
+use tokio::time::sleep_until;
 
 use super::*;
 use crate::client::ClientOptions;

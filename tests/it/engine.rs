@@ -167,3 +167,53 @@ async fn stages_send_their_integral_and_report_each_stage() {
     assert_eq!(rows, [(1, "0->200", 100, Some(100.0)), (2, "200", 200, Some(200.0))]);
     assert!(s.warmup.is_none());
 }
+
+/// An h2 server that says GOAWAY on each connection after `after` requests; counts connections.
+async fn goaway_server(after: u64) -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicU64::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::Relaxed);
+            let (seen, enough) = (Arc::new(AtomicU64::new(0)), Arc::new(tokio::sync::Notify::new()));
+            let notify = enough.clone();
+            let ok = hyper::service::service_fn(move |_| {
+                if seen.fetch_add(1, Ordering::Relaxed) + 1 == after {
+                    notify.notify_one();
+                }
+                let body = http_body_util::Full::new(bytes::Bytes::from_static(b"ok"));
+                std::future::ready(Ok::<_, std::convert::Infallible>(http::Response::new(body)))
+            });
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(tcp);
+                let conn = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection(io, ok);
+                let mut conn = std::pin::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => return,
+                    () = enough.notified() => conn.as_mut().graceful_shutdown(),
+                }
+                let _ = conn.await;
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_goaway_mid_run_moves_to_new_connections_and_is_counted() {
+    let (addr, accepted) = goaway_server(7).await;
+    let url = format!("http://{addr}/");
+    let s = run(&["--rate", "500", "--requests", "60", "--http2", "--connections", "2", &url]).await;
+    // Every request is counted: answered, or a reset when the server refused it twice.
+    assert_eq!(s.requests, 60, "{s:?}");
+    assert_eq!(s.ok + s.error_types.get("reset").copied().unwrap_or(0), 60, "{s:?}");
+    assert!(s.ok >= 50, "{s:?}");
+    // Streams open when the GOAWAY comes are still answered, so a slow machine fits more than 7
+    // requests on a connection; at least one GOAWAY moved the load.
+    assert!(accepted.load(Ordering::Relaxed) >= 2, "{accepted:?} connections");
+}
