@@ -2,6 +2,14 @@
 //! the one place that maps outcomes to the exit codes a Job or a pipeline acts on. Logging and
 //! signals are set up here, once; `main` only parses, builds the runtime and calls [`execute`].
 
+pub(crate) mod capacity;
+pub mod cli;
+pub(crate) mod compare;
+pub(crate) mod demo;
+pub(crate) mod html;
+pub(crate) mod merge;
+pub(crate) mod run;
+
 use std::error::Error;
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -10,16 +18,16 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::capacity::{self, Capacity, Ending};
-use crate::cli::{Command, ParseError};
-use crate::compare::CompareArgs;
-use crate::config::{Format, Plan};
-use crate::demo::{self, DemoArgs, DemoError};
-use crate::html::ReportArgs;
-use crate::merge::{MergeArgs, MergeError};
-use crate::report::Summary;
-use crate::shutdown::{self, Caught};
+use crate::commands::cli::{Command, ParseError};
+use crate::commands::compare::CompareArgs;
+use crate::commands::html::ReportArgs;
+use crate::commands::merge::{MergeArgs, MergeError};
+use crate::engine::shutdown::{self, Caught};
+use crate::input::config::{Format, Plan};
+use crate::output::report::Summary;
 use crate::verify;
+use capacity::{Capacity, Ending};
+use demo::{DemoArgs, DemoError};
 
 /// Every threshold held (or none was set and some request succeeded).
 const EXIT_OK: u8 = 0;
@@ -131,19 +139,19 @@ async fn capacity(search: Capacity) -> Result<ExitCode, Failure> {
 
 /// `trafficgen compare`: exit 3 when a budget was exceeded.
 fn compare(args: &CompareArgs) -> Result<ExitCode, Failure> {
-    let comparison = crate::compare::run(args).map_err(Failure::runtime)?;
+    let comparison = crate::commands::compare::run(args).map_err(Failure::runtime)?;
     Ok(ExitCode::from(if comparison.passed() { EXIT_OK } else { EXIT_THRESHOLDS }))
 }
 
 /// `trafficgen report`: the HTML page written.
 fn report(args: &ReportArgs) -> Result<ExitCode, Failure> {
-    crate::html::run(args).map_err(Failure::runtime)?;
+    crate::commands::html::run(args).map_err(Failure::runtime)?;
     Ok(ExitCode::from(EXIT_OK))
 }
 
 /// `trafficgen merge`: judged as one run; exit 3 when a threshold failed on the merged result.
 fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
-    match crate::merge::run(args) {
+    match crate::commands::merge::run(args) {
         Ok(merged) => Ok(ExitCode::from(if merged.passed() { EXIT_OK } else { EXIT_THRESHOLDS })),
         Err(e @ MergeError::Invalid(_)) => Err(Failure::Config(Box::new(e))),
         Err(e) => Err(Failure::runtime(e)),

@@ -1,83 +1,42 @@
 //! trafficgen: open-loop HTTP load at a precise rate, with its own Prometheus `/metrics`,
 //! made to run as a Kubernetes Job.
 //!
-//! The path of a request, module by module (imports run downhill: each module uses only those
-//! below it in this layering, never a command above it; `.ci/check-modules.py` keeps it so):
+//! The source is grouped in layers, one folder each, declared at the bottom of this file from the
+//! top down. A module imports only from its own layer or the layers under it; `.ci/check-modules.py`
+//! fails the build on an import that goes up.
+//!
+//! | layer        | what it holds |
+//! |--------------|---------------|
+//! | [`commands`] | each command run to its exit code (logging and signals set up once): `cli` parses argv and env into one [`commands::cli::Command`]; `run`, `demo`, `capacity`, `compare`, `html` (`report`), `merge` |
+//! | `engine`     | one sending window: `send` starts a `worker` per core, each the one send loop, driven by a `pacer` (open loop: absolute deadlines; closed loop: now); `cluster` (wait-for, Pushgateway, sidecar quit), `shutdown` (signals) |
+//! | [`output`]   | what happened and how it is shown: `recorder` (per-worker histograms and counters), `timeline` (the run second by second), `metrics` (`/metrics`), [`output::report`] (progress lines, the summary and its verdict) |
+//! | [`input`]    | what the user asked for: the settings validated by [`input::config`] into a `Plan` that every later module trusts; `threshold`, `stages` |
+//! | `verify`     | PromQL checks that Prometheus saw the traffic (`verify`, `run --verify-prometheus`): presets per kind of cluster, Grafana dashboards, alert rules, and why a query had no data |
+//! | `net`        | talking HTTP: `client` (dns, tls, connect, the `h1` exchange, h2), `trace` headers, `otlp` span export, `remote_write` (the metrics pushed to Prometheus) |
+//! | `model`      | the shared vocabulary: `scenario` (routes), `classify` (response classes), `outcome` (`ErrorType`, `Outcome`), `url` |
+//! | `settings`   | flags over `TRAFFICGEN_*` env over defaults, by one rule (`settings::pick`) for every command and for `verify`'s own flags; raw text that remembers where it came from |
+//!
+//! The path of a request:
 //!
 //! ```text
-//! cli ──> settings ──> config ──> run ──> send ──> worker ─────────> client ──> outcome ──> recorder ──> report
-//! the     flags, env   Plan        │      one      the one send loop  dns, tls   ErrorType    │           summary, verdict,
-//! commands             ▲           │      window   pacer: when        url        Outcome      └> metrics  progress lines
-//!                      scenario    │      stages   trace ──> otlp     classify: what came back    /metrics
-//!                                  └─ shutdown (signals), cluster (wait-for, push, sidecar quit), verify,
-//!                                     remote_write (the registry pushed while the window runs)
+//! commands::cli ─> settings ─> input::config (Plan) ─> commands::run ─> engine::send
+//!   ─> engine::worker (pacer: when) ─> net::client (dns, tls, h1/h2) ─> model::outcome
+//!   ─> output::recorder ─> output::report (summary, verdict)
+//!                       └> output::metrics (/metrics; net::remote_write pushes it)
 //! ```
 //!
-//! Beside the path: `recorder ──> timeline ──> report` (the run second by second); `capacity`
-//! runs `send` step after step; `compare` and `html` read saved summaries (`run` calls `html`
-//! for `--report`); `demo` drives the Bookinfo simulation, crate `sim` (which also serves `serve`).
-//!
-//! - [`commands`]: each command run to its exit code (logging and signals set up once); the top.
-//! - [`cli`]: the commands (`run`, `serve`, `demo`, `verify`, `capacity`, `compare`, `report`,
-//!   `merge`)
-//!   parsed into one [`cli::Command`].
-//! - `settings`: flags and `TRAFFICGEN_*` env vars layered into raw text that remembers sources, by
-//!   one rule for every command (`settings::pick`); values are parsed by crate `setting`'s parsers.
-//! - [`config`]: validation into a typed [`config::Plan`]; every later module trusts it.
-//! - `run`: binds /metrics, runs one sending window, judges and reports it, checks Prometheus.
-//! - `send`: one sending window: a `worker` per core, progress, stage gauges, timeline, drain.
-//! - `worker`: the send loop, driven by a `pacer` (open loop: absolute deadlines, shaped by
-//!   `stages`; closed loop: now).
-//! - `client`: connections per target (with its `dns`, `tls`, `connect` fall-back over every address
-//!   and `failure` typing, first failures logged; `h1` is the HTTP/1.1 exchange, `h2` the HTTP/2
-//!   one over the h2 crate), one request, one `outcome`.
-//! - `trace`: each request's trace headers and `x-request-id`; `otlp` exports sampled client spans.
-//! - `url`: the target URLs the generator accepts; `scenario`: routes, from flags or a file.
-//! - `outcome`: `ErrorType` and `Outcome`, the vocabulary of logs, metrics and the summary.
-//! - `recorder`: per-worker histograms and counters; `metrics` is their Prometheus view;
-//!   `timeline` the run second by second.
-//! - [`report`]: progress lines, the summary and its verdict; `threshold` decides pass/fail;
-//!   `classify`: response classes (e.g. the reviews version).
-//! - `cluster`: around the run in a Job: `--wait-for`, `--pushgateway`, sidecar quit.
-//! - `remote_write`: `--remote-write`, the `metrics` registry pushed to Prometheus from its own
-//!   task while `send` runs, and once more when the figures are final.
-//! - `verify`: PromQL checks against Prometheus (`verify`, `run --verify-prometheus`): did
-//!   Prometheus see the traffic, per kind of cluster (no mesh, Linkerd, Istio)?
-//! - `capacity`: steps at rising rates, then bisection: the highest rate that keeps the SLO.
-//! - `compare`: two saved summaries side by side, significance (a bootstrap on the histograms),
-//!   budgets; `html`: the HTML report of saved summaries or of the run just ended;
-//!   `merge`: one result for a sharded run's summaries (counts summed, histograms merged).
-//! - `demo`: the Bookinfo simulation driven as a cluster user drives the real one.
+//! Beside the path: `capacity` runs `send` step after step; `compare`, `html` and `merge` read
+//! saved summaries; `demo` drives the Bookinfo simulation, crate `sim` (which also serves `serve`);
+//! crate `setting` holds the value parsers and the one "invalid setting" error of every command.
 
-mod capacity;
-mod classify;
-pub mod cli;
-mod client;
-mod cluster;
+// Layers, top first:
 pub mod commands;
-mod compare;
-pub mod config;
-mod demo;
-mod html;
-mod merge;
-mod metrics;
-mod otlp;
-mod outcome;
-mod pacer;
-mod recorder;
-mod remote_write;
-pub mod report;
-mod run;
-mod scenario;
-mod send;
-mod settings;
-mod shutdown;
-mod stages;
-mod threshold;
-mod timeline;
-mod trace;
-mod url;
+mod engine;
+pub mod output;
+pub mod input;
 mod verify;
-mod worker;
+mod net;
+mod model;
+mod settings;
 
-pub use run::run;
+pub use commands::run::run;

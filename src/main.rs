@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use trafficgen::cli::{self, ParseError};
+use trafficgen::commands::cli::{self, ParseError};
 use trafficgen::commands::{self, Failure};
 
 fn main() -> ExitCode {

@@ -16,9 +16,9 @@ use super::rules::{self, Expectation, RuleSet};
 use super::variables::Override;
 use super::Dashboards;
 use super::{Spec, Window};
-use crate::client::{read_certs, ClientOptions};
+use crate::model::url::parse_url;
+use crate::net::client::{read_certs, ClientOptions};
 use crate::settings::{pick, Env};
-use crate::url::parse_url;
 
 /// Flags of `trafficgen verify`; each also reads `TRAFFICGEN_<NAME>` when not given.
 #[derive(Debug, Clone, Default, clap::Args)]

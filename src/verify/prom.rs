@@ -10,8 +10,8 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use serde_json::Value;
 
-use crate::client::{Client, ClientOptions, Want};
-use crate::scenario::Route;
+use crate::model::scenario::Route;
+use crate::net::client::{Client, ClientOptions, Want};
 
 /// Largest API answer kept; a query answering more is a mistake in the check.
 const MAX_ANSWER: usize = 16 << 20;

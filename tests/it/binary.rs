@@ -47,7 +47,7 @@ async fn exit_codes_and_json_summary() {
         output(quiet(&mut bin()).args(["--rate", "100", "--requests", "10", "--output", "json", &ok]));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is one JSON object");
-    for key in trafficgen::report::JSON_KEYS {
+    for key in trafficgen::output::report::JSON_KEYS {
         assert!(v.get(key).is_some(), "missing {key} in {stdout}");
     }
     assert_eq!(v["requests"], 10);

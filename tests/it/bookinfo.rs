@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use sim::{Bookinfo, BookinfoOptions};
-use trafficgen::cli::plan_from;
+use trafficgen::commands::cli::plan_from;
 
 use crate::support::{bin, target, Killed};
 

@@ -3,8 +3,8 @@
 use std::future::pending;
 use std::sync::atomic::Ordering;
 
-use trafficgen::cli::plan_from;
-use trafficgen::report::Summary;
+use trafficgen::commands::cli::plan_from;
+use trafficgen::output::report::Summary;
 
 use crate::support::{closed_port, target};
 
@@ -135,12 +135,12 @@ async fn the_summary_names_its_run_and_its_routes() {
     for key in ["p50_ms", "p95_ms", "p99_ms"] {
         assert!(routes[1][key].as_f64().unwrap() > 0.0, "{key}");
     }
-    let text = s.render(trafficgen::config::Format::Text);
+    let text = s.render(trafficgen::input::config::Format::Text);
     assert!(text.contains("  route ") && text.contains("/status/503"), "{text}");
     // One route: no route table.
     let s = run(&["--rate", "100", "--requests", "1", &ok]).await;
     assert!(s.routes.is_empty());
-    assert!(s.render(trafficgen::config::Format::Text).contains("no thresholds set: 1 request sent at"));
+    assert!(s.render(trafficgen::input::config::Format::Text).contains("no thresholds set: 1 request sent at"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

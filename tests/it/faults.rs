@@ -6,8 +6,8 @@ use std::future::pending;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use trafficgen::cli::plan_from;
-use trafficgen::report::Summary;
+use trafficgen::commands::cli::plan_from;
+use trafficgen::output::report::Summary;
 
 use crate::standin::{dns, serve, serve_on, Dns, Fault};
 use crate::support::{closed_addr, closed_port, http_get};

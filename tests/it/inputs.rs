@@ -270,7 +270,7 @@ fn parsing_never_panics_and_rejects_fast_without_connecting() {
     proptest!(config, |(case in case())| {
         let (argv, env, file) = materialize(&case, &url);
         let started = Instant::now();
-        let parsed = runtime.block_on(trafficgen::cli::parse(argv, env));
+        let parsed = runtime.block_on(trafficgen::commands::cli::parse(argv, env));
         prop_assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
         if let Err(e) = parsed {
             prop_assert!(!e.to_string().is_empty());

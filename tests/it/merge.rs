@@ -80,7 +80,7 @@ fn three_shards_merge_into_one_result_from_files_or_logs() {
     let p99 = a["latency_ms"]["p99"].as_f64().unwrap();
     let (lo, hi) = (p99s.iter().copied().fold(f64::MAX, f64::min), p99s.iter().copied().fold(0.0, f64::max));
     assert!(lo <= p99 && p99 <= hi, "merged p99 {p99} within the shards' {p99s:?}");
-    let merged = trafficgen::report::decode(a["histograms"]["latency"].as_str().unwrap()).unwrap();
+    let merged = trafficgen::output::report::decode(a["histograms"]["latency"].as_str().unwrap()).unwrap();
     assert_eq!(p99, (merged.value_at_quantile(0.99) as f64 / 1000.0 * 1000.0).round() / 1000.0);
     assert_eq!(a["thresholds"][0]["expr"], "p99<2s", "the shards' own threshold");
     assert_eq!(a["shards"].as_array().map(Vec::len), Some(3));
