@@ -224,8 +224,9 @@ async fn run_check(spec: &Spec, r: &Resolved, c: &Check) -> Result<CheckResult, 
     let samples = spec.prometheus.query(&query, r.at).await?;
     let mut row = judge(c, query, &samples);
     let window = r.at.duration_since(r.start).unwrap_or_default();
-    if samples.is_empty() && window < r.scrape.interval * 2 {
-        // A range over the window holds one sample at most: nothing to judge, nothing wrong.
+    if row.result == Status::Fail && window < r.scrape.interval * 2 {
+        // A range over the window holds one sample at most, and a rate's range reaches back before
+        // the run: no data, or a figure that misses its bound, is nothing to judge, nothing wrong.
         row.result = Status::Skipped;
         let (w, every) = (secs(window), humantime::format_duration(r.scrape.interval));
         row.reason =
