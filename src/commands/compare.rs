@@ -19,7 +19,7 @@ mod budget;
 mod saved;
 
 pub(crate) use budget::{Budget, Figure, MinEffect};
-pub(crate) use saved::{LoadError, Saved};
+pub(crate) use saved::{summary, LoadError, Saved};
 
 /// Smallest error-rate difference that counts: 0.1 percentage points.
 const MIN_ERROR_RATE_EFFECT: f64 = 0.001;

@@ -101,7 +101,7 @@ impl Saved {
     pub(crate) fn parse(text: &str) -> Option<Saved> {
         let whole = std::iter::once(text.trim());
         let lines = text.lines().rev().filter_map(|l| l.find('{').map(|i| l[i..].trim()));
-        let mut saved = whole.chain(lines).find_map(summary)?;
+        let mut saved: Saved = whole.chain(lines).find_map(summary)?;
         saved.latency = saved.histograms.as_ref().and_then(|h| decode(&h.latency).ok());
         Some(saved)
     }
@@ -136,8 +136,9 @@ impl Saved {
     }
 }
 
-/// `text` as a summary, if it is a JSON object with a summary's keys.
-fn summary(text: &str) -> Option<Saved> {
+/// `text` as a summary (or the part of one that `T` reads), if it is a JSON object with a
+/// summary's keys.
+pub(crate) fn summary<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
     let is_summary = value.get("latency_ms").is_some_and(|v| v.is_object()) && value.get("requests").is_some();
     is_summary.then(|| serde_json::from_value(value).ok()).flatten()

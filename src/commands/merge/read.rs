@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::commands::compare::summary;
 use crate::input::config::Shard;
 use crate::output::report::{Histograms, Percentiles, RunSettings};
 
@@ -86,14 +87,14 @@ pub(crate) fn load(path: &Path) -> Result<Vec<Part>, ReadError> {
 /// The summaries in `text`: the whole of it when it is one, else each pod's last summary line
 /// in pod name order (lines without a `[pod/...] ` prefix count as one source, labelled `label`).
 pub(crate) fn parse(text: &str, label: &str) -> Vec<Part> {
-    if let Some(mut part) = summary(text.trim()) {
+    if let Some(mut part) = summary::<Part>(text.trim()) {
         part.label = label.to_string();
         return vec![part];
     }
     let mut last: BTreeMap<String, Part> = BTreeMap::new();
     for line in text.lines() {
         let (source, rest) = split_prefix(line);
-        let Some(mut part) = rest.find('{').and_then(|i| summary(rest[i..].trim())) else { continue };
+        let Some(mut part) = rest.find('{').and_then(|i| summary::<Part>(rest[i..].trim())) else { continue };
         let source = source.map_or_else(|| label.to_string(), pod_name);
         part.label.clone_from(&source);
         last.insert(source, part);
@@ -113,13 +114,6 @@ fn pod_name(prefix: &str) -> String {
         (Some("pod"), Some(name)) => name.to_string(),
         _ => prefix.to_string(),
     }
-}
-
-/// `text` as a summary, if it is a JSON object with a summary's keys.
-fn summary(text: &str) -> Option<Part> {
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    let is_summary = value.get("latency_ms").is_some_and(|v| v.is_object()) && value.get("requests").is_some();
-    is_summary.then(|| serde_json::from_value(value).ok()).flatten()
 }
 
 #[cfg(test)]
