@@ -224,9 +224,11 @@ async fn run_check(spec: &Spec, r: &Resolved, c: &Check) -> Result<CheckResult, 
     let samples = spec.prometheus.query(&query, r.at).await?;
     let mut row = judge(c, query, &samples);
     let window = r.at.duration_since(r.start).unwrap_or_default();
-    if row.result == Status::Fail && window < r.scrape.interval * 2 {
+    let reaches_back = c.query.contains("$rate_interval");
+    if (row.result == Status::Fail || reaches_back) && window < r.scrape.interval * 2 {
         // A range over the window holds one sample at most, and a rate's range reaches back before
-        // the run: no data, or a figure that misses its bound, is nothing to judge, nothing wrong.
+        // the run: no data, a figure that misses its bound, or a rate that may be an earlier
+        // run's, is nothing to judge either way.
         row.result = Status::Skipped;
         let (w, every) = (secs(window), humantime::format_duration(r.scrape.interval));
         row.reason =

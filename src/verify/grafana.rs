@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use regex::{Captures, Regex};
 
+use super::scrape::rate_interval;
+
 /// `$var`, `[[var]]`, `[[var:fmt]]`, `${var}`, `${var.field}`, `${var:fmt}`, as Grafana matches them.
 static VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^\}]+))?(?::([^\}]+))?\}").expect("a valid regex")
@@ -220,11 +222,6 @@ pub(crate) fn format_duration(d: Duration) -> String {
 pub(crate) fn interval(range: Duration, max_data_points: u32, min_interval: Duration) -> Duration {
     let computed = range / max_data_points.max(1);
     round_interval(computed.max(min_interval))
-}
-
-/// `$__rate_interval`: max(`$__interval` + scrape interval, 4 × scrape interval).
-pub(crate) fn rate_interval(interval: Duration, scrape: Duration) -> Duration {
-    (interval + scrape).max(scrape * 4)
 }
 
 /// The built-in variables of one query: `$__interval`, `$__rate_interval`, `$__range`, ...

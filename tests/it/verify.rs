@@ -280,6 +280,9 @@ fn five_second_scrapes_judge_a_short_run_right() {
     assert!(rate.contains("skipped (too few scrapes to judge: "), "{table}");
     let success = row(&table, "success rate per workload (Istio)");
     assert!(success.contains("skipped (too few scrapes to judge: the window"), "{table}");
+    // The 20 s run before it still shows in a rate's range: not this run's figure, not a pass.
+    let inbound = row(&table, "productpage-v1 inbound req/s (Istio)");
+    assert!(inbound.contains("skipped (too few scrapes to judge: the window"), "{table}");
     assert!(!table.contains("FAIL"), "{table}");
 }
 
