@@ -217,3 +217,63 @@ async fn h2_goaway_mid_run_moves_to_new_connections_and_is_counted() {
     // requests on a connection; at least one GOAWAY moved the load.
     assert!(accepted.load(Ordering::Relaxed) >= 2, "{accepted:?} connections");
 }
+
+/// The JSON keys of a run's summary, a contract: a plain run has exactly these...
+const PLAIN_KEYS: [&str; 25] = [
+    "achieved_rps",
+    "duration_s",
+    "end_unix_s",
+    "ended_at",
+    "error_types",
+    "errors",
+    "histograms",
+    "in_flight_at_end",
+    "interrupted",
+    "latency_ms",
+    "ok",
+    "passed",
+    "requests",
+    "run_id",
+    "service_time_ms",
+    "settings",
+    "start_unix_s",
+    "started_at",
+    "status_codes",
+    "target_rps",
+    "throughput_rps",
+    "thresholds",
+    "timeline",
+    "version",
+    "dropped",
+];
+
+/// ...and a run with routes, classes, a split test, a shard, a warm-up and stages adds these.
+const OPTIONAL_KEYS: [&str; 6] = ["classes", "routes", "shard", "split", "stages", "warmup"];
+
+fn keys(s: &Summary) -> std::collections::BTreeSet<String> {
+    let v: serde_json::Value = serde_json::from_str(&s.render(trafficgen::input::config::Format::Json)).unwrap();
+    v.as_object().expect("an object").keys().cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_summary_has_exactly_the_committed_json_keys() {
+    let (addr, _) = target().await;
+    let ok = format!("http://{addr}/ok");
+    let plain = run(&["--rate", "200", "--requests", "5", &ok]).await;
+    let expected: std::collections::BTreeSet<String> = PLAIN_KEYS.iter().map(|k| k.to_string()).collect();
+    assert_eq!(keys(&plain), expected);
+    let other = format!("http://{addr}/status/200");
+    let full = [
+        ["--stages", "1s:40"],
+        ["--warmup", "200ms"],
+        ["--classify", "ok=ok"],
+        ["--expect-split", "ok=1,other=1"],
+        ["--shards", "2"],
+        ["--shard-index", "0"],
+    ];
+    let args: Vec<&str> = full.iter().flatten().copied().chain([ok.as_str(), other.as_str()]).collect();
+    let full = run(&args).await;
+    let expected: std::collections::BTreeSet<String> =
+        PLAIN_KEYS.iter().chain(&OPTIONAL_KEYS).map(|k| k.to_string()).collect();
+    assert_eq!(keys(&full), expected);
+}
