@@ -73,8 +73,8 @@ impl From<ParseError> for Failure {
 /// Set up logging for `command` and run it.
 pub async fn execute(command: Command) -> Result<ExitCode, Failure> {
     let (format, no_color) = match &command {
-        Command::Run(plan) | Command::Demo(_, plan) => (plan.log_format, plan.no_color),
-        Command::Capacity(search) => (search.plan.log_format, search.plan.no_color),
+        Command::Run(plan) | Command::Demo(_, plan) => (plan.output().log_format(), plan.output().no_color()),
+        Command::Capacity(search) => (search.plan.output().log_format(), search.plan.output().no_color()),
         _ => (Format::Text, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())),
     };
     init_logging(format, no_color);

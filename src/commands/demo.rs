@@ -76,22 +76,18 @@ pub(crate) fn plan(layered: &Layered) -> Result<Plan, ConfigError> {
     if layered.raw.url.is_empty() && layered.raw.scenario.is_none() {
         layered.raw.url.push(URL.to_string());
     }
-    let mut plan = Plan::from_layered(&layered)?;
-    if let Load::Open { rate } = plan.load {
-        // The demo must sustain 100 req/s, completed; a slower demo is held to 95% of what it asked for.
-        let floor = (rate * 0.95).min(100.0);
-        let expr = format!("throughput_rps>={floor}");
-        plan.thresholds.push(Threshold { expr, metric: Metric::ThroughputRps, op: Op::Ge, bound: floor });
-    }
-    Ok(plan)
+    let plan = Plan::from_layered(&layered)?;
+    let Load::Open { rate } = plan.load().mode() else { return Ok(plan) };
+    // The demo must sustain 100 req/s, completed; a slower demo is held to 95% of what it asked for.
+    let floor = (rate * 0.95).min(100.0);
+    let expr = format!("throughput_rps>={floor}");
+    let mut thresholds = plan.verdict().thresholds().to_vec();
+    thresholds.push(Threshold { expr, metric: Metric::ThroughputRps, op: Op::Ge, bound: floor });
+    Ok(plan.with_thresholds(thresholds))
 }
 
 /// Start the simulation, drive it with `plan`, and judge the result.
-pub(crate) async fn run(
-    args: &DemoArgs,
-    mut plan: Plan,
-    shutdown: impl Future<Output = ()>,
-) -> Result<Summary, DemoError> {
+pub(crate) async fn run(args: &DemoArgs, plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, DemoError> {
     let options = BookinfoOptions {
         latency_scale: args.latency_scale,
         faults: args.faults.clone(),
@@ -101,7 +97,7 @@ pub(crate) async fn run(
     let sim = Bookinfo::start(options).await?;
     let productpage = sim.productpage_addr();
     tracing::info!(%productpage, metrics = %sim.metrics_addr(), mesh_metrics = ?args.mesh_metrics, "Bookinfo simulation started; the cluster's metrics are at /metrics");
-    plan.client.pins.push(Pin { host: "productpage".into(), port: 9080, addr: productpage });
+    let plan = plan.with_pin(Pin { host: "productpage".into(), port: 9080, addr: productpage });
     let result = run_with(plan, shutdown, |summary| judge(summary, &sim)).await;
     sim.shutdown().await;
     Ok(result?)

@@ -65,7 +65,7 @@ pub(crate) async fn run_with(
     finish: impl FnOnce(&mut Summary),
 ) -> Result<Summary, RunError> {
     let result = run_inner(&plan, shutdown, finish).await;
-    cluster::quit_sidecar(&plan.sidecar, plan.in_pod).await;
+    cluster::quit_sidecar(plan.cluster().sidecar(), plan.cluster().in_pod()).await;
     result
 }
 
@@ -86,8 +86,8 @@ async fn run_inner(
         Some(true) => send_and_push(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
             MetricsServer::stop(server).await;
-            let url = plan.wait_for.as_ref().map(ToString::to_string).unwrap_or_default();
-            return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
+            let url = plan.cluster().wait_for().map(ToString::to_string).unwrap_or_default();
+            return Err(RunError::WaitFor { url, timeout: plan.cluster().wait_timeout() });
         }
         // A signal while waiting: nothing was sent; report that and end.
         None => (Sent::none_interrupted(), None),
@@ -101,13 +101,13 @@ async fn run_inner(
     });
     finish(&mut summary);
     // Checks against Prometheus wait for the last scrape, so the summary waits for them.
-    let verify = plan.verify.as_ref().filter(|_| !interrupted);
+    let verify = plan.verdict().verify().filter(|_| !interrupted);
     let mut written = verify.is_none().then(|| report_summary(plan, &summary));
     cluster::push(plan, metrics.render()).await;
-    if server.is_some() && !interrupted && !plan.linger.is_zero() {
-        tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
+    if server.is_some() && !interrupted && !plan.cluster().linger().is_zero() {
+        tracing::info!(linger = ?plan.cluster().linger(), "serving final metrics until the last scrape");
         tokio::select! {
-            _ = tokio::time::sleep(plan.linger) => {}
+            _ = tokio::time::sleep(plan.cluster().linger()) => {}
             _ = shutdown.clone() => {}
         }
     }
@@ -134,7 +134,7 @@ async fn send_and_push(
     metrics: &Metrics,
     shutdown: impl Future<Output = ()>,
 ) -> (Sent, Option<remote_write::Counts>) {
-    let pusher = plan.remote_write.clone().map(|rw| Pusher::start(rw, &metrics.registry));
+    let pusher = plan.output().remote_write().cloned().map(|rw| Pusher::start(rw, &metrics.registry));
     let sent = send_all(plan, metrics, shutdown).await;
     let pushed = match pusher {
         Some(p) => Some(p.finish().await),
@@ -146,14 +146,14 @@ async fn send_and_push(
 /// Print and write the summary (and the HTML report); a file's error is returned, the
 /// run still reports.
 fn report_summary(plan: &Plan, summary: &Summary) -> Result<(), RunError> {
-    print!("{}", summary.render(plan.output));
+    print!("{}", summary.render(plan.output().format()));
     report::write_termination_log(&summary.verdict());
-    if let Some(path) = &plan.summary_file {
+    if let Some(path) = plan.output().summary_file() {
         std::fs::write(path, summary.render(Format::Json))
             .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source })?;
     }
-    if let Some(path) = &plan.report {
-        html::write_summary(summary, &plan.run_id, path)?;
+    if let Some(path) = plan.output().report() {
+        html::write_summary(summary, plan.cluster().run_id(), path)?;
     }
     Ok(())
 }
@@ -193,10 +193,10 @@ impl MetricsServer {
     /// The plan's metrics (labelled with its shard, its run id set), served at `--metrics-addr`
     /// unless that is `off`.
     pub(crate) async fn for_plan(plan: &Plan) -> Result<(Metrics, Option<Self>), RunError> {
-        let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
-        let metrics = Metrics::new(&plan.routes, labels);
-        metrics.run_info(&plan.run_id);
-        let server = match plan.metrics_addr {
+        let labels = HashMap::from([("shard".to_string(), plan.cluster().shard().index.to_string())]);
+        let metrics = Metrics::new(plan.target().routes(), labels);
+        metrics.run_info(plan.cluster().run_id());
+        let server = match plan.output().metrics_addr() {
             Some(addr) => Some(MetricsServer::start(addr, &metrics).await?),
             None => None,
         };

@@ -24,8 +24,7 @@ async fn run(args: &[&str]) -> Summary {
 /// A run whose names are resolved by `nameserver` when given.
 async fn run_resolving(args: &[&str], nameserver: Option<SocketAddr>) -> Summary {
     let argv = ["trafficgen"].into_iter().chain(QUIET).chain(args.iter().copied());
-    let mut plan = plan_from(argv, Vec::new()).expect("valid test config");
-    plan.client.nameserver = nameserver;
+    let plan = plan_from(argv, Vec::new()).expect("valid test config").with_nameserver(nameserver);
     tokio::time::timeout(BOUND, trafficgen::run(plan, pending())).await.expect("bounded").expect("run completes")
 }
 

@@ -52,12 +52,12 @@ impl Summary {
         } = records;
         let ended_at = started_at + window;
         let mut summary = Summary {
-            run_id: plan.run_id.clone(),
+            run_id: plan.cluster().run_id().to_string(),
             started_at: humantime::format_rfc3339_millis(started_at).to_string(),
             ended_at: humantime::format_rfc3339_millis(ended_at).to_string(),
             settings: RunSettings::of(plan),
             interrupted,
-            shard: (plan.shard.count > 1).then_some(plan.shard),
+            shard: (plan.cluster().shard().count > 1).then_some(plan.cluster().shard()),
             start_unix_s: unix(started_at),
             end_unix_s: unix(ended_at),
             warmup,
@@ -68,11 +68,11 @@ impl Summary {
         };
         // The rate completed is the steady one, read from the timeline.
         summary.throughput_rps = summary.steady_throughput_rps();
-        for threshold in &plan.thresholds {
+        for threshold in plan.verdict().thresholds() {
             summary.add_verdict(threshold.check(&summary));
         }
-        if let Some((text, expected)) = &plan.expect_split {
-            let split = Split::test(text, expected, &summary.classes);
+        if let Some(expected) = plan.verdict().expect_split() {
+            let split = Split::test(&expected.text, &expected.weights, &summary.classes);
             summary.add_verdict(split.verdict());
             summary.split = Some(split);
         }
@@ -85,17 +85,17 @@ impl RunSettings {
     fn of(plan: &Plan) -> RunSettings {
         let mut seen = std::collections::HashSet::new();
         let targets: Vec<String> =
-            plan.routes.iter().map(|r| r.uri.to_string()).filter(|url| seen.insert(url.clone())).collect();
+            plan.target().routes().iter().map(|r| r.uri.to_string()).filter(|url| seen.insert(url.clone())).collect();
         RunSettings {
             targets,
-            rate: plan.load.rate(),
-            concurrency: match plan.load {
+            rate: plan.load().rate(),
+            concurrency: match plan.load().mode() {
                 Load::Closed { concurrency } => Some(concurrency.get()),
                 Load::Open { .. } => None,
             },
-            connections: plan.client.connections.get(),
-            http2: plan.client.http2,
-            timeout: humantime::format_duration(plan.timeout).to_string(),
+            connections: plan.client().options().connections.get(),
+            http2: plan.client().options().http2,
+            timeout: humantime::format_duration(plan.client().timeout()).to_string(),
         }
     }
 }
