@@ -162,8 +162,8 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
 /// otherwise the verdict decides.
 fn verdict(summary: &Summary, caught: &Caught) -> ExitCode {
     match caught.get() {
-        Some(signal) if summary.interrupted => ExitCode::from(shutdown::exit_code(signal)),
-        _ => ExitCode::from(if summary.passed { EXIT_OK } else { EXIT_THRESHOLDS }),
+        Some(signal) if summary.interrupted() => ExitCode::from(shutdown::exit_code(signal)),
+        _ => ExitCode::from(if summary.passed() { EXIT_OK } else { EXIT_THRESHOLDS }),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::engine::send::send_all;
 use crate::input::config::{ConfigError, Format, Plan};
 use crate::input::threshold::{Figures, Threshold};
 use crate::net::remote_write::Pusher;
-use crate::output::report::{self, Summary};
+use crate::output::report::{self, Beside, Summary};
 use crate::settings::{pick, Env, Layered, RawConfig, Source};
 use setting::{duration, positive_duration, Cause, Invalid, Parsed};
 
@@ -220,7 +220,7 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
         if sent.interrupted {
             break Ending::Interrupted;
         }
-        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan, started_at), &c.slos);
+        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan, started_at, Beside::default()), &c.slos);
         print_step(plan.output().format(), &step);
         let limited = step.broke.is_empty() && !step.held;
         s.record(rate, step.held);
@@ -255,21 +255,21 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
 /// target kept up mean the generator's limit, not the target's, was reached first.
 fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {
     let mut broke: Vec<String> = slos.iter().map(|t| t.check(summary)).filter(|v| !v.passed).map(|v| v.expr).collect();
-    let completed_rps = summary.throughput_rps;
+    let completed_rps = summary.throughput_rps();
     if completed_rps < KEPT_UP * rate {
         broke.push(format!("completed {completed_rps:.1} req/s < {:.0}%", KEPT_UP * 100.0));
     }
     Step {
         step: n,
         rate: round(rate),
-        achieved_rps: summary.achieved_rps,
+        achieved_rps: summary.achieved_rps(),
         throughput_rps: completed_rps,
-        sent: summary.requests,
-        completed: summary.requests - summary.in_flight_at_end,
-        p99_ms: summary.latency_ms.p99,
+        sent: summary.requests(),
+        completed: summary.requests() - summary.in_flight_at_end(),
+        p99_ms: summary.latency_ms().p99,
         error_rate: (summary.error_rate() * 1e6).round() / 1e6,
-        held: broke.is_empty() && summary.dropped == 0,
-        dropped: summary.dropped,
+        held: broke.is_empty() && summary.dropped() == 0,
+        dropped: summary.dropped(),
         broke,
     }
 }

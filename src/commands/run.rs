@@ -14,10 +14,9 @@ use crate::commands::html;
 use crate::engine::cluster;
 use crate::engine::send::{send_all, Sent};
 use crate::input::config::{Format, Plan};
-use crate::input::threshold::Verdict;
 use crate::net::remote_write::{self, Pusher};
 use crate::output::metrics::{self, Metrics};
-use crate::output::report::{self, RemoteWritten, Summary};
+use crate::output::report::{self, Beside, RemoteWritten, Summary};
 use crate::verify;
 
 /// A failure that is not the target's fault: exit 1.
@@ -55,16 +54,17 @@ pub enum RunError {
 /// Run `plan` until its schedule ends or `shutdown` resolves; print and return the summary.
 /// Whatever the outcome, the mesh sidecar is told to quit at the end.
 pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
-    run_with(plan, shutdown, |_| {}).await
+    run_with(plan, shutdown, |_| Beside::default()).await
 }
 
-/// [`run`], letting `finish` add figures and verdicts to the summary before it is printed.
+/// [`run`], with `observe` telling, once the window has ended, what was seen beside the send loop
+/// over its measured part (the demo's services): the summary reports it and is judged by it too.
 pub(crate) async fn run_with(
     plan: Plan,
     shutdown: impl Future<Output = ()>,
-    finish: impl FnOnce(&mut Summary),
+    observe: impl FnOnce(Duration) -> Beside,
 ) -> Result<Summary, RunError> {
-    let result = run_inner(&plan, shutdown, finish).await;
+    let result = run_inner(&plan, shutdown, observe).await;
     cluster::quit_sidecar(plan.cluster().sidecar(), plan.cluster().in_pod()).await;
     result
 }
@@ -72,7 +72,7 @@ pub(crate) async fn run_with(
 async fn run_inner(
     plan: &Plan,
     shutdown: impl Future<Output = ()>,
-    finish: impl FnOnce(&mut Summary),
+    observe: impl FnOnce(Duration) -> Beside,
 ) -> Result<Summary, RunError> {
     // Shared, so the gate, the send window and the linger can each wait on the same signal.
     let shutdown = shutdown.shared();
@@ -93,13 +93,13 @@ async fn run_inner(
         None => (Sent::none_interrupted(), None),
     };
     let interrupted = sent.interrupted;
-    let mut summary = sent.summary(plan, started_at);
-    summary.remote_write = pushed.map(|c| RemoteWritten {
+    let remote_write = pushed.map(|c| RemoteWritten {
         sent_samples: c.sent_samples,
         failed_samples: c.failed_samples,
         retries: c.retries,
     });
-    finish(&mut summary);
+    let beside = Beside { remote_write, ..observe(sent.measured(plan)) };
+    let mut summary = sent.summary(plan, started_at, beside);
     // Checks against Prometheus wait for the last scrape, so the summary waits for them.
     let verify = plan.verdict().verify().filter(|_| !interrupted);
     let mut written = verify.is_none().then(|| report_summary(plan, &summary));
@@ -112,15 +112,7 @@ async fn run_inner(
         }
     }
     if let Some(spec) = verify {
-        let verdict = run_verify(spec, &summary, shutdown).await;
-        let passed = verdict.count(verify::Status::Pass);
-        summary.add_verdict(Verdict {
-            expr: "prometheus checks (--verify-prometheus)".into(),
-            value: passed as f64,
-            measured: format!("{passed} of {} checks passed", verdict.checks.len()),
-            passed: verdict.passed,
-        });
-        summary.verify = Some(verdict);
+        summary.add_verification(run_verify(spec, &summary, shutdown).await);
         written = Some(report_summary(plan, &summary));
     }
     MetricsServer::stop(server).await;
@@ -167,9 +159,9 @@ async fn run_verify(
     let mut spec = spec.clone();
     let at = |s: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0));
     spec.window = verify::Window::Fixed {
-        start: at(summary.start_unix_s),
-        end: at(summary.end_unix_s),
-        run_id: Some(summary.run_id.clone()),
+        start: at(summary.start_unix_s()),
+        end: at(summary.end_unix_s()),
+        run_id: Some(summary.run_id().to_string()),
     };
     tracing::info!("checking what Prometheus saw of the run");
     let outcome = tokio::select! {

@@ -2,20 +2,18 @@
 //! and the stage gauges going, end the window on time or on a signal (draining, then aborting),
 //! and hand back what was recorded.
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
-use tokio::time::{interval_at, sleep_until, Instant};
+use tokio::time::{sleep_until, Instant};
 
 use crate::engine::pacer::Pacer;
 use crate::engine::worker::{self, Shared, Stop};
 use crate::input::config::share;
-use crate::input::config::{Format, Load, Plan};
+use crate::input::config::{Load, Plan};
 use crate::input::stages::Schedule;
 use crate::model::scenario::{Named, Route};
 use crate::net::client::Client;
@@ -23,10 +21,13 @@ use crate::net::otlp::{self, Exporter, Resource};
 use crate::net::trace::{LogLimit, Tracer};
 use crate::output::metrics::Metrics;
 use crate::output::recorder::{Completed, Recorder, StageStats, Stats};
-use crate::output::report::{self, Progress, Records, Spans, Summary};
+use crate::output::report::{self, Beside, Records, Spans, Summary};
 use crate::output::timeline::Point;
 
+mod progress;
 mod seconds;
+
+use progress::{progress, Look};
 
 /// What one send window produced.
 #[derive(Debug, Default)]
@@ -57,10 +58,15 @@ impl Sent {
         Sent { interrupted: true, ..Sent::default() }
     }
 
-    /// The summary of the measured part of the window, with the per-stage table, judged by the
-    /// plan's rules; sending started at `started_at`.
-    pub(crate) fn summary(&self, plan: &Plan, started_at: SystemTime) -> Summary {
-        let measured = self.window.saturating_sub(plan.load().warmup());
+    /// The window without its warm-up: what the summary's figures cover.
+    pub(crate) fn measured(&self, plan: &Plan) -> Duration {
+        self.window.saturating_sub(plan.load().warmup())
+    }
+
+    /// The summary of the measured part of the window, with the per-stage table and what was
+    /// seen `beside` the send loop, judged by the plan's rules; sending started at `started_at`.
+    pub(crate) fn summary(&self, plan: &Plan, started_at: SystemTime, beside: Beside) -> Summary {
+        let measured = self.measured(plan);
         let target_rps = match (plan.load().stages(), &self.schedule) {
             (Some(_), Some(s)) if !measured.is_zero() => {
                 let (from, to) = (plan.load().warmup().as_secs_f64(), self.window.as_secs_f64());
@@ -90,6 +96,7 @@ impl Sent {
             spans: self.spans.map(|c| Spans { exported: c.exported, dropped: c.dropped }),
             warmup,
             stages,
+            beside,
         };
         Summary::of_run(plan, records)
     }
@@ -331,64 +338,6 @@ async fn supervise(
     let scheduled = plan.load().rate().and(deadline);
     let end = ended.or(scheduled).unwrap_or_else(Instant::now);
     (end - start, abort_at.is_some(), completed)
-}
-
-/// How progress looks: JSON lines, plain lines, or a status line redrawn on a terminal.
-#[derive(Debug, Clone, Copy)]
-struct Look {
-    format: Format,
-    /// Text on a terminal: redraw one status line in place.
-    tty: bool,
-    /// Colour on that status line.
-    colour: bool,
-    target: Option<f64>,
-    duration: Option<Duration>,
-}
-
-impl Look {
-    fn of(plan: &Plan) -> Look {
-        let tty = plan.output().log_format() == Format::Text && std::io::stderr().is_terminal();
-        Look {
-            format: plan.output().log_format(),
-            tty,
-            colour: tty && !plan.output().no_color(),
-            target: plan.load().rate(),
-            duration: plan.load().duration(),
-        }
-    }
-}
-
-async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, look: Look, schedule: Option<Arc<Schedule>>) {
-    let mut ticker = interval_at(start + every, every);
-    let mut state = Progress { target: look.target, duration: look.duration, ..Progress::default() };
-    let mut classes = BTreeMap::new();
-    let mut last = start;
-    loop {
-        let now = ticker.tick().await;
-        let window = shared.recorder.take_window();
-        for (key, n) in &window.counts.classes {
-            *classes.entry(*key).or_insert(0) += n;
-        }
-        state.sent += window.counts.requests;
-        state.elapsed = now - start;
-        if let Some(s) = &schedule {
-            state.target = Some((s.rate_at(state.elapsed.as_secs_f64()) * 10.0).round() / 10.0);
-        }
-        state.span = now - last;
-        let in_flight = shared.metrics.in_flight.get();
-        state.sent_now = (window.counts.requests as i64 + in_flight - state.in_flight).max(0) as u64;
-        state.in_flight = in_flight;
-        state.classes = report::classes(&classes, &shared.named);
-        for (kind, n) in &window.counts.error_types {
-            *state.errors.entry(kind.as_str().to_string()).or_insert(0) += n;
-        }
-        if look.tty {
-            eprint!("\r\x1b[2K{}", state.status(&window, look.colour));
-        } else {
-            eprintln!("{}", state.line(&window, look.format));
-        }
-        last = now;
-    }
 }
 
 #[cfg(test)]
