@@ -102,7 +102,7 @@ async fn serve(args: sim::ServeArgs) -> Result<ExitCode, Failure> {
     let (signal, _) = shutdown::signals().map_err(Failure::runtime)?;
     match sim::run_serve(args, signal).await {
         Ok(()) => Ok(ExitCode::from(EXIT_OK)),
-        Err(e @ sim::ServeError::Invalid { .. }) => Err(Failure::Config(Box::new(e))),
+        Err(e @ sim::ServeError::Invalid(_)) => Err(Failure::Config(Box::new(e))),
         Err(e) => Err(Failure::runtime(e)),
     }
 }
