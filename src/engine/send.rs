@@ -13,7 +13,7 @@ use tokio::time::{sleep_until, Instant};
 use crate::engine::pacer::Pacer;
 use crate::engine::worker::{self, Shared, Stop};
 use crate::input::config::share;
-use crate::input::config::{Load, Plan};
+use crate::input::config::{Load, LoadSection, Plan};
 use crate::input::stages::Schedule;
 use crate::model::scenario::{Named, Route};
 use crate::net::client::Client;
@@ -113,31 +113,15 @@ const CONCURRENCY_PER_WORKER: usize = 100;
 /// Start up to one worker per core on the plan's schedule and wait for them; returns what was sent,
 /// the sending window and whether a signal ended it.
 pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> Sent {
-    let (load, routes) = (plan.load(), plan.target().routes());
+    let load = plan.load();
     let rate = load.rate();
     metrics.target_rps.set(rate.unwrap_or(0.0));
     let schedule = match load.stages() {
         Some(stages) => Some(Arc::new(Schedule::staged(stages))),
         None => rate.map(|r| Arc::new(Schedule::flat(r))),
     };
-    let rows = load.stages().map_or(usize::from(!load.warmup().is_zero()), <[_]>::len);
-    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let slots = match load.mode() {
-        Load::Open { .. } => load.max_in_flight().get(),
-        Load::Closed { concurrency } => concurrency.get(),
-    };
-    // As many workers as the load needs, up to one per core. Each worker wakes for its own ticks
-    // and responses, so a second one below what one can carry only adds wake-ups: one worker for
-    // 1,000 req/s took two thirds of the CPU per request that two did.
-    let needed = match (load.mode(), load.stages()) {
-        (Load::Closed { concurrency }, _) => concurrency.get().div_ceil(CONCURRENCY_PER_WORKER),
-        (_, Some(stages)) => {
-            (stages.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max) / RATE_PER_WORKER).ceil() as usize
-        }
-        (_, None) => (rate.unwrap_or(0.0) / RATE_PER_WORKER).ceil() as usize,
-    };
-    // HTTP/1.1 connections are split between the workers: each needs one.
-    let workers = parallelism.min(slots).min(needed.max(1)).min(plan.client().options().connections.get());
+    let slots = slots(load);
+    let workers = workers(plan, slots);
     let (exporter, spans) = match plan.output().otlp_endpoint() {
         Some(endpoint) => {
             let (exporter, sink) = Exporter::start(endpoint.clone(), resource(plan));
@@ -145,18 +129,7 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         }
         None => (None, None),
     };
-    let named = Named::of(routes);
-    let shared = Arc::new(Shared {
-        client: Client::new(routes, plan.client().options(), workers),
-        recorder: Recorder::with_stages(workers, rows, named.of_route),
-        named: named.first,
-        metrics: metrics.clone(),
-        routes: routes.to_vec(),
-        login: plan.target().login(),
-        wheel: worker::wheel(&routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
-        timeout: plan.client().timeout(),
-        trace: Tracer { tracing: plan.output().tracing(), spans, failures: LogLimit::default() },
-    });
+    let shared = shared(plan, metrics, workers, spans);
     let (stop, stopped) = watch::channel(Stop::Running);
     let staged = schedule.clone().filter(|_| plan.load().stages().is_some());
     let (mut tasks, start) = start_workers(&shared, plan, staged.as_ref(), workers, slots, &stopped).await;
@@ -189,6 +162,50 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
     let completed = completed.unwrap_or_else(|| Completed::all(&stats));
     let named = shared.named.clone();
     Sent { stats, window, interrupted, completed, rows, schedule, timeline, named, spans }
+}
+
+/// Most requests out at once: `--max-in-flight` in open loop, the concurrency in closed loop.
+fn slots(load: &LoadSection) -> usize {
+    match load.mode() {
+        Load::Open { .. } => load.max_in_flight().get(),
+        Load::Closed { concurrency } => concurrency.get(),
+    }
+}
+
+/// As many workers as the load needs, up to one per core. Each worker wakes for its own ticks
+/// and responses, so a second one below what one can carry only adds wake-ups: one worker for
+/// 1,000 req/s took two thirds of the CPU per request that two did.
+fn workers(plan: &Plan, slots: usize) -> usize {
+    let load = plan.load();
+    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let needed = match (load.mode(), load.stages()) {
+        (Load::Closed { concurrency }, _) => concurrency.get().div_ceil(CONCURRENCY_PER_WORKER),
+        (_, Some(stages)) => {
+            (stages.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max) / RATE_PER_WORKER).ceil() as usize
+        }
+        (_, None) => (load.rate().unwrap_or(0.0) / RATE_PER_WORKER).ceil() as usize,
+    };
+    // HTTP/1.1 connections are split between the workers: each needs one.
+    parallelism.min(slots).min(needed.max(1)).min(plan.client().options().connections.get())
+}
+
+/// What every worker shares: the client, the recorder (a row per stage, or one for the warm-up),
+/// the routes and how to pick them, the trace settings.
+fn shared(plan: &Plan, metrics: &Metrics, workers: usize, spans: Option<otlp::Sink>) -> Arc<Shared> {
+    let (load, routes) = (plan.load(), plan.target().routes());
+    let rows = load.stages().map_or(usize::from(!load.warmup().is_zero()), <[_]>::len);
+    let named = Named::of(routes);
+    Arc::new(Shared {
+        client: Client::new(routes, plan.client().options(), workers),
+        recorder: Recorder::with_stages(workers, rows, named.of_route),
+        named: named.first,
+        metrics: metrics.clone(),
+        routes: routes.to_vec(),
+        login: plan.target().login(),
+        wheel: worker::wheel(&routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
+        timeout: plan.client().timeout(),
+        trace: Tracer { tracing: plan.output().tracing(), spans, failures: LogLimit::default() },
+    })
 }
 
 /// Start `workers` send loops, each on a thread of its own, and their schedule (flat, or `staged`)
