@@ -2,13 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use super::{Percentiles, RouteFigures, ServiceFigures, Split, StageRow, Summary};
+use super::{Percentiles, RouteFigures, StageRow, Summary};
 use crate::input::threshold::Verdict;
-use crate::output::timeline::Point;
 
 impl Summary {
     /// The run's identifier.
-    pub fn run_id(&self) -> &str {
+    pub(crate) fn run_id(&self) -> &str {
         &self.run_id
     }
 
@@ -23,12 +22,12 @@ impl Summary {
     }
 
     /// Responses completed per second: what the target kept up with.
-    pub fn throughput_rps(&self) -> f64 {
+    pub(crate) fn throughput_rps(&self) -> f64 {
         self.throughput_rps
     }
 
     /// Requests sent in the window and still unanswered when it ended.
-    pub fn in_flight_at_end(&self) -> u64 {
+    pub(crate) fn in_flight_at_end(&self) -> u64 {
         self.in_flight_at_end
     }
 
@@ -68,7 +67,7 @@ impl Summary {
     }
 
     /// Corrected latency (from the intended send time).
-    pub fn latency_ms(&self) -> &Percentiles {
+    pub(crate) fn latency_ms(&self) -> &Percentiles {
         &self.latency_ms
     }
 
@@ -102,23 +101,13 @@ impl Summary {
         self.interrupted
     }
 
-    /// Per-service figures as the services saw them (the demo's simulation).
-    pub fn services(&self) -> &BTreeMap<String, ServiceFigures> {
-        &self.services
-    }
-
-    /// The `--expect-split` test, when asked for.
-    pub fn split(&self) -> Option<&Split> {
-        self.split.as_ref()
-    }
-
     /// When sending started, Unix seconds.
-    pub fn start_unix_s(&self) -> f64 {
+    pub(crate) fn start_unix_s(&self) -> f64 {
         self.start_unix_s
     }
 
     /// When sending ended, Unix seconds.
-    pub fn end_unix_s(&self) -> f64 {
+    pub(crate) fn end_unix_s(&self) -> f64 {
         self.end_unix_s
     }
 
@@ -130,10 +119,5 @@ impl Summary {
     /// One row per `--stages` stage.
     pub fn stages(&self) -> &[StageRow] {
         &self.stages
-    }
-
-    /// The run second by second.
-    pub fn timeline(&self) -> &[Point] {
-        &self.timeline
     }
 }
