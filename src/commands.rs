@@ -73,8 +73,8 @@ impl From<ParseError> for Failure {
 /// Set up logging for `command` and run it.
 pub async fn execute(command: Command) -> Result<ExitCode, Failure> {
     let (format, no_color) = match &command {
-        Command::Run(plan) | Command::Demo(_, plan) => (plan.log_format, plan.no_color),
-        Command::Capacity(search) => (search.plan.log_format, search.plan.no_color),
+        Command::Run(plan) | Command::Demo(_, plan) => (plan.output().log_format(), plan.output().no_color()),
+        Command::Capacity(search) => (search.plan.output().log_format(), search.plan.output().no_color()),
         _ => (Format::Text, std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())),
     };
     init_logging(format, no_color);
@@ -102,7 +102,7 @@ async fn serve(args: sim::ServeArgs) -> Result<ExitCode, Failure> {
     let (signal, _) = shutdown::signals().map_err(Failure::runtime)?;
     match sim::run_serve(args, signal).await {
         Ok(()) => Ok(ExitCode::from(EXIT_OK)),
-        Err(e @ sim::ServeError::Invalid { .. }) => Err(Failure::Config(Box::new(e))),
+        Err(e @ sim::ServeError::Invalid(_)) => Err(Failure::Config(Box::new(e))),
         Err(e) => Err(Failure::runtime(e)),
     }
 }
@@ -162,8 +162,8 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Failure> {
 /// otherwise the verdict decides.
 fn verdict(summary: &Summary, caught: &Caught) -> ExitCode {
     match caught.get() {
-        Some(signal) if summary.interrupted => ExitCode::from(shutdown::exit_code(signal)),
-        _ => ExitCode::from(if summary.passed { EXIT_OK } else { EXIT_THRESHOLDS }),
+        Some(signal) if summary.interrupted() => ExitCode::from(shutdown::exit_code(signal)),
+        _ => ExitCode::from(if summary.passed() { EXIT_OK } else { EXIT_THRESHOLDS }),
     }
 }
 

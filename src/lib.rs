@@ -10,7 +10,7 @@
 //! | [`commands`] | each command run to its exit code (logging and signals set up once): `cli` parses argv and env into one [`commands::cli::Command`]; `run`, `demo`, `capacity`, `compare`, `html` (`report`), `merge` |
 //! | `engine`     | one sending window: `send` starts a `worker` per core, each the one send loop, driven by a `pacer` (open loop: absolute deadlines; closed loop: now); `cluster` (wait-for, Pushgateway, sidecar quit), `shutdown` (signals) |
 //! | [`output`]   | what happened and how it is shown: `recorder` (per-worker histograms and counters), `timeline` (the run second by second), `metrics` (`/metrics`), [`output::report`] (progress lines, the summary and its verdict) |
-//! | [`input`]    | what the user asked for: the settings validated by [`input::config`] into a `Plan` that every later module trusts; `threshold`, `stages` |
+//! | [`input`]    | what the user asked for: the settings validated by [`input::config`] into a `Plan`, section by section (target, load, client, output, verdict, cluster), that every later module trusts; `threshold`, `stages` |
 //! | `verify`     | PromQL checks that Prometheus saw the traffic (`verify`, `run --verify-prometheus`): presets per kind of cluster, Grafana dashboards, alert rules, and why a query had no data |
 //! | `net`        | talking HTTP: `client` (dns, tls, connect, the `h1` exchange, h2), `trace` headers, `otlp` span export, `remote_write` (the metrics pushed to Prometheus) |
 //! | `model`      | the shared vocabulary: `scenario` (routes), `classify` (response classes), `outcome` (`ErrorType`, `Outcome`), `url` |

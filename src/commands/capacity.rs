@@ -12,10 +12,10 @@ use serde::Serialize;
 use crate::commands::run::{MetricsServer, RunError};
 use crate::engine::cluster;
 use crate::engine::send::send_all;
-use crate::input::config::{ConfigError, Format, Load, Plan};
+use crate::input::config::{ConfigError, Format, Plan};
 use crate::input::threshold::{Figures, Threshold};
 use crate::net::remote_write::Pusher;
-use crate::output::report::{self, Summary};
+use crate::output::report::{self, Beside, Summary};
 use crate::settings::{pick, Env, Layered, RawConfig, Source};
 use setting::{duration, positive_duration, Cause, Invalid, Parsed};
 
@@ -53,7 +53,8 @@ pub(crate) struct CapacityArgs {
 /// A validated capacity search.
 #[derive(Debug, Clone)]
 pub struct Capacity {
-    /// The run plan each step uses, with the step's rate and duration set.
+    /// The run plan without its rules (the SLOs judge each step); a step runs it at the step's
+    /// rate for `step_duration` ([`Plan::step`]).
     pub plan: Plan,
     /// The rules a step must keep to hold (`--slo`, and `--threshold` alike).
     pub slos: Vec<Threshold>,
@@ -102,8 +103,8 @@ pub(crate) fn plan(matches: &ArgMatches, layered: &Layered, env: &Env) -> Result
     let step_duration = parse("step_duration", "a duration such as 30s", &|s| positive_duration(s).map(secs))?;
     let cooldown = parse("cooldown", "a duration such as 5s, or 0s", &|s| duration(s).map(secs))?;
     let (step_duration, cooldown) = (Duration::from_secs_f64(step_duration), Duration::from_secs_f64(cooldown));
-    let mut plan = Plan::from_layered(layered)?;
-    let mut slos = std::mem::take(&mut plan.thresholds);
+    let plan = Plan::from_layered(layered)?;
+    let mut slos = plan.verdict().thresholds().to_vec();
     if let Some(given) = pick(matches, env, "slo") {
         for text in given.items().iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
             let slo = Threshold::parse(text).map_err(|e| Invalid::new(&given.name, text, e.to_string()))?;
@@ -114,12 +115,13 @@ pub(crate) fn plan(matches: &ArgMatches, layered: &Layered, env: &Env) -> Result
         let expected = "at least one rule such as p99<500ms or error_rate<1%: without one, every rate holds";
         return Err(Invalid::new("--slo", "", expected).into());
     }
-    if plan.warmup >= step_duration {
+    if plan.load().warmup() >= step_duration {
         let value = layered.raw.warmup.clone().unwrap_or_default();
         let expected = format!("a warm-up shorter than --step-duration ({step_duration:?})");
         return Err(Invalid::new(layered.name("warmup"), value, expected).into());
     }
-    plan.duration = Some(step_duration);
+    // Each step is judged by the SLOs here, not by the run's own rules.
+    let plan = plan.with_thresholds(Vec::new());
     Ok(Capacity { plan, slos, start, max, growth, step_duration, cooldown })
 }
 
@@ -178,7 +180,7 @@ pub(crate) struct Conclusion {
 /// Run the search until it ends or `shutdown` resolves. The sidecar is told to quit at the end.
 pub(crate) async fn run(c: Capacity, shutdown: impl Future<Output = ()>) -> Result<Conclusion, RunError> {
     let result = search(&c, shutdown).await;
-    cluster::quit_sidecar(&c.plan.sidecar, c.plan.in_pod).await;
+    cluster::quit_sidecar(c.plan.cluster().sidecar(), c.plan.cluster().in_pod()).await;
     result
 }
 
@@ -192,12 +194,12 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
     };
     if !ready {
         MetricsServer::stop(server).await;
-        let url = plan.wait_for.as_ref().map(ToString::to_string).unwrap_or_default();
-        return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
+        let url = plan.cluster().wait_for().map(ToString::to_string).unwrap_or_default();
+        return Err(RunError::WaitFor { url, timeout: plan.cluster().wait_timeout() });
     }
     print_head(c);
     // The whole search is one push series: each step's rate shows in Prometheus as it runs.
-    let pusher = plan.remote_write.clone().map(|rw| Pusher::start(rw, &metrics.registry));
+    let pusher = plan.output().remote_write().cloned().map(|rw| Pusher::start(rw, &metrics.registry));
     let mut s = Search::new(c.start, c.max, c.growth);
     let mut steps: Vec<Step> = Vec::new();
     let end = loop {
@@ -212,15 +214,14 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
             _ = shutdown.clone() => break Ending::Interrupted,
             _ = tokio::time::sleep(cooldown) => {}
         }
-        let mut step_plan = plan.clone();
-        step_plan.load = Load::Open { rate };
+        let step_plan = plan.step(rate, c.step_duration);
         let started_at = std::time::SystemTime::now();
         let sent = send_all(&step_plan, &metrics, shutdown.clone()).await;
         if sent.interrupted {
             break Ending::Interrupted;
         }
-        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan, started_at), &c.slos);
-        print_step(plan.output, &step);
+        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan, started_at, Beside::default()), &c.slos);
+        print_step(plan.output().format(), &step);
         let limited = step.broke.is_empty() && !step.held;
         s.record(rate, step.held);
         steps.push(step);
@@ -232,12 +233,12 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
         p.finish().await;
     }
     let outcome = conclude(c, &s, &steps, end);
-    match plan.output {
+    match plan.output().format() {
         Format::Json => println!("{}", serde_json::to_string(&outcome).expect("outcome serializes")),
         Format::Text => println!("{}", outcome.message),
     }
     report::write_termination_log(&outcome.message);
-    let written = match &plan.summary_file {
+    let written = match plan.output().summary_file() {
         Some(path) => std::fs::write(path, serde_json::to_string(&outcome).expect("outcome serializes") + "\n")
             .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source }),
         None => Ok(()),
@@ -254,21 +255,21 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
 /// target kept up mean the generator's limit, not the target's, was reached first.
 fn judge(n: usize, rate: f64, summary: &Summary, slos: &[Threshold]) -> Step {
     let mut broke: Vec<String> = slos.iter().map(|t| t.check(summary)).filter(|v| !v.passed).map(|v| v.expr).collect();
-    let completed_rps = summary.throughput_rps;
+    let completed_rps = summary.throughput_rps();
     if completed_rps < KEPT_UP * rate {
         broke.push(format!("completed {completed_rps:.1} req/s < {:.0}%", KEPT_UP * 100.0));
     }
     Step {
         step: n,
         rate: round(rate),
-        achieved_rps: summary.achieved_rps,
+        achieved_rps: summary.achieved_rps(),
         throughput_rps: completed_rps,
-        sent: summary.requests,
-        completed: summary.requests - summary.in_flight_at_end,
-        p99_ms: summary.latency_ms.p99,
+        sent: summary.requests(),
+        completed: summary.requests() - summary.in_flight_at_end(),
+        p99_ms: summary.latency_ms().p99,
         error_rate: (summary.error_rate() * 1e6).round() / 1e6,
-        held: broke.is_empty() && summary.dropped == 0,
-        dropped: summary.dropped,
+        held: broke.is_empty() && summary.dropped() == 0,
+        dropped: summary.dropped(),
         broke,
     }
 }
@@ -311,7 +312,7 @@ fn round(r: f64) -> f64 {
 }
 
 fn print_head(c: &Capacity) {
-    if c.plan.output == Format::Text {
+    if c.plan.output().format() == Format::Text {
         let slos: Vec<&str> = c.slos.iter().map(|t| t.expr.as_str()).collect();
         let growth = match c.growth {
             Growth::Times(f) => format!("x{f}"),

@@ -3,7 +3,9 @@
 //! working Bookinfo shows: at least 100 req/s sustained, traffic at all four services, and a
 //! reviews split consistent with 1/3 each.
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
 use sim::{Bookinfo, BookinfoOptions, Fault, ServeError};
 
@@ -11,7 +13,7 @@ use crate::commands::run::{run_with, RunError};
 use crate::input::config::{ConfigError, Load, Plan};
 use crate::input::threshold::{Metric, Op, Threshold, Verdict};
 use crate::net::client::Pin;
-use crate::output::report::{ServiceFigures, Summary};
+use crate::output::report::{Beside, ServiceFigures, Summary};
 use crate::settings::{Layered, RawConfig, Source};
 
 /// The URL a cluster user types.
@@ -76,22 +78,18 @@ pub(crate) fn plan(layered: &Layered) -> Result<Plan, ConfigError> {
     if layered.raw.url.is_empty() && layered.raw.scenario.is_none() {
         layered.raw.url.push(URL.to_string());
     }
-    let mut plan = Plan::from_layered(&layered)?;
-    if let Load::Open { rate } = plan.load {
-        // The demo must sustain 100 req/s, completed; a slower demo is held to 95% of what it asked for.
-        let floor = (rate * 0.95).min(100.0);
-        let expr = format!("throughput_rps>={floor}");
-        plan.thresholds.push(Threshold { expr, metric: Metric::ThroughputRps, op: Op::Ge, bound: floor });
-    }
-    Ok(plan)
+    let plan = Plan::from_layered(&layered)?;
+    let Load::Open { rate } = plan.load().mode() else { return Ok(plan) };
+    // The demo must sustain 100 req/s, completed; a slower demo is held to 95% of what it asked for.
+    let floor = (rate * 0.95).min(100.0);
+    let expr = format!("throughput_rps>={floor}");
+    let mut thresholds = plan.verdict().thresholds().to_vec();
+    thresholds.push(Threshold { expr, metric: Metric::ThroughputRps, op: Op::Ge, bound: floor });
+    Ok(plan.with_thresholds(thresholds))
 }
 
 /// Start the simulation, drive it with `plan`, and judge the result.
-pub(crate) async fn run(
-    args: &DemoArgs,
-    mut plan: Plan,
-    shutdown: impl Future<Output = ()>,
-) -> Result<Summary, DemoError> {
+pub(crate) async fn run(args: &DemoArgs, plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, DemoError> {
     let options = BookinfoOptions {
         latency_scale: args.latency_scale,
         faults: args.faults.clone(),
@@ -101,36 +99,40 @@ pub(crate) async fn run(
     let sim = Bookinfo::start(options).await?;
     let productpage = sim.productpage_addr();
     tracing::info!(%productpage, metrics = %sim.metrics_addr(), mesh_metrics = ?args.mesh_metrics, "Bookinfo simulation started; the cluster's metrics are at /metrics");
-    plan.client.pins.push(Pin { host: "productpage".into(), port: 9080, addr: productpage });
-    let result = run_with(plan, shutdown, |summary| judge(summary, &sim)).await;
+    let plan = plan.with_pin(Pin { host: "productpage".into(), port: 9080, addr: productpage });
+    let result = run_with(plan, shutdown, |measured| observe(&sim, measured)).await;
     sim.shutdown().await;
     Ok(result?)
 }
 
-/// Add the services' own figures and the "all four services received traffic" verdict.
-fn judge(summary: &mut Summary, sim: &Bookinfo) {
-    let seconds = summary.duration_s.max(1e-9);
-    for (name, stats) in sim.service_stats() {
-        summary.services.insert(
-            name,
-            ServiceFigures {
+/// The services' own figures over the `measured` window, and the "all four services received
+/// traffic" verdict drawn from them.
+fn observe(sim: &Bookinfo, measured: Duration) -> Beside {
+    let seconds = measured.as_secs_f64().max(1e-9);
+    let services: BTreeMap<String, ServiceFigures> = sim
+        .service_stats()
+        .into_iter()
+        .map(|(name, stats)| {
+            let figures = ServiceFigures {
                 requests: stats.requests,
                 rps: (stats.requests as f64 / seconds * 10.0).round() / 10.0,
                 p50_ms: stats.p50_ms,
                 p95_ms: stats.p95_ms,
                 p99_ms: stats.p99_ms,
                 errors: stats.errors,
-            },
-        );
-    }
+            };
+            (name, figures)
+        })
+        .collect();
     let reached = SERVICES
         .iter()
-        .filter(|(_, workloads)| workloads.iter().any(|w| summary.services.get(*w).is_some_and(|s| s.requests > 0)))
+        .filter(|(_, workloads)| workloads.iter().any(|w| services.get(*w).is_some_and(|s| s.requests > 0)))
         .count();
-    summary.add_verdict(Verdict {
+    let verdict = Verdict {
         expr: "traffic at productpage, details, reviews and ratings".into(),
         value: reached as f64,
         measured: format!("{reached} of {} services", SERVICES.len()),
         passed: reached == SERVICES.len(),
-    });
+    };
+    Beside { services, verdicts: vec![verdict], ..Beside::default() }
 }

@@ -4,6 +4,7 @@
 //! the union of the shards' windows. The thresholds given (or else the shards' own) judge the
 //! merged result.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use crate::input::config::Format;
 use crate::input::threshold::Threshold;
 use crate::model::outcome::ErrorType;
 use crate::output::recorder::{Completed, Counts, Stats};
-use crate::output::report::{decode, Percentiles, Summary};
+use crate::output::report::{decode, Identity, Percentiles, RunSettings, ShardRecords, Summary};
 
 mod read;
 
@@ -117,26 +118,32 @@ pub(crate) fn merge(parts: &[Part], thresholds: &[Threshold], allow_mixed: bool)
     let done: f64 = parts.iter().map(|p| p.throughput_rps.unwrap_or(p.achieved_rps) * p.duration_s).sum();
     let completed = Completed { requests: (done.round() as u64).min(stats.counts.requests), routes: Vec::new() };
     let target = parts.iter().map(|p| p.target_rps).sum::<Option<f64>>();
-    let mut summary = Summary::new(&stats, &completed, target, window, &[]);
-    summary.in_flight_at_end = in_flight;
-    summary.run_id = ids.join(",");
     let first = parts.iter().min_by(|a, b| a.start_unix_s.total_cmp(&b.start_unix_s));
     let last = parts.iter().max_by(|a, b| a.end_unix_s.total_cmp(&b.end_unix_s));
-    summary.started_at = first.map(|p| p.started_at.clone()).unwrap_or_default();
-    summary.ended_at = last.map(|p| p.ended_at.clone()).unwrap_or_default();
-    (summary.start_unix_s, summary.end_unix_s) = (start, end);
-    summary.settings = first.map(|p| p.settings.clone()).unwrap_or_default();
-    summary.settings.rate = target;
-    summary.interrupted = parts.iter().any(|p| p.interrupted);
-    for p in parts {
-        for (k, v) in &p.classes {
-            *summary.classes.entry(k.clone()).or_default() += v;
-        }
+    let identity = Identity {
+        run_id: ids.join(","),
+        started_at: first.map(|p| p.started_at.clone()).unwrap_or_default(),
+        ended_at: last.map(|p| p.ended_at.clone()).unwrap_or_default(),
+        start_unix_s: start,
+        end_unix_s: end,
+        settings: RunSettings { rate: target, ..first.map(|p| p.settings.clone()).unwrap_or_default() },
+        interrupted: parts.iter().any(|p| p.interrupted),
+    };
+    let mut classes = BTreeMap::new();
+    for (k, v) in parts.iter().flat_map(|p| &p.classes) {
+        *classes.entry(k.clone()).or_default() += v;
     }
+    let records = ShardRecords {
+        stats: &stats,
+        completed: &completed,
+        target_rps: target,
+        window,
+        identity,
+        in_flight_at_end: in_flight,
+        classes,
+    };
     let rules = if thresholds.is_empty() { own_thresholds(parts) } else { thresholds.to_vec() };
-    for rule in &rules {
-        summary.add_verdict(rule.check(&summary));
-    }
+    let summary = Summary::of_shards(records, &rules);
     let mut shards: Vec<ShardRow> = parts.iter().map(row).collect();
     shards.sort_by(|a, b| (a.shard, &a.source).cmp(&(b.shard, &b.source)));
     Ok(Merged { summary, shards })
@@ -220,7 +227,7 @@ impl Merged {
             }
             Format::Text => {
                 let mut s = String::new();
-                let runs = self.summary.run_id.as_str();
+                let runs = self.summary.run_id();
                 let _ = writeln!(s, "trafficgen merge: {} of run {runs}", plural_shards(self.shards.len()));
                 let _ = writeln!(
                     s,
@@ -248,7 +255,7 @@ impl Merged {
 
     /// Whether the merged result passed.
     pub(crate) fn passed(&self) -> bool {
-        self.summary.passed
+        self.summary.passed()
     }
 }
 

@@ -14,10 +14,9 @@ use crate::commands::html;
 use crate::engine::cluster;
 use crate::engine::send::{send_all, Sent};
 use crate::input::config::{Format, Plan};
-use crate::input::threshold::Verdict;
 use crate::net::remote_write::{self, Pusher};
 use crate::output::metrics::{self, Metrics};
-use crate::output::report::{self, RemoteWritten, Summary};
+use crate::output::report::{self, Beside, RemoteWritten, Summary};
 use crate::verify;
 
 /// A failure that is not the target's fault: exit 1.
@@ -55,24 +54,25 @@ pub enum RunError {
 /// Run `plan` until its schedule ends or `shutdown` resolves; print and return the summary.
 /// Whatever the outcome, the mesh sidecar is told to quit at the end.
 pub async fn run(plan: Plan, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
-    run_with(plan, shutdown, |_| {}).await
+    run_with(plan, shutdown, |_| Beside::default()).await
 }
 
-/// [`run`], letting `finish` add figures and verdicts to the summary before it is printed.
+/// [`run`], with `observe` telling, once the window has ended, what was seen beside the send loop
+/// over its measured part (the demo's services): the summary reports it and is judged by it too.
 pub(crate) async fn run_with(
     plan: Plan,
     shutdown: impl Future<Output = ()>,
-    finish: impl FnOnce(&mut Summary),
+    observe: impl FnOnce(Duration) -> Beside,
 ) -> Result<Summary, RunError> {
-    let result = run_inner(&plan, shutdown, finish).await;
-    cluster::quit_sidecar(&plan.sidecar, plan.in_pod).await;
+    let result = run_inner(&plan, shutdown, observe).await;
+    cluster::quit_sidecar(plan.cluster().sidecar(), plan.cluster().in_pod()).await;
     result
 }
 
 async fn run_inner(
     plan: &Plan,
     shutdown: impl Future<Output = ()>,
-    finish: impl FnOnce(&mut Summary),
+    observe: impl FnOnce(Duration) -> Beside,
 ) -> Result<Summary, RunError> {
     // Shared, so the gate, the send window and the linger can each wait on the same signal.
     let shutdown = shutdown.shared();
@@ -86,41 +86,33 @@ async fn run_inner(
         Some(true) => send_and_push(plan, &metrics, shutdown.clone()).await,
         Some(false) => {
             MetricsServer::stop(server).await;
-            let url = plan.wait_for.as_ref().map(ToString::to_string).unwrap_or_default();
-            return Err(RunError::WaitFor { url, timeout: plan.wait_timeout });
+            let url = plan.cluster().wait_for().map(ToString::to_string).unwrap_or_default();
+            return Err(RunError::WaitFor { url, timeout: plan.cluster().wait_timeout() });
         }
         // A signal while waiting: nothing was sent; report that and end.
         None => (Sent::none_interrupted(), None),
     };
     let interrupted = sent.interrupted;
-    let mut summary = sent.summary(plan, started_at);
-    summary.remote_write = pushed.map(|c| RemoteWritten {
+    let remote_write = pushed.map(|c| RemoteWritten {
         sent_samples: c.sent_samples,
         failed_samples: c.failed_samples,
         retries: c.retries,
     });
-    finish(&mut summary);
+    let beside = Beside { remote_write, ..observe(sent.measured(plan)) };
+    let mut summary = sent.summary(plan, started_at, beside);
     // Checks against Prometheus wait for the last scrape, so the summary waits for them.
-    let verify = plan.verify.as_ref().filter(|_| !interrupted);
+    let verify = plan.verdict().verify().filter(|_| !interrupted);
     let mut written = verify.is_none().then(|| report_summary(plan, &summary));
     cluster::push(plan, metrics.render()).await;
-    if server.is_some() && !interrupted && !plan.linger.is_zero() {
-        tracing::info!(linger = ?plan.linger, "serving final metrics until the last scrape");
+    if server.is_some() && !interrupted && !plan.cluster().linger().is_zero() {
+        tracing::info!(linger = ?plan.cluster().linger(), "serving final metrics until the last scrape");
         tokio::select! {
-            _ = tokio::time::sleep(plan.linger) => {}
+            _ = tokio::time::sleep(plan.cluster().linger()) => {}
             _ = shutdown.clone() => {}
         }
     }
     if let Some(spec) = verify {
-        let verdict = run_verify(spec, &summary, shutdown).await;
-        let passed = verdict.count(verify::Status::Pass);
-        summary.add_verdict(Verdict {
-            expr: "prometheus checks (--verify-prometheus)".into(),
-            value: passed as f64,
-            measured: format!("{passed} of {} checks passed", verdict.checks.len()),
-            passed: verdict.passed,
-        });
-        summary.verify = Some(verdict);
+        summary.add_verification(run_verify(spec, &summary, shutdown).await);
         written = Some(report_summary(plan, &summary));
     }
     MetricsServer::stop(server).await;
@@ -134,7 +126,7 @@ async fn send_and_push(
     metrics: &Metrics,
     shutdown: impl Future<Output = ()>,
 ) -> (Sent, Option<remote_write::Counts>) {
-    let pusher = plan.remote_write.clone().map(|rw| Pusher::start(rw, &metrics.registry));
+    let pusher = plan.output().remote_write().cloned().map(|rw| Pusher::start(rw, &metrics.registry));
     let sent = send_all(plan, metrics, shutdown).await;
     let pushed = match pusher {
         Some(p) => Some(p.finish().await),
@@ -146,14 +138,14 @@ async fn send_and_push(
 /// Print and write the summary (and the HTML report); a file's error is returned, the
 /// run still reports.
 fn report_summary(plan: &Plan, summary: &Summary) -> Result<(), RunError> {
-    print!("{}", summary.render(plan.output));
+    print!("{}", summary.render(plan.output().format()));
     report::write_termination_log(&summary.verdict());
-    if let Some(path) = &plan.summary_file {
+    if let Some(path) = plan.output().summary_file() {
         std::fs::write(path, summary.render(Format::Json))
             .map_err(|source| RunError::SummaryFile { path: path.display().to_string(), source })?;
     }
-    if let Some(path) = &plan.report {
-        html::write_summary(summary, &plan.run_id, path)?;
+    if let Some(path) = plan.output().report() {
+        html::write_summary(summary, plan.cluster().run_id(), path)?;
     }
     Ok(())
 }
@@ -167,9 +159,9 @@ async fn run_verify(
     let mut spec = spec.clone();
     let at = |s: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(s.max(0.0));
     spec.window = verify::Window::Fixed {
-        start: at(summary.start_unix_s),
-        end: at(summary.end_unix_s),
-        run_id: Some(summary.run_id.clone()),
+        start: at(summary.start_unix_s()),
+        end: at(summary.end_unix_s()),
+        run_id: Some(summary.run_id().to_string()),
     };
     tracing::info!("checking what Prometheus saw of the run");
     let outcome = tokio::select! {
@@ -193,10 +185,10 @@ impl MetricsServer {
     /// The plan's metrics (labelled with its shard, its run id set), served at `--metrics-addr`
     /// unless that is `off`.
     pub(crate) async fn for_plan(plan: &Plan) -> Result<(Metrics, Option<Self>), RunError> {
-        let labels = HashMap::from([("shard".to_string(), plan.shard.index.to_string())]);
-        let metrics = Metrics::new(&plan.routes, labels);
-        metrics.run_info(&plan.run_id);
-        let server = match plan.metrics_addr {
+        let labels = HashMap::from([("shard".to_string(), plan.cluster().shard().index.to_string())]);
+        let metrics = Metrics::new(plan.target().routes(), labels);
+        metrics.run_info(plan.cluster().run_id());
+        let server = match plan.output().metrics_addr() {
             Some(addr) => Some(MetricsServer::start(addr, &metrics).await?),
             None => None,
         };

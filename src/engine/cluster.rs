@@ -27,12 +27,12 @@ const LINKERD: (SocketAddr, &str) =
 /// target gets: sidecars and the Pushgateway need not speak h2.
 fn client(plan: &Plan, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Client {
     let route = Route { name: String::new(), method, uri, headers, body, weight: 1, classifier: None, login: false };
-    Client::new(&[route], &ClientOptions { http2: false, ..plan.client.clone() }, 1)
+    Client::new(&[route], &ClientOptions { http2: false, ..plan.client().options().clone() }, 1)
 }
 
 /// Send the client's one request and return its status.
 async fn call(plan: &Plan, client: &Client) -> Result<u16, ErrorType> {
-    let answer = timeout(plan.timeout, client.send(0, 0, &(), Want::default(), &mut Vec::new()))
+    let answer = timeout(plan.client().timeout(), client.send(0, 0, &(), Want::default(), &mut Vec::new()))
         .await
         .map_err(|_| ErrorType::Timeout)??;
     Ok(answer.status)
@@ -43,10 +43,10 @@ async fn call(plan: &Plan, client: &Client) -> Result<u16, ErrorType> {
 /// attempt under way may overrun it by up to `--timeout`).
 pub(crate) async fn wait_for(plan: &Plan) -> bool {
     const LOG_EVERY: Duration = Duration::from_secs(5);
-    let Some(uri) = &plan.wait_for else { return true };
+    let Some(uri) = plan.cluster().wait_for() else { return true };
     let client = client(plan, Method::GET, uri.clone(), HeaderMap::new(), Bytes::new());
     let started = Instant::now();
-    let deadline = started + plan.wait_timeout;
+    let deadline = started + plan.cluster().wait_timeout();
     let mut pause = Duration::from_millis(250);
     let mut logged: Option<Instant> = None;
     loop {
@@ -73,12 +73,13 @@ pub(crate) async fn wait_for(plan: &Plan) -> bool {
 
 /// PUT the final metrics under job=trafficgen/instance=<run id>[/shard=<n>]; failures are logged, not fatal.
 pub(crate) async fn push(plan: &Plan, metrics_text: String) {
-    let Some(base) = &plan.pushgateway else {
+    let Some(base) = plan.cluster().pushgateway() else {
         return;
     };
-    let mut path = format!("{}/metrics/job/trafficgen/instance/{}", base.path().trim_end_matches('/'), plan.run_id);
-    if plan.shard.count > 1 {
-        path.push_str(&format!("/shard/{}", plan.shard.index));
+    let mut path =
+        format!("{}/metrics/job/trafficgen/instance/{}", base.path().trim_end_matches('/'), plan.cluster().run_id());
+    if plan.cluster().shard().count > 1 {
+        path.push_str(&format!("/shard/{}", plan.cluster().shard().index));
     }
     let uri = Uri::builder()
         .scheme(base.scheme_str().unwrap_or("http"))

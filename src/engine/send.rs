@@ -2,20 +2,18 @@
 //! and the stage gauges going, end the window on time or on a signal (draining, then aborting),
 //! and hand back what was recorded.
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
-use tokio::time::{interval_at, sleep_until, Instant};
+use tokio::time::{sleep_until, Instant};
 
 use crate::engine::pacer::Pacer;
 use crate::engine::worker::{self, Shared, Stop};
 use crate::input::config::share;
-use crate::input::config::{Format, Load, Plan};
+use crate::input::config::{Load, LoadSection, Plan};
 use crate::input::stages::Schedule;
 use crate::model::scenario::{Named, Route};
 use crate::net::client::Client;
@@ -23,10 +21,13 @@ use crate::net::otlp::{self, Exporter, Resource};
 use crate::net::trace::{LogLimit, Tracer};
 use crate::output::metrics::Metrics;
 use crate::output::recorder::{Completed, Recorder, StageStats, Stats};
-use crate::output::report::{self, Progress, Records, Spans, Summary};
+use crate::output::report::{self, Beside, Records, Spans, Summary};
 use crate::output::timeline::Point;
 
+mod progress;
 mod seconds;
+
+use progress::{progress, Look};
 
 /// What one send window produced.
 #[derive(Debug, Default)]
@@ -57,20 +58,31 @@ impl Sent {
         Sent { interrupted: true, ..Sent::default() }
     }
 
-    /// The summary of the measured part of the window, with the per-stage table, judged by the
-    /// plan's rules; sending started at `started_at`.
-    pub(crate) fn summary(&self, plan: &Plan, started_at: SystemTime) -> Summary {
-        let measured = self.window.saturating_sub(plan.warmup);
-        let target_rps = match (&plan.stages, &self.schedule) {
+    /// The window without its warm-up: what the summary's figures cover.
+    pub(crate) fn measured(&self, plan: &Plan) -> Duration {
+        self.window.saturating_sub(plan.load().warmup())
+    }
+
+    /// The summary of the measured part of the window, with the per-stage table and what was
+    /// seen `beside` the send loop, judged by the plan's rules; sending started at `started_at`.
+    pub(crate) fn summary(&self, plan: &Plan, started_at: SystemTime, beside: Beside) -> Summary {
+        let measured = self.measured(plan);
+        let target_rps = match (plan.load().stages(), &self.schedule) {
             (Some(_), Some(s)) if !measured.is_zero() => {
-                let (from, to) = (plan.warmup.as_secs_f64(), self.window.as_secs_f64());
+                let (from, to) = (plan.load().warmup().as_secs_f64(), self.window.as_secs_f64());
                 Some(((s.integral(to) - s.integral(from)) / (to - from) * 1000.0).round() / 1000.0)
             }
-            _ => plan.load.rate(),
+            _ => plan.load().rate(),
         };
         let schedule = self.schedule.as_deref();
-        let (warmup, stages) =
-            report::stage_table(schedule, plan.stages.as_deref(), plan.warmup, self.window, &self.rows, &self.timeline);
+        let (warmup, stages) = report::stage_table(
+            schedule,
+            plan.load().stages(),
+            plan.load().warmup(),
+            self.window,
+            &self.rows,
+            &self.timeline,
+        );
         let records = Records {
             stats: &self.stats,
             completed: &self.completed,
@@ -84,6 +96,7 @@ impl Sent {
             spans: self.spans.map(|c| Spans { exported: c.exported, dropped: c.dropped }),
             warmup,
             stages,
+            beside,
         };
         Summary::of_run(plan, records)
     }
@@ -100,57 +113,33 @@ const CONCURRENCY_PER_WORKER: usize = 100;
 /// Start up to one worker per core on the plan's schedule and wait for them; returns what was sent,
 /// the sending window and whether a signal ended it.
 pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Future<Output = ()>) -> Sent {
-    let rate = plan.load.rate();
+    let load = plan.load();
+    let rate = load.rate();
     metrics.target_rps.set(rate.unwrap_or(0.0));
-    let schedule = match &plan.stages {
+    let schedule = match load.stages() {
         Some(stages) => Some(Arc::new(Schedule::staged(stages))),
         None => rate.map(|r| Arc::new(Schedule::flat(r))),
     };
-    let rows = plan.stages.as_ref().map_or(usize::from(!plan.warmup.is_zero()), Vec::len);
-    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let slots = match plan.load {
-        Load::Open { .. } => plan.max_in_flight.get(),
-        Load::Closed { concurrency } => concurrency.get(),
-    };
-    // As many workers as the load needs, up to one per core. Each worker wakes for its own ticks
-    // and responses, so a second one below what one can carry only adds wake-ups: one worker for
-    // 1,000 req/s took two thirds of the CPU per request that two did.
-    let needed = match (&plan.load, &plan.stages) {
-        (Load::Closed { concurrency }, _) => concurrency.get().div_ceil(CONCURRENCY_PER_WORKER),
-        (_, Some(stages)) => {
-            (stages.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max) / RATE_PER_WORKER).ceil() as usize
-        }
-        (_, None) => (rate.unwrap_or(0.0) / RATE_PER_WORKER).ceil() as usize,
-    };
-    // HTTP/1.1 connections are split between the workers: each needs one.
-    let workers = parallelism.min(slots).min(needed.max(1)).min(plan.client.connections.get());
-    let (exporter, spans) = match &plan.otlp_endpoint {
+    let slots = slots(load);
+    let workers = workers(plan, slots);
+    let (exporter, spans) = match plan.output().otlp_endpoint() {
         Some(endpoint) => {
             let (exporter, sink) = Exporter::start(endpoint.clone(), resource(plan));
             (Some(exporter), Some(sink))
         }
         None => (None, None),
     };
-    let named = Named::of(&plan.routes);
-    let shared = Arc::new(Shared {
-        client: Client::new(&plan.routes, &plan.client, workers),
-        recorder: Recorder::with_stages(workers, rows, named.of_route),
-        named: named.first,
-        metrics: metrics.clone(),
-        routes: plan.routes.clone(),
-        login: plan.login,
-        wheel: worker::wheel(&plan.routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
-        timeout: plan.timeout,
-        trace: Tracer { tracing: plan.tracing, spans, failures: LogLimit::default() },
-    });
+    let shared = shared(plan, metrics, workers, spans);
     let (stop, stopped) = watch::channel(Stop::Running);
-    let staged = schedule.clone().filter(|_| plan.stages.is_some());
+    let staged = schedule.clone().filter(|_| plan.load().stages().is_some());
     let (mut tasks, start) = start_workers(&shared, plan, staged.as_ref(), workers, slots, &stopped).await;
     let look = Look::of(plan);
-    let progress =
-        plan.progress_interval.map(|every| tokio::spawn(progress(shared.clone(), start, every, look, staged.clone())));
-    let follow = (staged.is_some() || !plan.warmup.is_zero())
-        .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.warmup)));
+    let progress = plan
+        .output()
+        .progress_interval()
+        .map(|every| tokio::spawn(progress(shared.clone(), start, every, look, staged.clone())));
+    let follow = (staged.is_some() || !plan.load().warmup().is_zero())
+        .then(|| tokio::spawn(follow(metrics.clone(), start, staged.clone(), plan.load().warmup())));
     let (seconds_done, seconds_stopped) = oneshot::channel();
     let seconds = tokio::spawn(seconds::record(shared.clone(), start, seconds_stopped));
     let (window, interrupted, completed) = supervise(&mut tasks, &stop, start, plan, &shared.recorder, shutdown).await;
@@ -164,7 +153,7 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
         Some(e) => Some(e.finish().await),
         None => None,
     };
-    if look.tty && plan.progress_interval.is_some() {
+    if look.tty && plan.output().progress_interval().is_some() {
         // The status line was drawn without a newline; end it so the summary starts afresh.
         eprintln!();
     }
@@ -173,6 +162,50 @@ pub(crate) async fn send_all(plan: &Plan, metrics: &Metrics, shutdown: impl Futu
     let completed = completed.unwrap_or_else(|| Completed::all(&stats));
     let named = shared.named.clone();
     Sent { stats, window, interrupted, completed, rows, schedule, timeline, named, spans }
+}
+
+/// Most requests out at once: `--max-in-flight` in open loop, the concurrency in closed loop.
+fn slots(load: &LoadSection) -> usize {
+    match load.mode() {
+        Load::Open { .. } => load.max_in_flight().get(),
+        Load::Closed { concurrency } => concurrency.get(),
+    }
+}
+
+/// As many workers as the load needs, up to one per core. Each worker wakes for its own ticks
+/// and responses, so a second one below what one can carry only adds wake-ups: one worker for
+/// 1,000 req/s took two thirds of the CPU per request that two did.
+fn workers(plan: &Plan, slots: usize) -> usize {
+    let load = plan.load();
+    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let needed = match (load.mode(), load.stages()) {
+        (Load::Closed { concurrency }, _) => concurrency.get().div_ceil(CONCURRENCY_PER_WORKER),
+        (_, Some(stages)) => {
+            (stages.iter().map(|s| s.from.max(s.to)).fold(0.0, f64::max) / RATE_PER_WORKER).ceil() as usize
+        }
+        (_, None) => (load.rate().unwrap_or(0.0) / RATE_PER_WORKER).ceil() as usize,
+    };
+    // HTTP/1.1 connections are split between the workers: each needs one.
+    parallelism.min(slots).min(needed.max(1)).min(plan.client().options().connections.get())
+}
+
+/// What every worker shares: the client, the recorder (a row per stage, or one for the warm-up),
+/// the routes and how to pick them, the trace settings.
+fn shared(plan: &Plan, metrics: &Metrics, workers: usize, spans: Option<otlp::Sink>) -> Arc<Shared> {
+    let (load, routes) = (plan.load(), plan.target().routes());
+    let rows = load.stages().map_or(usize::from(!load.warmup().is_zero()), <[_]>::len);
+    let named = Named::of(routes);
+    Arc::new(Shared {
+        client: Client::new(routes, plan.client().options(), workers),
+        recorder: Recorder::with_stages(workers, rows, named.of_route),
+        named: named.first,
+        metrics: metrics.clone(),
+        routes: routes.to_vec(),
+        login: plan.target().login(),
+        wheel: worker::wheel(&routes.iter().map(|r| r.weight).collect::<Vec<_>>()),
+        timeout: plan.client().timeout(),
+        trace: Tracer { tracing: plan.output().tracing(), spans, failures: LogLimit::default() },
+    })
 }
 
 /// Start `workers` send loops, each on a thread of its own, and their schedule (flat, or `staged`)
@@ -190,11 +223,11 @@ async fn start_workers(
     // built its runtime, which is where that runtime's timer starts counting milliseconds.
     let (ready, mut readied) = mpsc::unbounded_channel::<Instant>();
     let (go, begun) = watch::channel(None::<Instant>);
-    let rate = plan.load.rate();
+    let rate = plan.load().rate();
     let mut tasks = JoinSet::new();
     for id in 0..workers {
         let shaped = staged.cloned();
-        let (requests, duration, warmup) = (plan.requests, plan.duration, plan.warmup);
+        let (requests, duration, warmup) = (plan.load().requests(), plan.load().duration(), plan.load().warmup());
         let cap = share(slots as u64, id, workers) as usize;
         let (shared, stopped, ready, mut begun) = (shared.clone(), stopped.clone(), ready.clone(), begun.clone());
         // Each worker on a thread of its own with a current-thread runtime, which also drives
@@ -247,8 +280,8 @@ fn on_grid(grid: Option<Instant>, now: Instant) -> Instant {
 
 /// The OTLP resource of this run's spans.
 fn resource(plan: &Plan) -> Resource {
-    let routes = plan.routes.iter().map(|r| (r.method.to_string(), r.uri.to_string())).collect();
-    Resource { service: "trafficgen".into(), run_id: plan.run_id.clone(), routes }
+    let routes = plan.target().routes().iter().map(|r| (r.method.to_string(), r.uri.to_string())).collect();
+    Resource { service: "trafficgen".into(), run_id: plan.cluster().run_id().to_string(), routes }
 }
 
 /// How often `trafficgen_target_rps` follows a ramp: far finer than any scrape interval.
@@ -284,8 +317,9 @@ async fn supervise(
     tokio::pin!(shutdown);
     // A schedule is judged over its own length: 150 requests at 50/s took 3 s of schedule,
     // however early or late the last response came back.
-    let by_count = plan.load.rate().and_then(|rate| plan.requests.map(|n| Duration::from_secs_f64(n as f64 / rate)));
-    let deadline = by_count.into_iter().chain(plan.duration).min().map(|d| start + d);
+    let by_count =
+        plan.load().rate().and_then(|rate| plan.load().requests().map(|n| Duration::from_secs_f64(n as f64 / rate)));
+    let deadline = by_count.into_iter().chain(plan.load().duration()).min().map(|d| start + d);
     let mut ended: Option<Instant> = None;
     let mut completed: Option<Completed> = None;
     let mut abort_at: Option<Instant> = None;
@@ -307,8 +341,8 @@ async fn supervise(
                     ended = Some(now);
                     completed = Some(recorder.completed());
                 }
-                abort_at = Some(now + plan.drain_timeout);
-                tracing::info!(drain_timeout = ?plan.drain_timeout, "signal received: stopping, draining in-flight requests");
+                abort_at = Some(now + plan.cluster().drain_timeout());
+                tracing::info!(drain_timeout = ?plan.cluster().drain_timeout(), "signal received: stopping, draining in-flight requests");
                 let _ = stop.send(Stop::Signal);
             }
             _ = sleep_until(abort_at.unwrap_or(start)), if abort_at.is_some_and(|_| *stop.borrow() == Stop::Signal) => {
@@ -318,67 +352,9 @@ async fn supervise(
     }
     // Every request of an open-loop schedule came back before its deadline: the window is still
     // the schedule's length.
-    let scheduled = plan.load.rate().and(deadline);
+    let scheduled = plan.load().rate().and(deadline);
     let end = ended.or(scheduled).unwrap_or_else(Instant::now);
     (end - start, abort_at.is_some(), completed)
-}
-
-/// How progress looks: JSON lines, plain lines, or a status line redrawn on a terminal.
-#[derive(Debug, Clone, Copy)]
-struct Look {
-    format: Format,
-    /// Text on a terminal: redraw one status line in place.
-    tty: bool,
-    /// Colour on that status line.
-    colour: bool,
-    target: Option<f64>,
-    duration: Option<Duration>,
-}
-
-impl Look {
-    fn of(plan: &Plan) -> Look {
-        let tty = plan.log_format == Format::Text && std::io::stderr().is_terminal();
-        Look {
-            format: plan.log_format,
-            tty,
-            colour: tty && !plan.no_color,
-            target: plan.load.rate(),
-            duration: plan.duration,
-        }
-    }
-}
-
-async fn progress(shared: Arc<Shared>, start: Instant, every: Duration, look: Look, schedule: Option<Arc<Schedule>>) {
-    let mut ticker = interval_at(start + every, every);
-    let mut state = Progress { target: look.target, duration: look.duration, ..Progress::default() };
-    let mut classes = BTreeMap::new();
-    let mut last = start;
-    loop {
-        let now = ticker.tick().await;
-        let window = shared.recorder.take_window();
-        for (key, n) in &window.counts.classes {
-            *classes.entry(*key).or_insert(0) += n;
-        }
-        state.sent += window.counts.requests;
-        state.elapsed = now - start;
-        if let Some(s) = &schedule {
-            state.target = Some((s.rate_at(state.elapsed.as_secs_f64()) * 10.0).round() / 10.0);
-        }
-        state.span = now - last;
-        let in_flight = shared.metrics.in_flight.get();
-        state.sent_now = (window.counts.requests as i64 + in_flight - state.in_flight).max(0) as u64;
-        state.in_flight = in_flight;
-        state.classes = report::classes(&classes, &shared.named);
-        for (kind, n) in &window.counts.error_types {
-            *state.errors.entry(kind.as_str().to_string()).or_insert(0) += n;
-        }
-        if look.tty {
-            eprint!("\r\x1b[2K{}", state.status(&window, look.colour));
-        } else {
-            eprintln!("{}", state.line(&window, look.format));
-        }
-        last = now;
-    }
 }
 
 #[cfg(test)]

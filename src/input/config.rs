@@ -3,17 +3,11 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use http::Uri;
-
-use crate::input::stages::Stage;
 use crate::input::threshold::Threshold;
-use crate::model::scenario::Route;
-use crate::net::client::ClientOptions;
-use crate::net::trace::Tracing;
-use crate::settings;
+use crate::net::client::Pin;
+use crate::settings::{self, Layered};
 use setting::Invalid;
 
 /// How requests are started.
@@ -80,73 +74,89 @@ pub(crate) fn share(total: u64, index: usize, parts: usize) -> u64 {
     total / parts + u64::from(index < total % parts)
 }
 
-/// A validated run.
+/// A validated run, in sections; each section is validated whole by its own constructor, and
+/// nothing after [`Plan::from_layered`] parses a string the user gave.
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// Open or closed loop.
-    pub load: Load,
-    /// Sending window; `None` = until a signal or `requests`.
-    pub duration: Option<Duration>,
-    /// Stop after this many requests.
-    pub requests: Option<u64>,
-    /// `--stages`: the rate over time (then `load` holds their mean rate and `duration` their sum).
-    pub stages: Option<Vec<Stage>>,
-    /// `--warmup`: the first part of the run, sent but left out of the summary; zero = none.
-    pub warmup: Duration,
-    /// How to connect: connections per target, HTTP/2, TLS, pinned names.
-    pub client: ClientOptions,
-    /// Maximum outstanding requests.
-    pub max_in_flight: NonZeroUsize,
-    /// Per-request timeout.
-    pub timeout: Duration,
+    target: TargetSection,
+    load: LoadSection,
+    client: ClientSection,
+    output: OutputSection,
+    verdict: VerdictSection,
+    cluster: ClusterSection,
+}
+
+impl Plan {
+    /// Validate layered settings into a plan, section by section. The cluster section comes
+    /// first (the shard narrows the load; the run id names the remote-written series); the
+    /// target's files (`--body @file`, the scenario, `@FILE` of URLs) are read last, once every
+    /// cheaper setting has passed.
+    pub fn from_layered(l: &Layered) -> Result<Plan, ConfigError> {
+        let v = Validator(l);
+        let cluster = ClusterSection::new(&v)?;
+        let load = LoadSection::new(&v, cluster.shard())?;
+        let client = ClientSection::new(&v)?;
+        let output = OutputSection::new(&v, &client, &cluster)?;
+        let verdict = VerdictSection::new(&v, &client)?;
+        let target = TargetSection::new(&v)?;
+        Ok(Plan { target, load, client, output, verdict, cluster })
+    }
+
     /// What to send.
-    pub routes: Vec<Route>,
-    /// Where to serve /metrics; `None` = off.
-    pub metrics_addr: Option<SocketAddr>,
-    /// Summary format.
-    pub output: Format,
-    /// Where to also write the JSON summary.
-    pub summary_file: Option<PathBuf>,
-    /// Where to write the HTML report.
-    pub report: Option<PathBuf>,
-    /// Progress line interval; `None` = off.
-    pub progress_interval: Option<Duration>,
-    /// Log and progress format.
-    pub log_format: Format,
-    /// `NO_COLOR` was set: no colour even on a terminal.
-    pub no_color: bool,
-    /// Pass/fail rules.
-    pub thresholds: Vec<Threshold>,
-    /// How long to wait for in-flight requests after a signal.
-    pub drain_timeout: Duration,
-    /// How long to keep serving /metrics after the run.
-    pub linger: Duration,
-    /// Sidecar to stop at exit.
-    pub sidecar: Sidecar,
-    /// Running inside a Kubernetes pod: `--mesh-shutdown auto` looks for a sidecar only then.
-    pub in_pod: bool,
-    /// Start-up gate.
-    pub wait_for: Option<Uri>,
-    /// Bound of the start-up gate.
-    pub wait_timeout: Duration,
-    /// Where to push the final metrics.
-    pub pushgateway: Option<Uri>,
-    /// Identifies this run in metrics and the Pushgateway.
-    pub run_id: String,
-    /// This pod's shard; rate and requests are already this shard's share.
-    pub shard: Shard,
-    /// Index of the login route, sent once per worker before logged-in routes.
-    pub login: Option<usize>,
-    /// `--expect-split`: the text as given and the class weights.
-    pub expect_split: Option<(String, Vec<(String, f64)>)>,
-    /// `--verify-prometheus`: checks against Prometheus after the run (window set by the run).
-    pub verify: Option<crate::verify::Spec>,
-    /// Trace headers and sampling.
-    pub tracing: Tracing,
-    /// Where to export sampled requests' client spans (the full `/v1/traces` URL).
-    pub otlp_endpoint: Option<Uri>,
-    /// `--remote-write`: where and how to push the metrics.
-    pub remote_write: Option<crate::net::remote_write::RemoteWrite>,
+    pub(crate) fn target(&self) -> &TargetSection {
+        &self.target
+    }
+
+    /// How fast, how long, how much.
+    pub(crate) fn load(&self) -> &LoadSection {
+        &self.load
+    }
+
+    /// How to connect.
+    pub(crate) fn client(&self) -> &ClientSection {
+        &self.client
+    }
+
+    /// Where the results go.
+    pub(crate) fn output(&self) -> &OutputSection {
+        &self.output
+    }
+
+    /// What the run is judged by.
+    pub(crate) fn verdict(&self) -> &VerdictSection {
+        &self.verdict
+    }
+
+    /// Life in a Job's pod.
+    pub(crate) fn cluster(&self) -> &ClusterSection {
+        &self.cluster
+    }
+
+    /// This plan judged by `thresholds` in place of its own (`demo` adds its floor, `capacity`
+    /// judges each step by its SLOs itself).
+    pub(crate) fn with_thresholds(mut self, thresholds: Vec<Threshold>) -> Plan {
+        self.verdict = self.verdict.with_thresholds(thresholds);
+        self
+    }
+
+    /// This plan with one more pinned name (`demo`: the simulation's address is known once it runs).
+    pub(crate) fn with_pin(mut self, pin: Pin) -> Plan {
+        self.client = self.client.with_pin(pin);
+        self
+    }
+
+    /// One step of `capacity`: this plan at an open-loop `rate` for `duration`.
+    pub(crate) fn step(&self, rate: f64, duration: Duration) -> Plan {
+        Plan { load: self.load.step(rate, duration), ..self.clone() }
+    }
+
+    /// This plan resolving names through `nameserver` (for tests: a stand-in DNS server) rather
+    /// than the system's resolver.
+    #[doc(hidden)]
+    pub fn with_nameserver(mut self, nameserver: Option<SocketAddr>) -> Plan {
+        self.client = self.client.with_nameserver(nameserver);
+        self
+    }
 }
 
 // Upper bounds of every count, so no input can make the generator reserve unbounded memory (or
@@ -185,12 +195,23 @@ impl From<settings::LayerError> for ConfigError {
     }
 }
 
-mod build;
+mod client;
+mod cluster;
+mod load;
+mod output;
 mod remote;
 mod routes;
-mod shape;
 mod validator;
-pub use build::parse_sidecar;
+mod verdict;
+
+pub(crate) use client::ClientSection;
+pub use cluster::parse_sidecar;
+pub(crate) use cluster::ClusterSection;
+pub(crate) use load::LoadSection;
+pub(crate) use output::OutputSection;
+pub(crate) use routes::TargetSection;
+use validator::Validator;
+pub(crate) use verdict::VerdictSection;
 
 #[cfg(test)]
 mod tests;

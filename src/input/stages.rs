@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// One stage: the rate goes linearly from `from` to `to` req/s over `duration`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Stage {
+pub(crate) struct Stage {
     /// How long the stage lasts.
     pub duration: Duration,
     /// Rate at the stage's start, req/s.
@@ -19,7 +19,7 @@ pub struct Stage {
 
 impl Stage {
     /// Mean rate over the stage.
-    pub fn mean(&self) -> f64 {
+    pub(crate) fn mean(&self) -> f64 {
         (self.from + self.to) / 2.0
     }
 }

@@ -124,7 +124,7 @@ struct Prepared {
 
 /// How the client connects, validated.
 #[derive(Debug, Clone)]
-pub struct ClientOptions {
+pub(crate) struct ClientOptions {
     /// Maximum connections per target.
     pub connections: NonZeroUsize,
     /// Speak HTTP/2.

@@ -46,7 +46,7 @@ pub(crate) const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where and how to push, validated.
 #[derive(Debug, Clone)]
-pub struct RemoteWrite {
+pub(crate) struct RemoteWrite {
     /// The receiver, e.g. `http://prometheus:9090/api/v1/write`.
     pub url: Uri,
     /// Time between pushes.
@@ -63,7 +63,7 @@ pub struct RemoteWrite {
 
 /// How the pusher proves who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Auth {
+pub(crate) enum Auth {
     /// No credentials.
     None,
     /// `Authorization: Bearer` with this file's text.

@@ -11,7 +11,7 @@ use crate::net::otlp::{Sink, Span};
 
 /// Which trace headers requests carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TraceHeaders {
+pub(crate) enum TraceHeaders {
     /// `traceparent` (Linkerd reads it first; Envoy's OpenTelemetry tracer reads it).
     W3c,
     /// `x-b3-traceid`, `x-b3-spanid`, `x-b3-sampled` (Envoy's Zipkin tracer, Bookinfo's productpage).
@@ -24,7 +24,7 @@ pub enum TraceHeaders {
 
 impl TraceHeaders {
     /// `w3c`, `b3`, `both` or `none`.
-    pub fn parse(s: &str) -> Option<TraceHeaders> {
+    pub(crate) fn parse(s: &str) -> Option<TraceHeaders> {
         Some(match s {
             "w3c" => TraceHeaders::W3c,
             "b3" => TraceHeaders::B3,
@@ -37,7 +37,7 @@ impl TraceHeaders {
 
 /// The trace settings of a run.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Tracing {
+pub(crate) struct Tracing {
     /// Which headers.
     pub headers: TraceHeaders,
     /// Share of requests marked sampled, 0…1.

@@ -149,7 +149,7 @@ fn micros(d: Duration) -> u64 {
 /// How many measured requests had completed at one moment (the end of the sending window),
 /// run-wide and per route index: with what was sent, the throughput the target kept up with.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Completed {
+pub(crate) struct Completed {
     /// Requests completed (ok + errors), the warm-up left out.
     pub requests: u64,
     /// The same per route index.
@@ -158,7 +158,7 @@ pub struct Completed {
 
 impl Completed {
     /// Everything `stats` holds completed: a window that ended only once every request had.
-    pub fn all(stats: &Stats) -> Completed {
+    pub(crate) fn all(stats: &Stats) -> Completed {
         Completed { requests: stats.counts.requests, routes: stats.routes.iter().map(|r| r.requests).collect() }
     }
 }

@@ -2,18 +2,16 @@
 //! and a one-line verdict for `/dev/termination-log`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::input::config::{Format, Shard};
 use crate::input::threshold::{Figures, Stat, Verdict};
-use crate::model::scenario::Route;
-use crate::output::recorder::{Completed, Stats};
 use crate::output::timeline::Point;
 use crate::verify;
 
+mod fields;
 mod histograms;
 mod progress;
 mod records;
@@ -26,7 +24,7 @@ use text::plural;
 
 pub use histograms::{decode, DecodeError, Histograms};
 pub use progress::Progress;
-pub(crate) use records::Records;
+pub(crate) use records::{Beside, Identity, Records, ShardRecords};
 pub use routes::RouteFigures;
 pub use split::{classes, Split};
 pub(crate) use stages::table as stage_table;
@@ -130,89 +128,89 @@ pub struct RunSettings {
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     /// The run's identifier (`trafficgen_run_info`, the Pushgateway's instance).
-    pub run_id: String,
+    run_id: String,
     /// trafficgen's version.
-    pub version: &'static str,
+    version: &'static str,
     /// When sending started (RFC 3339, UTC).
-    pub started_at: String,
+    started_at: String,
     /// When the sending window ended (RFC 3339, UTC).
-    pub ended_at: String,
+    ended_at: String,
     /// The settings that shape the numbers.
-    pub settings: RunSettings,
+    settings: RunSettings,
     /// Configured rate; `null` for closed loop.
-    pub target_rps: Option<f64>,
+    target_rps: Option<f64>,
     /// Requests sent per second over the sending window.
-    pub achieved_rps: f64,
+    achieved_rps: f64,
     /// Responses completed (errors included) per second: what the target kept up with. Taken
     /// over the window after its first second once the timeline is known (see
     /// [`Summary::steady_throughput_rps`]), else over the whole window.
-    pub throughput_rps: f64,
+    throughput_rps: f64,
     /// Requests sent in the window and still unanswered when it ended (answered, failed or
     /// cancelled while draining; all of them are in `requests`).
-    pub in_flight_at_end: u64,
+    in_flight_at_end: u64,
     /// Length of the sending window in seconds.
-    pub duration_s: f64,
+    duration_s: f64,
     /// Requests sent and ended (ok + errors, those that ended after the window included).
-    pub requests: u64,
+    requests: u64,
     /// Requests without error.
-    pub ok: u64,
+    ok: u64,
     /// Requests with an error.
-    pub errors: u64,
+    errors: u64,
     /// Sends skipped because of `--max-in-flight`.
-    pub dropped: u64,
+    dropped: u64,
     /// Responses by status code.
-    pub status_codes: BTreeMap<String, u64>,
+    status_codes: BTreeMap<String, u64>,
     /// Errors by type.
-    pub error_types: BTreeMap<String, u64>,
+    error_types: BTreeMap<String, u64>,
     /// Corrected latency (from the intended send time).
-    pub latency_ms: Percentiles,
+    latency_ms: Percentiles,
     /// Service time (from the actual send).
-    pub service_time_ms: Percentiles,
+    service_time_ms: Percentiles,
     /// Per-route figures, when there is more than one route.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub routes: Vec<RouteFigures>,
+    routes: Vec<RouteFigures>,
     /// Response classes and their counts, when classification is on.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub classes: BTreeMap<String, u64>,
+    classes: BTreeMap<String, u64>,
     /// Threshold outcomes.
-    pub thresholds: Vec<Verdict>,
+    thresholds: Vec<Verdict>,
     /// Whether every threshold held.
-    pub passed: bool,
+    passed: bool,
     /// Whether a signal ended the run early.
-    pub interrupted: bool,
+    interrupted: bool,
     /// Per-service figures as the services saw them (the demo's simulation).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub services: BTreeMap<String, ServiceFigures>,
+    services: BTreeMap<String, ServiceFigures>,
     /// The `--expect-split` test, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub split: Option<Split>,
+    split: Option<Split>,
     /// Which shard of an Indexed Job this pod was; absent when not sharded.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub shard: Option<Shard>,
+    shard: Option<Shard>,
     /// When sending started and ended, Unix seconds: `verify --summary` judges this window.
-    pub start_unix_s: f64,
+    start_unix_s: f64,
     /// See `start_unix_s`.
-    pub end_unix_s: f64,
+    end_unix_s: f64,
     /// `--verify-prometheus`: the checks run against Prometheus after the run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verify: Option<verify::Verification>,
+    verify: Option<verify::Verification>,
     /// The `--warmup`'s figures, left out of everything above; absent without a warm-up.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub warmup: Option<StageRow>,
+    warmup: Option<StageRow>,
     /// One row per `--stages` stage (or one for a flat rate with a warm-up); absent otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub stages: Vec<StageRow>,
+    stages: Vec<StageRow>,
     /// The full latency distributions (HdrHistogram V2 compressed, base64, µs).
-    pub histograms: Histograms,
+    histograms: Histograms,
     /// The run second by second (coarser past an hour).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub timeline: Vec<Point>,
+    timeline: Vec<Point>,
     /// Client spans of sampled requests sent to `--otlp-endpoint`; absent without one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub spans: Option<Spans>,
+    spans: Option<Spans>,
     /// What the `--remote-write` pushes came to; absent without one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub remote_write: Option<RemoteWritten>,
+    remote_write: Option<RemoteWritten>,
 }
 
 /// What became of the client spans of sampled requests.
@@ -236,62 +234,8 @@ pub struct RemoteWritten {
 }
 
 impl Summary {
-    /// Build from merged stats and what of them had completed when the window ended, judged: with
-    /// no verdict added yet, it passes when some request succeeded. Add verdicts with
-    /// [`Summary::add_verdict`]; `passed` always covers them all.
-    pub fn new(
-        stats: &Stats,
-        completed: &Completed,
-        target_rps: Option<f64>,
-        window: Duration,
-        routes: &[Route],
-    ) -> Self {
-        let c = &stats.counts;
-        let secs = window.as_secs_f64();
-        let per_sec = |n: u64| if secs > 0.0 { round(n as f64 / secs) } else { 0.0 };
-        let mut summary = Summary {
-            run_id: String::new(),
-            version: env!("CARGO_PKG_VERSION"),
-            started_at: String::new(),
-            ended_at: String::new(),
-            settings: RunSettings::default(),
-            target_rps,
-            achieved_rps: per_sec(c.requests),
-            throughput_rps: per_sec(completed.requests.min(c.requests)),
-            in_flight_at_end: c.requests.saturating_sub(completed.requests),
-            duration_s: round(secs),
-            requests: c.requests,
-            ok: c.ok,
-            errors: c.errors,
-            dropped: c.dropped,
-            status_codes: c.status.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
-            error_types: c.error_types.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
-            latency_ms: Percentiles::of(&stats.latency),
-            service_time_ms: Percentiles::of(&stats.service_time),
-            routes: routes::figures(&stats.routes, &completed.routes, routes, secs),
-            classes: classes(&c.classes, routes),
-            thresholds: Vec::new(),
-            passed: false,
-            interrupted: false,
-            services: BTreeMap::new(),
-            split: None,
-            shard: None,
-            start_unix_s: 0.0,
-            end_unix_s: 0.0,
-            verify: None,
-            warmup: None,
-            stages: Vec::new(),
-            histograms: Histograms::of(stats),
-            timeline: Vec::new(),
-            spans: None,
-            remote_write: None,
-        };
-        summary.judge();
-        summary
-    }
-
     /// Add one rule's outcome (a threshold, the split test, a check) and judge again.
-    pub(crate) fn add_verdict(&mut self, verdict: Verdict) {
+    fn add_verdict(&mut self, verdict: Verdict) {
         self.thresholds.push(verdict);
         self.judge();
     }

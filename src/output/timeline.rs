@@ -18,7 +18,7 @@ pub(crate) const MAX_POINTS: usize = 3_600;
 /// One interval of the run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Point {
+pub(crate) struct Point {
     /// Start of the interval, seconds since the first send.
     pub t: f64,
     /// Length of the interval in seconds (1 until the timeline grows coarser; shorter at the end).
@@ -46,7 +46,7 @@ pub struct Point {
 
 impl Point {
     /// The point of an interval from its stats and its named classes.
-    pub fn of(t: Duration, interval: Duration, stats: &Stats, classes: BTreeMap<String, u64>) -> Point {
+    pub(crate) fn of(t: Duration, interval: Duration, stats: &Stats, classes: BTreeMap<String, u64>) -> Point {
         let c = &stats.counts;
         let q = |q: f64| round(stats.latency.value_at_quantile(q) as f64 / 1000.0);
         let empty = stats.latency.is_empty();
@@ -66,7 +66,7 @@ impl Point {
     }
 
     /// Requests per second over the interval.
-    pub fn rps(&self) -> f64 {
+    pub(crate) fn rps(&self) -> f64 {
         if self.interval_s > 0.0 {
             self.requests as f64 / self.interval_s
         } else {

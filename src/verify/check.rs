@@ -181,7 +181,7 @@ pub(crate) fn parse_file(text: &str) -> Result<Vec<Check>, String> {
 /// A check's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     /// The value satisfied the expectation.
     Pass,
     /// It did not, or there was no value.
@@ -192,7 +192,7 @@ pub enum Status {
 
 /// One row of the verdict; its JSON keys are a contract.
 #[derive(Debug, Clone, Serialize)]
-pub struct CheckResult {
+pub(crate) struct CheckResult {
     /// The check's name.
     pub name: String,
     /// The PromQL sent, variables filled in.

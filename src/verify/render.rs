@@ -10,7 +10,7 @@ use super::scrape::Scrape;
 
 /// What `verify` found.
 #[derive(Debug, Clone, Serialize)]
-pub struct Verification {
+pub(crate) struct Verification {
     /// No check failed and at least one passed: a verification that verified nothing does not pass.
     pub passed: bool,
     /// Every check, in order.
@@ -44,7 +44,7 @@ impl Verification {
     }
 
     /// A verdict of one failed row, when no check could run (e.g. Prometheus unreachable).
-    pub fn failed(name: &str, reason: String) -> Verification {
+    pub(crate) fn failed(name: &str, reason: String) -> Verification {
         let row = CheckResult {
             name: name.into(),
             query: String::new(),
@@ -57,12 +57,12 @@ impl Verification {
     }
 
     /// How many checks ended in `status`.
-    pub fn count(&self, status: Status) -> usize {
+    pub(crate) fn count(&self, status: Status) -> usize {
         self.checks.iter().filter(|c| c.result == status).count()
     }
 
     /// The one-line verdict, e.g. `PASSED: 12 pass, 0 fail, 3 skipped`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let failed: Vec<&str> =
             self.checks.iter().filter(|c| c.result == Status::Fail).map(|c| c.name.as_str()).collect();
         let head = if self.passed {
@@ -81,7 +81,7 @@ impl Verification {
     }
 
     /// The table, indented by `indent`, then the verdict line.
-    pub fn table(&self, indent: &str) -> String {
+    pub(crate) fn table(&self, indent: &str) -> String {
         let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(5).max(5);
         let mut s = String::new();
         let _ = writeln!(s, "{indent}{:<width$}  {:>12}  {:<16}  RESULT", "CHECK", "VALUE", "EXPECTED");
@@ -107,7 +107,7 @@ impl Verification {
     }
 
     /// One JSON object and a newline.
-    pub fn json(&self) -> String {
+    pub(crate) fn json(&self) -> String {
         serde_json::to_string(self).expect("the verdict serializes") + "\n"
     }
 }

@@ -66,10 +66,10 @@ async fn scenario_logs_in_and_classifies_per_route() {
     let plan = plan_from(args, Vec::new()).expect("example scenario is valid");
     let summary = trafficgen::run(plan, pending()).await.unwrap();
     sim.shutdown().await;
-    assert_eq!(summary.requests, 220);
-    assert_eq!(summary.errors, 0, "{summary:?}");
+    assert_eq!(summary.requests(), 220);
+    assert_eq!(summary.errors(), 0, "{summary:?}");
     // 220 = 20 rounds of the 11-slot wheel: 160 productpage, 20 + 20 API calls, 20 as jason.
-    let c = &summary.classes;
+    let c = &summary.classes();
     assert_eq!(c["v1"] + c["v2"] + c["v3"], 200, "{c:?}");
     assert!(c["v2"] >= 20, "jason always sees v2: {c:?}");
 }
@@ -87,9 +87,9 @@ async fn classification_by_body_and_header_on_any_target() {
         trafficgen::run(plan_from(args, Vec::new()).unwrap(), pending())
     };
     let s = run(vec!["--classify".into(), "fine=^ok$".into()]).await.unwrap();
-    assert_eq!((s.classes["fine"], s.classes["unclassified"]), (5, 5), "{:?}", s.classes);
+    assert_eq!((s.classes()["fine"], s.classes()["unclassified"]), (5, 5), "{:?}", s.classes());
     let s = run(vec!["--classify-header".into(), "content-type".into()]).await.unwrap();
-    assert_eq!(s.classes["text/plain; charset=utf-8"], 5, "{:?}", s.classes);
+    assert_eq!(s.classes()["text/plain; charset=utf-8"], 5, "{:?}", s.classes());
     let err = plan_from(["trafficgen", "--classify", "noequals", "http://a"], Vec::new()).unwrap_err();
     assert!(err.to_string().contains("--classify"), "{err}");
     let err =
@@ -146,7 +146,7 @@ async fn h2_against_serve_is_not_delayed_by_nagle() {
     let args = ["trafficgen", "--metrics-addr", "off", "--progress-interval", "0s", "--http2", "--rate", "200"];
     let plan = plan_from(args.into_iter().chain(["--requests", "400", &url]), Vec::new()).unwrap();
     let summary = trafficgen::run(plan, pending()).await.unwrap();
-    assert_eq!(summary.ok, 400);
-    let t = &summary.service_time_ms;
+    assert_eq!(summary.ok(), 400);
+    let t = &summary.service_time_ms();
     assert!(t.p50 < 5.0, "h2 service time p50 {} ms, p99 {} ms", t.p50, t.p99);
 }

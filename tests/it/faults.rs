@@ -24,15 +24,18 @@ async fn run(args: &[&str]) -> Summary {
 /// A run whose names are resolved by `nameserver` when given.
 async fn run_resolving(args: &[&str], nameserver: Option<SocketAddr>) -> Summary {
     let argv = ["trafficgen"].into_iter().chain(QUIET).chain(args.iter().copied());
-    let mut plan = plan_from(argv, Vec::new()).expect("valid test config");
-    plan.client.nameserver = nameserver;
+    let plan = plan_from(argv, Vec::new()).expect("valid test config").with_nameserver(nameserver);
     tokio::time::timeout(BOUND, trafficgen::run(plan, pending())).await.expect("bounded").expect("run completes")
 }
 
 pub(crate) fn observed(fault: &str, s: &Summary) {
     eprintln!(
         "FAULT {fault}: requests={} ok={} errors={:?} dropped={} status={:?}",
-        s.requests, s.ok, s.error_types, s.dropped, s.status_codes
+        s.requests(),
+        s.ok(),
+        s.error_types(),
+        s.dropped(),
+        s.status_codes()
     );
 }
 
@@ -41,8 +44,8 @@ async fn target_down_from_the_start() {
     let url = format!("http://127.0.0.1:{}/", closed_port());
     let s = run(&["--rate", "200", "--requests", "20", &url]).await;
     observed("target down from the start", &s);
-    assert_eq!((s.error_types["connect"], s.errors, s.ok), (20, 20, 0));
-    assert!(!s.passed, "{s:?}");
+    assert_eq!((s.error_types()["connect"], s.errors(), s.ok()), (20, 20, 0));
+    assert!(!s.passed(), "{s:?}");
     assert!(s.verdict().starts_with("FAILED (no request succeeded)"), "{}", s.verdict());
 }
 
@@ -59,10 +62,10 @@ async fn each_broken_answer_has_its_error_type() {
         let (addr, accepted) = serve(fault).await;
         let s = run(&["--rate", "200", "--requests", "20", &format!("http://{addr}/")]).await;
         observed(name, &s);
-        assert_eq!(s.error_types.get(expected), Some(&20), "{name}: {s:?}");
-        assert_eq!((s.errors, s.ok), (20, 0), "{name}: only {expected}: {s:?}");
+        assert_eq!(s.error_types().get(expected), Some(&20), "{name}: {s:?}");
+        assert_eq!((s.errors(), s.ok()), (20, 0), "{name}: only {expected}: {s:?}");
         assert!(accepted.load(std::sync::atomic::Ordering::Relaxed) > 0);
-        assert!(!s.passed, "{name}: nothing succeeded, no thresholds: the run fails");
+        assert!(!s.passed(), "{name}: nothing succeeded, no thresholds: the run fails");
     }
 }
 
@@ -82,9 +85,9 @@ async fn a_target_that_comes_back_is_used_again() {
     };
     let s = tokio::time::timeout(BOUND, trafficgen::run(plan, recovered)).await.expect("bounded").unwrap();
     observed("target down, then up mid-run", &s);
-    assert!(s.error_types["connect"] > 0, "{s:?}");
-    assert!(s.ok >= 20, "{s:?}");
-    assert!(s.interrupted);
+    assert!(s.error_types()["connect"] > 0, "{s:?}");
+    assert!(s.ok() >= 20, "{s:?}");
+    assert!(s.interrupted());
 }
 
 /// Wait until the count of the request histogram series matching `needle` reaches `at_least`.
@@ -110,7 +113,7 @@ async fn dual_stack_names_fall_back_to_the_address_that_answers() {
     let url = format!("http://localhost:{}/", addr.port());
     let s = run(&["--rate", "400", "--requests", "40", "--connections", "8", &url]).await;
     observed("dual-stack fall-back", &s);
-    assert_eq!((s.ok, s.errors), (40, 0), "{s:?}");
+    assert_eq!((s.ok(), s.errors()), (40, 0), "{s:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,12 +121,12 @@ async fn nxdomain_and_a_silent_resolver_are_dns_errors() {
     let (server, queries) = dns(Dns::NxDomain).await;
     let s = run_resolving(&["--rate", "100", "--requests", "10", "http://nowhere.test/"], Some(server)).await;
     observed("NXDOMAIN", &s);
-    assert_eq!((s.error_types["dns"], s.ok), (10, 0), "{s:?}");
+    assert_eq!((s.error_types()["dns"], s.ok()), (10, 0), "{s:?}");
     assert!(queries.load(std::sync::atomic::Ordering::Relaxed) > 0);
     let (server, queries) = dns(Dns::Silent).await;
     let args = ["--rate", "100", "--requests", "3", "--timeout", "5s", "http://nowhere.test/"];
     let s = run_resolving(&args, Some(server)).await;
     observed("silent resolver", &s);
-    assert_eq!((s.error_types["dns"], s.ok), (3, 0), "{s:?}");
+    assert_eq!((s.error_types()["dns"], s.ok()), (3, 0), "{s:?}");
     assert!(queries.load(std::sync::atomic::Ordering::Relaxed) > 0);
 }

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 /// Why `serve` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// A flag has an invalid value.
-    #[error("invalid {setting} {value:?}: expected {expected}")]
-    Invalid { setting: &'static str, value: String, expected: &'static str },
+    /// A flag has an invalid value (exit 2, as every command's invalid setting).
+    #[error(transparent)]
+    Invalid(#[from] setting::Invalid),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },

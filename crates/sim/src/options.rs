@@ -6,6 +6,7 @@ use crate::target::TargetOptions;
 use crate::telemetry::MeshMetrics;
 use crate::units::{parse_duration, parse_fraction, parse_scale, parse_size, parse_status};
 use crate::workload::Fault;
+use setting::Invalid;
 use std::net::SocketAddr;
 
 /// Flags of `trafficgen serve` (plain flags only: a test target is configured on its command line).
@@ -61,10 +62,8 @@ pub(crate) struct ServePlan {
 impl ServeArgs {
     /// Validates every flag; the error names the flag, the value and what was expected.
     pub(crate) fn plan(&self) -> Result<ServePlan, ServeError> {
-        let listen: SocketAddr = self.listen.parse().map_err(|_| ServeError::Invalid {
-            setting: "--listen",
-            value: self.listen.clone(),
-            expected: "an IP address and port like 127.0.0.1:8080",
+        let listen: SocketAddr = self.listen.parse().map_err(|e| {
+            Invalid::new("--listen", &self.listen, "an IP address and port like 127.0.0.1:8080").because(e)
         })?;
         let target = TargetOptions {
             delay: parse_duration("--delay", &self.delay)?,
@@ -73,11 +72,8 @@ impl ServeArgs {
             error_status: parse_status("--status", &self.status)?,
             response_size: parse_size("--response-size", &self.response_size)?,
             workers: self.workers.trim().parse().ok().filter(|k| *k <= 1_000_000).ok_or_else(|| {
-                ServeError::Invalid {
-                    setting: "--workers",
-                    value: self.workers.clone(),
-                    expected: "a whole number of requests served at once (0 = no limit)",
-                }
+                let expected = "a whole number of requests served at once, up to 1000000 (0 = no limit)";
+                Invalid::new("--workers", &self.workers, expected)
             })?,
         };
         let bookinfo = self
@@ -94,10 +90,9 @@ impl ServeArgs {
                             .parse::<SocketAddr>()
                             .ok()
                             .filter(|a| a.ip() == listen.ip())
-                            .ok_or_else(|| ServeError::Invalid {
-                                setting: "--metrics-listen",
-                                value: addr.clone(),
-                                expected: "an address on --listen's IP, like 127.0.0.1:9090",
+                            .ok_or_else(|| {
+                                let expected = "an address on --listen's IP, like 127.0.0.1:9090";
+                                Invalid::new("--metrics-listen", addr, expected)
                             })?
                             .port(),
                     },
@@ -111,11 +106,8 @@ impl ServeArgs {
 
 /// `--mesh-metrics none|linkerd|istio`.
 pub fn parse_mesh_metrics(value: &str) -> Result<MeshMetrics, ServeError> {
-    MeshMetrics::parse(value.trim()).ok_or_else(|| ServeError::Invalid {
-        setting: "--mesh-metrics",
-        value: value.to_owned(),
-        expected: "none, linkerd or istio",
-    })
+    MeshMetrics::parse(value.trim())
+        .ok_or_else(|| Invalid::new("--mesh-metrics", value, "none, linkerd or istio").into())
 }
 
 impl Default for ServeArgs {
@@ -190,15 +182,16 @@ mod tests {
         let cases = [
             (
                 vec!["--error-rate=abc"],
-                r#"invalid --error-rate "abc": expected a percentage like 2% or a fraction like 0.02"#,
+                r#"invalid --error-rate="abc": expected a percentage like 2% or a fraction like 0.02"#,
             ),
-            (vec!["--delay=soon"], r#"invalid --delay "soon": expected a duration like 20ms or 1s"#),
-            (vec!["--status=99"], r#"invalid --status "99": expected an HTTP status code between 100 and 599"#),
-            (vec!["--listen=localhost"], r#"invalid --listen "localhost": expected an IP address"#),
-            (vec!["--workers=-2"], r#"invalid --workers "-2": expected a whole number"#),
-            (vec!["--response-size=-1"], r#"invalid --response-size "-1": expected a number of bytes"#),
-            (vec!["--bookinfo", "--latency-scale=-2"], r#"invalid --latency-scale "-2": expected"#),
-            (vec!["--bookinfo", "--fault=x"], r#"invalid --fault "x": expected"#),
+            (vec!["--delay=soon"], r#"invalid --delay="soon": expected a duration like 20ms or 1s"#),
+            (vec!["--status=99"], r#"invalid --status="99": expected an HTTP status code between 100 and 599"#),
+            (vec!["--listen=localhost"], r#"invalid --listen="localhost": expected an IP address"#),
+            (vec!["--workers=-2"], r#"invalid --workers="-2": expected a whole number"#),
+            (vec!["--response-size=-1"], r#"invalid --response-size="-1": expected a number of bytes"#),
+            (vec!["--bookinfo", "--latency-scale=-2"], r#"invalid --latency-scale="-2": expected"#),
+            (vec!["--bookinfo", "--fault=x"], r#"invalid --fault="x": expected"#),
+            (vec!["--bookinfo", "--mesh-metrics=consul"], r#"invalid --mesh-metrics="consul": expected none, linkerd"#),
         ];
         for (flags, want) in cases {
             let msg = args(&flags).plan().unwrap_err().to_string();

@@ -119,7 +119,7 @@ async fn answer(State(t): State<Arc<Target>>, Query(q): Query<Overrides>) -> Res
 }
 
 async fn respond(opts: &TargetOptions, q: &Overrides, workers: Option<&Workers>) -> Result<Response, String> {
-    let bad = |e: ServeError| e.to_string().replacen("--", "", 1);
+    let bad = |e: ServeError| e.to_string();
     let delay = match &q.delay {
         Some(d) => parse_duration("delay", d).map_err(bad)?,
         None => jittered(opts.delay, opts.jitter),
@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(body.len(), 1000);
         let (status, body) = call(&r, "/x?delay=soon").await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
-        assert!(String::from_utf8_lossy(&body).starts_with("invalid delay \"soon\""));
+        assert!(String::from_utf8_lossy(&body).starts_with("invalid delay=\"soon\": expected a duration"));
     }
 
     #[tokio::test]

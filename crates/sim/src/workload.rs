@@ -1,7 +1,7 @@
 //! The six Bookinfo workloads, their latency model and the faults that can be injected into them.
 
 use crate::error::ServeError;
-use crate::units::{parse_duration, parse_fraction};
+use setting::{Cause, Invalid};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -134,8 +134,9 @@ impl FromStr for Fault {
     type Err = ServeError;
 
     fn from_str(s: &str) -> Result<Fault, ServeError> {
-        let invalid =
-            |expected: &'static str| ServeError::Invalid { setting: "--fault", value: s.to_owned(), expected };
+        let invalid = |expected: &str| ServeError::from(Invalid::new("--fault", s, expected));
+        let because =
+            |expected: &'static str| move |cause: Cause| ServeError::from(cause.invalid("--fault", s, expected));
         let shape = "SERVICE:error=10%, SERVICE:delay=200ms or SERVICE:restart";
         let (service, effect) = s.split_once(':').ok_or_else(|| invalid(shape))?;
         if service != "reviews" && !Workload::ALL.iter().any(|w| w.name() == service) {
@@ -146,11 +147,11 @@ impl FromStr for Fault {
         let effect = match effect.split_once('=') {
             None if effect == "restart" => FaultEffect::Restart,
             Some(("error", v)) => {
-                FaultEffect::Error(parse_fraction("--fault", v).map_err(|_| invalid("error=PERCENT like error=10%"))?)
+                FaultEffect::Error(setting::ratio(v).map_err(because("error=PERCENT like error=10%"))?)
             }
-            Some(("delay", v)) => FaultEffect::Delay(
-                parse_duration("--fault", v).map_err(|_| invalid("delay=DURATION like delay=200ms"))?,
-            ),
+            Some(("delay", v)) => {
+                FaultEffect::Delay(setting::duration(v).map_err(because("delay=DURATION like delay=200ms"))?)
+            }
             _ => return Err(invalid(shape)),
         };
         Ok(Fault { service: service.to_owned(), effect })
@@ -220,7 +221,7 @@ mod tests {
     fn bad_faults_name_flag_and_value() {
         for bad in ["ratings", "nope:error=1%", "ratings:error=abc", "ratings:delay=x", "ratings:slow=1"] {
             let msg = bad.parse::<Fault>().unwrap_err().to_string();
-            assert!(msg.starts_with(&format!("invalid --fault {bad:?}: expected")), "{msg}");
+            assert!(msg.starts_with(&format!("invalid --fault={bad:?}: expected")), "{msg}");
         }
     }
 

@@ -26,15 +26,31 @@ const MAX_NAMES: usize = 100;
 const OTHER: &str = "other";
 
 /// The target section of a plan: what to send.
-#[derive(Debug)]
-pub(super) struct TargetSection {
-    pub(super) routes: Vec<Route>,
-    /// Index of the login route, if the scenario has one.
-    pub(super) login: Option<usize>,
+#[derive(Debug, Clone)]
+pub(crate) struct TargetSection {
+    routes: Vec<Route>,
+    login: Option<usize>,
 }
 
-/// The routes of the URL arguments or of the scenario file, with their classifiers.
-pub(super) fn routes(v: &Validator<'_>, r: &RawConfig) -> Result<TargetSection, ConfigError> {
+impl TargetSection {
+    /// The routes of the URL arguments or of the scenario file, with their classifiers; files
+    /// (`@FILE` of URLs, `--body @file`, the scenario) are read here.
+    pub(super) fn new(v: &Validator<'_>) -> Result<TargetSection, ConfigError> {
+        routes(v, &v.0.raw)
+    }
+
+    /// What to send, each route with its classifier.
+    pub(crate) fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// Index of the login route, sent once per worker before logged-in routes.
+    pub(crate) fn login(&self) -> Option<usize> {
+        self.login
+    }
+}
+
+fn routes(v: &Validator<'_>, r: &RawConfig) -> Result<TargetSection, ConfigError> {
     let global = classifier(v, r)?;
     let Some(path) = &r.scenario else {
         return Ok(TargetSection { routes: url_routes(v, r, global)?, login: None });

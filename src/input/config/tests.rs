@@ -22,19 +22,19 @@ fn err(args: &[&str], vars: &[(&str, &str)]) -> String {
 #[test]
 fn defaults_and_flags() {
     let p = plan(&["http://productpage:9080/productpage"], &[]).unwrap();
-    assert_eq!(p.load, Load::Open { rate: 10.0 });
-    assert_eq!(p.routes[0].name, "/productpage");
-    assert_eq!(p.metrics_addr, Some("0.0.0.0:9464".parse().unwrap()));
-    assert_eq!(p.timeout, Duration::from_secs(10));
-    assert!(!p.client.http2);
+    assert_eq!(p.load().mode(), Load::Open { rate: 10.0 });
+    assert_eq!(p.target().routes()[0].name, "/productpage");
+    assert_eq!(p.output().metrics_addr(), Some("0.0.0.0:9464".parse().unwrap()));
+    assert_eq!(p.client().timeout(), Duration::from_secs(10));
+    assert!(!p.client().options().http2);
     let p =
         plan(&["run", "--rate", "150.5", "--duration", "10m", "--http2", "-H", "x-a: 1", "http://a/"], &[]).unwrap();
-    assert_eq!(p.load, Load::Open { rate: 150.5 });
-    assert_eq!(p.duration, Some(Duration::from_secs(600)));
-    assert!(p.client.http2);
-    assert_eq!(p.routes[0].headers["x-a"], "1");
+    assert_eq!(p.load().mode(), Load::Open { rate: 150.5 });
+    assert_eq!(p.load().duration(), Some(Duration::from_secs(600)));
+    assert!(p.client().options().http2);
+    assert_eq!(p.target().routes()[0].headers["x-a"], "1");
     let p = plan(&["--rate", "max", "--concurrency", "4", "http://a"], &[]).unwrap();
-    assert_eq!(p.load, Load::Closed { concurrency: NonZeroUsize::new(4).unwrap() });
+    assert_eq!(p.load().mode(), Load::Closed { concurrency: NonZeroUsize::new(4).unwrap() });
 }
 
 #[test]
@@ -45,13 +45,13 @@ fn env_sets_and_flags_override() {
         ("PRODUCTPAGE_PORT", "tcp://1.2.3.4:9080"),
     ];
     let p = plan(&[], &vars).unwrap();
-    assert_eq!(p.load, Load::Open { rate: 42.0 });
-    assert_eq!(p.routes.len(), 2);
+    assert_eq!(p.load().mode(), Load::Open { rate: 42.0 });
+    assert_eq!(p.target().routes().len(), 2);
     let p = plan(&["--rate", "7"], &vars).unwrap();
-    assert_eq!(p.load, Load::Open { rate: 7.0 });
+    assert_eq!(p.load().mode(), Load::Open { rate: 7.0 });
     let p = plan(&["--metrics-addr", "off", "http://a"], &[("TRAFFICGEN_HTTP2", "true")]).unwrap();
-    assert_eq!(p.metrics_addr, None);
-    assert!(p.client.http2);
+    assert_eq!(p.output().metrics_addr(), None);
+    assert!(p.client().options().http2);
 }
 
 #[test]
@@ -109,15 +109,15 @@ fn pins_and_bodies() {
         plan(&["--resolve", "productpage:9080:127.0.0.1", "--resolve", "h:443:[::1]", "--body", "hi", "http://a"], &[])
             .unwrap();
     assert_eq!(
-        p.client.pins[0],
+        p.client().options().pins[0],
         Pin { host: "productpage".into(), port: 9080, addr: "127.0.0.1:9080".parse().unwrap() }
     );
-    assert_eq!(p.client.pins[1].addr, "[::1]:443".parse().unwrap());
-    assert_eq!(p.routes[0].body, Bytes::from_static(b"hi"));
+    assert_eq!(p.client().options().pins[1].addr, "[::1]:443".parse().unwrap());
+    assert_eq!(p.target().routes()[0].body, Bytes::from_static(b"hi"));
     let p =
         plan(&["--resolve", "productpage:9080:127.0.0.1:34567", "--resolve", "h:1:[::1]:2", "http://a"], &[]).unwrap();
-    assert_eq!(p.client.pins[0].addr, "127.0.0.1:34567".parse().unwrap());
-    assert_eq!(p.client.pins[1].addr, "[::1]:2".parse().unwrap());
+    assert_eq!(p.client().options().pins[0].addr, "127.0.0.1:34567".parse().unwrap());
+    assert_eq!(p.client().options().pins[1].addr, "[::1]:2".parse().unwrap());
 }
 
 #[test]
@@ -126,27 +126,28 @@ fn shards_split_rate_and_requests() {
     let parts: Vec<Plan> = (0..4).map(|i| plan(&args, &[("JOB_COMPLETION_INDEX", &i.to_string())]).unwrap()).collect();
     let rates: f64 = parts
         .iter()
-        .map(|p| match p.load {
+        .map(|p| match p.load().mode() {
             Load::Open { rate } => rate,
             _ => 0.0,
         })
         .sum();
     assert!((rates - 150.0).abs() < 1e-9);
-    assert_eq!(parts.iter().map(|p| p.requests.unwrap()).collect::<Vec<_>>(), vec![250, 250, 250, 250]);
+    assert_eq!(parts.iter().map(|p| p.load().requests().unwrap()).collect::<Vec<_>>(), vec![250, 250, 250, 250]);
     let odd: Vec<u64> = (0..3)
         .map(|i| {
             plan(&["--requests", "10", "--shards", "3", "--shard-index", &i.to_string(), "http://a"], &[])
                 .unwrap()
-                .requests
+                .load()
+                .requests()
                 .unwrap()
         })
         .collect();
     assert_eq!(odd, vec![4, 3, 3]);
-    assert_eq!(parts[3].shard, Shard { index: 3, count: 4 });
+    assert_eq!(parts[3].cluster().shard(), Shard { index: 3, count: 4 });
     // TRAFFICGEN_SHARD_INDEX wins over the Job's index.
     let p = plan(&["--shards", "2", "http://a"], &[("JOB_COMPLETION_INDEX", "0"), ("TRAFFICGEN_SHARD_INDEX", "1")])
         .unwrap();
-    assert_eq!(p.shard.index, 1);
+    assert_eq!(p.cluster().shard().index, 1);
 }
 
 #[test]
@@ -167,18 +168,18 @@ fn bad_cluster_settings() {
         assert!(e.contains(needle), "{args:?}: {e}");
     }
     let p = plan(&["--mesh-shutdown", "http://127.0.0.1:15020/quitquitquit", "http://a"], &[]).unwrap();
-    assert_eq!(p.sidecar, Sidecar::Url("127.0.0.1:15020".parse().unwrap(), "/quitquitquit".into()));
-    assert_eq!(plan(&["http://a"], &[]).unwrap().sidecar, Sidecar::Auto);
+    assert_eq!(*p.cluster().sidecar(), Sidecar::Url("127.0.0.1:15020".parse().unwrap(), "/quitquitquit".into()));
+    assert_eq!(plan(&["http://a"], &[]).unwrap().cluster().sidecar(), &Sidecar::Auto);
 }
 
 #[test]
 fn boolean_flags_are_switches_and_never_take_the_url() {
     let p = plan(&["--http2", "http://a/x", "--insecure", "https://b/y"], &[]).unwrap();
-    assert!(p.client.http2 && p.client.insecure);
-    assert_eq!(p.routes.len(), 2);
+    assert!(p.client().options().http2 && p.client().options().insecure);
+    assert_eq!(p.target().routes().len(), 2);
     assert!(err(&["--http2=true", "http://a/"], &[]).contains("--http2"));
     let p = plan(&["http://a/"], &[("TRAFFICGEN_HTTP2", "false"), ("TRAFFICGEN_INSECURE", "true")]).unwrap();
-    assert!(!p.client.http2 && p.client.insecure);
+    assert!(!p.client().options().http2 && p.client().options().insecure);
 }
 
 #[test]
@@ -264,7 +265,7 @@ fn scenario_files_are_bounded_and_read_after_the_cheap_checks() {
 
 #[test]
 fn env_list_items_may_hold_commas() {
-    let h = |vars: &[(&str, &str)]| plan(&["http://a/"], vars).unwrap().routes[0].headers.clone();
+    let h = |vars: &[(&str, &str)]| plan(&["http://a/"], vars).unwrap().target().routes()[0].headers.clone();
     let one = h(&[("TRAFFICGEN_HEADER", r"accept: text/html\,application/json")]);
     assert_eq!(one.get_all("accept").iter().collect::<Vec<_>>(), ["text/html,application/json"]);
     // A YAML block in a manifest: one item per line, commas as they are.
@@ -272,22 +273,22 @@ fn env_list_items_may_hold_commas() {
     assert_eq!(lines["accept"], "text/html,application/json");
     assert_eq!(lines["x-demo"], "1");
     let plain = plan(&[], &[("TRAFFICGEN_URL", "http://a/x,http://b/y")]).unwrap();
-    assert_eq!(plain.routes.len(), 2);
+    assert_eq!(plain.target().routes().len(), 2);
 }
 
 #[test]
 fn stages_set_rate_and_duration_and_shard_per_stage() {
     let p = plan(&["--stages", "30s:0->150, 1m:150, 30s:150->0", "--warmup", "30s", "http://a/"], &[]).unwrap();
-    assert_eq!(p.duration, Some(Duration::from_secs(120)));
+    assert_eq!(p.load().duration(), Some(Duration::from_secs(120)));
     // (2250 + 9000 + 2250) requests over 120 s.
-    assert_eq!(p.load, Load::Open { rate: 112.5 });
-    assert_eq!(p.warmup, Duration::from_secs(30));
+    assert_eq!(p.load().mode(), Load::Open { rate: 112.5 });
+    assert_eq!(p.load().warmup(), Duration::from_secs(30));
     let env_stages =
         [("TRAFFICGEN_STAGES", "10s:0->90, 10s:90"), ("TRAFFICGEN_SHARDS", "3"), ("JOB_COMPLETION_INDEX", "2")];
     let p = plan(&["http://a/"], &env_stages).unwrap();
-    let stages = p.stages.unwrap();
+    let stages = p.load().stages().unwrap();
     assert_eq!((stages[0].from, stages[0].to, stages[1].from), (0.0, 30.0, 30.0));
-    assert_eq!(p.load, Load::Open { rate: 67.5 / 3.0 });
+    assert_eq!(p.load().mode(), Load::Open { rate: 67.5 / 3.0 });
 }
 
 #[test]
@@ -315,82 +316,24 @@ fn stages_and_warmup_errors_name_the_setting() {
 fn trace_settings_and_the_standard_otlp_variable() {
     use crate::net::trace::TraceHeaders;
     let p = plan(&["http://a"], &[]).unwrap();
-    assert_eq!((p.tracing.headers, p.tracing.sample, p.otlp_endpoint.is_none()), (TraceHeaders::Both, 0.01, true));
+    assert_eq!(
+        (p.output().tracing().headers, p.output().tracing().sample, p.output().otlp_endpoint().is_none()),
+        (TraceHeaders::Both, 0.01, true)
+    );
     let p = plan(&["--trace-headers", "w3c", "--trace-sample", "25%", "http://a"], &[]).unwrap();
-    assert_eq!((p.tracing.headers, p.tracing.sample), (TraceHeaders::W3c, 0.25));
+    assert_eq!((p.output().tracing().headers, p.output().tracing().sample), (TraceHeaders::W3c, 0.25));
     let p = plan(&["http://a"], &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4318")]).unwrap();
-    assert_eq!(p.otlp_endpoint.unwrap().to_string(), "http://jaeger:4318/v1/traces");
+    assert_eq!(p.output().otlp_endpoint().unwrap().to_string(), "http://jaeger:4318/v1/traces");
     let vars =
         [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4318"), ("TRAFFICGEN_OTLP_ENDPOINT", "http://mine:4318/")];
-    assert_eq!(plan(&["http://a"], &vars).unwrap().otlp_endpoint.unwrap().to_string(), "http://mine:4318/v1/traces");
+    assert_eq!(
+        plan(&["http://a"], &vars).unwrap().output().otlp_endpoint().unwrap().to_string(),
+        "http://mine:4318/v1/traces"
+    );
     assert!(err(&["--trace-sample", "2", "http://a"], &[]).contains("invalid --trace-sample=\"2\""));
     assert!(err(&["--trace-headers", "zipkin", "http://a"], &[]).contains("w3c, b3, both or none"));
     let e = err(&["http://a"], &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://jaeger:4318")]);
     assert!(e.contains("TRAFFICGEN_OTLP_ENDPOINT"), "{e}");
-}
-
-#[test]
-fn remote_write_labels_default_to_what_a_scrape_of_the_pod_adds() {
-    let rw = |args: &[&str], vars: &[(&str, &str)]| plan(args, vars).unwrap().remote_write.unwrap();
-    let pod = [
-        ("KUBERNETES_SERVICE_HOST", "10.0.0.1"),
-        ("POD_NAME", "trafficgen-r1-x7k2p"),
-        ("POD_NAMESPACE", "bookinfo"),
-        ("POD_IP", "10.1.2.3"),
-        ("TRAFFICGEN_REMOTE_WRITE", "http://prometheus:9090/api/v1/write"),
-    ];
-    let r = rw(&["http://a"], &pod);
-    let labels: Vec<(&str, &str)> = r.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    assert_eq!(
-        labels,
-        [
-            ("instance", "10.1.2.3:9464"),
-            ("job", "trafficgen"),
-            ("namespace", "bookinfo"),
-            ("pod", "trafficgen-r1-x7k2p")
-        ]
-    );
-    assert_eq!((r.interval, &r.auth), (Duration::from_secs(5), &crate::net::remote_write::Auth::None));
-    let r = rw(
-        &["--remote-write-label", "job=bookinfo/trafficgen", "--remote-write-label", "cluster=eu-1", "http://a"],
-        &pod,
-    );
-    assert!(r.labels.contains(&("job".into(), "bookinfo/trafficgen".into())), "{:?}", r.labels);
-    assert!(r.labels.contains(&("cluster".into(), "eu-1".into())));
-    let outside = rw(&["--remote-write", "http://p/api/v1/write", "--metrics-addr", "off", "http://a"], &[]);
-    assert!(outside.labels.iter().all(|(k, _)| k == "job" || k == "instance"), "{:?}", outside.labels);
-}
-
-#[test]
-fn remote_write_settings_are_checked_before_anything_is_sent() {
-    let base = ["--remote-write", "http://p:9090/api/v1/write"];
-    let with = |extra: &[&str]| err(&[&base[..], extra, &["http://a"]].concat(), &[]);
-    assert!(err(&["--remote-write", "p:9090", "http://a"], &[]).contains("invalid --remote-write=\"p:9090\""));
-    assert!(
-        with(&["--remote-write-label", "9x=1"]).contains("invalid --remote-write-label=\"9x=1\": expected NAME=VALUE")
-    );
-    assert!(with(&["--remote-write-label", "__name__=x"]).contains("--remote-write-label"));
-    assert!(with(&["--remote-write-interval", "0s"]).contains("--remote-write-interval"));
-    assert!(with(&["--remote-write-bearer-token-file", "/nonexistent"]).contains("expected a readable file"));
-    assert!(with(&["--remote-write-username-file", "/etc/hostname"]).contains("--remote-write-password-file"));
-    assert!(with(&["--remote-write-header", "no colon"]).contains("--remote-write-header"));
-    let p = plan(
-        &[
-            &base[..],
-            &[
-                "--remote-write-username-file",
-                "/etc/hostname",
-                "--remote-write-password-file",
-                "/etc/hostname",
-                "http://a",
-            ],
-        ]
-        .concat(),
-        &[],
-    )
-    .unwrap();
-    assert!(matches!(p.remote_write.unwrap().auth, crate::net::remote_write::Auth::Basic { .. }));
-    assert!(plan(&["http://a"], &[]).unwrap().remote_write.is_none());
 }
 
 #[test]
@@ -402,3 +345,5 @@ fn shares_sum_to_the_total() {
     }
     assert_eq!(super::share(10, 0, 3), 4);
 }
+
+mod remote;

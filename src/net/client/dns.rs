@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 /// `--resolve host:port:addr[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pin {
+pub(crate) struct Pin {
     /// Host name as written in the URL.
     pub host: String,
     /// Port.

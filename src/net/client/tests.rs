@@ -39,7 +39,7 @@ async fn connections_for_two_requests(h2: bool, max_age: Duration) -> u64 {
         argv.push("--http2".into());
     }
     let plan = crate::commands::cli::plan_from(argv, Vec::new()).expect("valid test config");
-    let mut client = Client::new(&plan.routes, &plan.client, 1);
+    let mut client = Client::new(plan.target().routes(), plan.client().options(), 1);
     client.max_age = max_age;
     for _ in 0..2 {
         let answer = client.send(0, 0, &(), Want::default(), &mut Vec::new()).await.expect("loopback answers");

@@ -1,6 +1,9 @@
+use std::time::Duration;
+
 use super::*;
 use crate::input::threshold::Threshold;
 use crate::model::outcome::{ErrorType, Outcome};
+use crate::output::recorder::{Completed, Stats};
 
 fn stats() -> Stats {
     let mut s = Stats::default();
@@ -15,7 +18,7 @@ fn stats() -> Stats {
 
 #[test]
 fn json_keeps_the_contract_keys() {
-    let mut sum = Summary::new(&stats(), &Completed::default(), Some(10.0), Duration::from_secs(10), &[]);
+    let mut sum = Summary::of_figures(&stats(), &Completed::default(), Some(10.0), Duration::from_secs(10), &[]);
     sum.add_verdict(Threshold::parse("p99<300ms").unwrap().check(&sum));
     let v: serde_json::Value = serde_json::from_str(&sum.render(Format::Json)).unwrap();
     for key in JSON_KEYS {
@@ -39,7 +42,7 @@ fn json_keeps_the_contract_keys() {
 
 #[test]
 fn text_has_the_table_and_verdict() {
-    let sum = Summary::new(&stats(), &Completed::all(&stats()), None, Duration::from_secs(4), &[]);
+    let sum = Summary::of_figures(&stats(), &Completed::all(&stats()), None, Duration::from_secs(4), &[]);
     let text = sum.render(Format::Text);
     assert!(text.contains("max (closed loop)"), "{text}");
     assert!(text.contains("corrected"));
@@ -52,8 +55,13 @@ fn text_has_the_table_and_verdict() {
 
 #[test]
 fn a_backlog_that_grew_through_the_run_is_said() {
-    let mut sum =
-        Summary::new(&stats(), &Completed { requests: 40, routes: vec![40] }, Some(20.0), Duration::from_secs(4), &[]);
+    let mut sum = Summary::of_figures(
+        &stats(),
+        &Completed { requests: 40, routes: vec![40] },
+        Some(20.0),
+        Duration::from_secs(4),
+        &[],
+    );
     assert_eq!((sum.achieved_rps, sum.throughput_rps, sum.in_flight_at_end), (25.0, 10.0, 60));
     assert!(sum.fell_behind());
     assert!(sum.render(Format::Text).contains("target did not keep up: 60 still in flight"));
@@ -73,10 +81,10 @@ fn without_thresholds_a_run_with_no_success_fails() {
     let d = Duration::from_millis(1);
     let error = Some(ErrorType::Connect);
     failed.record(&Outcome { route: 0, status: None, error, latency: d, service_time: d, class: None });
-    let sum = Summary::new(&failed, &Completed::all(&failed), Some(10.0), Duration::from_secs(1), &[]);
+    let sum = Summary::of_figures(&failed, &Completed::all(&failed), Some(10.0), Duration::from_secs(1), &[]);
     assert!(!sum.passed);
     assert!(sum.verdict().starts_with("FAILED (no request succeeded): 1 request sent at"), "{}", sum.verdict());
-    let mut sum = Summary::new(&stats(), &Completed::all(&stats()), Some(10.0), Duration::from_secs(1), &[]);
+    let mut sum = Summary::of_figures(&stats(), &Completed::all(&stats()), Some(10.0), Duration::from_secs(1), &[]);
     assert!(sum.passed && sum.verdict().starts_with("no thresholds set"), "{}", sum.verdict());
     sum.add_verdict(Threshold::parse("p99<300ms").unwrap().check(&sum));
     assert!(sum.verdict().starts_with("PASSED"), "{}", sum.verdict());

@@ -76,7 +76,7 @@ async fn server(goaway_after: u64) -> (SocketAddr, Arc<AtomicU64>) {
 fn client(addr: SocketAddr, path: &str) -> Client {
     let argv = vec!["trafficgen".into(), "--connections=1".into(), "--http2".into(), format!("http://{addr}{path}")];
     let plan = crate::commands::cli::plan_from(argv, Vec::new()).expect("valid test config");
-    Client::new(&plan.routes, &plan.client, 1)
+    Client::new(plan.target().routes(), plan.client().options(), 1)
 }
 
 /// Send one request, keeping up to 64 bytes of body: status and body, or the error type.

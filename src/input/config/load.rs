@@ -12,17 +12,58 @@ use crate::settings::Source;
 use setting::{duration, positive_duration};
 
 /// The validated load settings, already this shard's share.
-#[derive(Debug)]
-pub(super) struct LoadSection {
-    pub(super) load: Load,
-    pub(super) duration: Option<Duration>,
-    pub(super) requests: Option<u64>,
-    pub(super) stages: Option<Vec<Stage>>,
-    pub(super) warmup: Duration,
-    pub(super) max_in_flight: NonZeroUsize,
+#[derive(Debug, Clone)]
+pub(crate) struct LoadSection {
+    mode: Load,
+    duration: Option<Duration>,
+    requests: Option<u64>,
+    stages: Option<Vec<Stage>>,
+    warmup: Duration,
+    max_in_flight: NonZeroUsize,
 }
 
 impl LoadSection {
+    /// Open loop at a rate, or closed loop with a concurrency.
+    pub(crate) fn mode(&self) -> Load {
+        self.mode
+    }
+
+    /// The open-loop rate (the stages' mean with `--stages`); `None` for closed loop.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        self.mode.rate()
+    }
+
+    /// The sending window (the stages' total with `--stages`); `None` = until a signal or `requests`.
+    pub(crate) fn duration(&self) -> Option<Duration> {
+        self.duration
+    }
+
+    /// Stop after this many requests.
+    pub(crate) fn requests(&self) -> Option<u64> {
+        self.requests
+    }
+
+    /// `--stages`: the rate over time.
+    pub(crate) fn stages(&self) -> Option<&[Stage]> {
+        self.stages.as_deref()
+    }
+
+    /// `--warmup`: the first part of the run, sent but left out of the summary; zero = none.
+    pub(crate) fn warmup(&self) -> Duration {
+        self.warmup
+    }
+
+    /// Most requests outstanding at once.
+    pub(crate) fn max_in_flight(&self) -> NonZeroUsize {
+        self.max_in_flight
+    }
+
+    /// This load at an open-loop `rate` for `duration` (a `capacity` step, whose own settings
+    /// refuse `--stages` and `--requests`).
+    pub(super) fn step(&self, rate: f64, duration: Duration) -> LoadSection {
+        LoadSection { mode: Load::Open { rate }, duration: Some(duration), ..self.clone() }
+    }
+
     /// Validate the load settings and narrow them to `shard`'s share: rate / count, and
     /// `--requests` split with the remainder going one each to the lowest indices.
     pub(super) fn new(v: &Validator<'_>, shard: Shard) -> Result<LoadSection, ConfigError> {
@@ -52,7 +93,7 @@ impl LoadSection {
             None => (load, duration, None),
         };
         let warmup = warmup(v, duration, stages.is_some())?;
-        let section = LoadSection { load, duration, requests, stages, warmup, max_in_flight };
+        let section = LoadSection { mode: load, duration, requests, stages, warmup, max_in_flight };
         Ok(section.share(shard))
     }
 
@@ -60,7 +101,7 @@ impl LoadSection {
     /// closed-loop workers and `--requests` shared out.
     fn share(mut self, shard: Shard) -> LoadSection {
         let share = |total: u64| super::share(total, shard.index, shard.count);
-        self.load = match self.load {
+        self.mode = match self.mode {
             Load::Open { rate } => Load::Open { rate: rate / shard.count as f64 },
             Load::Closed { concurrency } => Load::Closed {
                 concurrency: NonZeroUsize::new(share(concurrency.get() as u64) as usize).unwrap_or(NonZeroUsize::MIN),
