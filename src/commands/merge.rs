@@ -99,7 +99,7 @@ pub(crate) fn run(args: &MergeArgs) -> Result<Merged, MergeError> {
 
 /// Merge `parts` into one judged result; `thresholds` empty means the shards' own.
 pub(crate) fn merge(parts: &[Part], thresholds: &[Threshold], allow_mixed: bool) -> Result<Merged, MergeError> {
-    let mut ids: Vec<&str> = parts.iter().map(|p| p.run_id.as_str()).collect();
+    let mut ids: Vec<&str> = parts.iter().map(|p| p.identity.run_id.as_str()).collect();
     ids.dedup();
     ids.sort_unstable();
     ids.dedup();
@@ -110,24 +110,24 @@ pub(crate) fn merge(parts: &[Part], thresholds: &[Threshold], allow_mixed: bool)
         )));
     }
     let stats = stats(parts)?;
-    let start = parts.iter().map(|p| p.start_unix_s).fold(f64::INFINITY, f64::min);
-    let end = parts.iter().map(|p| p.end_unix_s).fold(f64::NEG_INFINITY, f64::max);
+    let start = parts.iter().map(|p| p.identity.start_unix_s).fold(f64::INFINITY, f64::min);
+    let end = parts.iter().map(|p| p.identity.end_unix_s).fold(f64::NEG_INFINITY, f64::max);
     let window = Duration::from_secs_f64((end - start).max(0.0));
     let in_flight: u64 = parts.iter().map(|p| p.in_flight_at_end).sum();
     // Each shard's completions at its own rate completed (its steady one), over its window.
     let done: f64 = parts.iter().map(|p| p.throughput_rps.unwrap_or(p.achieved_rps) * p.duration_s).sum();
     let completed = Completed { requests: (done.round() as u64).min(stats.counts.requests), routes: Vec::new() };
     let target = parts.iter().map(|p| p.target_rps).sum::<Option<f64>>();
-    let first = parts.iter().min_by(|a, b| a.start_unix_s.total_cmp(&b.start_unix_s));
-    let last = parts.iter().max_by(|a, b| a.end_unix_s.total_cmp(&b.end_unix_s));
+    let first = parts.iter().min_by(|a, b| a.identity.start_unix_s.total_cmp(&b.identity.start_unix_s));
+    let last = parts.iter().max_by(|a, b| a.identity.end_unix_s.total_cmp(&b.identity.end_unix_s));
     let identity = Identity {
         run_id: ids.join(","),
-        started_at: first.map(|p| p.started_at.clone()).unwrap_or_default(),
-        ended_at: last.map(|p| p.ended_at.clone()).unwrap_or_default(),
+        started_at: first.map(|p| p.identity.started_at.clone()).unwrap_or_default(),
+        ended_at: last.map(|p| p.identity.ended_at.clone()).unwrap_or_default(),
         start_unix_s: start,
         end_unix_s: end,
-        settings: RunSettings { rate: target, ..first.map(|p| p.settings.clone()).unwrap_or_default() },
-        interrupted: parts.iter().any(|p| p.interrupted),
+        settings: RunSettings { rate: target, ..first.map(|p| p.identity.settings.clone()).unwrap_or_default() },
+        interrupted: parts.iter().any(|p| p.identity.interrupted),
     };
     let mut classes = BTreeMap::new();
     for (k, v) in parts.iter().flat_map(|p| &p.classes) {

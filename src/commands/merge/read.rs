@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::commands::compare::summary;
 use crate::input::config::Shard;
-use crate::output::report::{Histograms, Percentiles, RunSettings};
+use crate::output::report::{Histograms, Identity, Percentiles};
 
 /// One shard's summary: the figures a merge adds up.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -18,12 +18,9 @@ pub(crate) struct Part {
     /// Where it came from: a file's stem or a pod's name.
     #[serde(skip)]
     pub(crate) label: String,
-    pub(crate) run_id: String,
-    pub(crate) started_at: String,
-    pub(crate) ended_at: String,
-    pub(crate) start_unix_s: f64,
-    pub(crate) end_unix_s: f64,
-    pub(crate) settings: RunSettings,
+    /// Run id, window and settings, under the summary's own keys.
+    #[serde(flatten)]
+    pub(crate) identity: Identity,
     pub(crate) target_rps: Option<f64>,
     pub(crate) achieved_rps: f64,
     pub(crate) throughput_rps: Option<f64>,
@@ -39,7 +36,6 @@ pub(crate) struct Part {
     pub(crate) latency_ms: Percentiles,
     pub(crate) thresholds: Vec<Rule>,
     pub(crate) passed: bool,
-    pub(crate) interrupted: bool,
     pub(crate) shard: Option<Shard>,
     pub(crate) histograms: Option<Histograms>,
 }

@@ -217,8 +217,9 @@ pub(crate) struct ShardRecords<'a> {
     pub(crate) classes: BTreeMap<String, u64>,
 }
 
-/// What names a run and its window in its summary.
-#[derive(Debug, Default)]
+/// What names a run and its window in its summary (and in a shard's summary as merge reads it).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub(crate) struct Identity {
     /// The run id (the ids, comma-separated, of a merge of mixed runs).
     pub(crate) run_id: String,
