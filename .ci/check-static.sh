@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
 # Not position-independent: a static PIE carries 0.4 MiB of relocations for its own load-time
 # address randomisation, which is a part of what keeps the binary under the image's budget
-# (Go's static binaries make the same trade). The Dockerfile builds with the same flags.
-RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static' cargo build --release --locked --target "$target"
+# (Go's static binaries make the same trade). Identical code folding (`--icf=all`, rust-lld, the
+# target's default linker) keeps one copy of functions that compile to the same bytes, which
+# generic code makes many of; Rust promises no distinct addresses for functions. The Dockerfile
+# builds with the same flags.
+RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static -C link-arg=-Wl,--icf=all' cargo build --release --locked --target "$target"
 bin="target/$target/release/trafficgen"
 # Read whole outputs first: `readelf | grep -q` under pipefail fails on SIGPIPE, not on the match.
 program_headers=$(readelf -lW "$bin")
