@@ -215,7 +215,7 @@ pub(crate) async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+    if let Err(e) = sim::serve(listener, router, Box::pin(shutdown)).await {
         tracing::error!(error = %e, "metrics server failed");
     }
 }

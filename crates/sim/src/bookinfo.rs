@@ -2,7 +2,7 @@
 //! over real HTTP on loopback, with Istio-standard metrics on a shared registry.
 
 use crate::error::ServeError;
-use crate::net::{bind, nodelay};
+use crate::net::bind;
 use crate::productpage;
 use crate::services::{details_router, ratings_router, reviews_router, Sim};
 use crate::telemetry::{MeshMetrics, Telemetry};
@@ -135,10 +135,13 @@ impl Bookinfo {
 }
 
 async fn serve(listener: TcpListener, router: Router, mut stopped: watch::Receiver<bool>) -> std::io::Result<()> {
-    axum::serve(nodelay(listener), router)
-        .with_graceful_shutdown(async move {
+    crate::net::serve(
+        listener,
+        router,
+        Box::pin(async move {
             // A dropped sender also means stop.
             let _ = stopped.wait_for(|s| *s).await;
-        })
-        .await
+        }),
+    )
+    .await
 }

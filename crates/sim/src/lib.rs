@@ -31,6 +31,7 @@ mod tests;
 pub use bookinfo::{Bookinfo, BookinfoOptions};
 pub use error::ServeError;
 pub use istio::SOURCE_HEADER;
+pub use net::serve;
 pub use options::{parse_mesh_metrics, ServeArgs};
 pub use target::{target_router, TargetOptions, QUERY_HELP};
 pub use telemetry::MeshMetrics;
@@ -40,7 +41,7 @@ pub use workload::{Fault, FaultEffect, Workload};
 
 use std::future::Future;
 
-use net::{bind, nodelay};
+use net::bind;
 
 /// Runs `trafficgen serve` until `shutdown` completes.
 pub async fn run_serve(args: ServeArgs, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
@@ -60,7 +61,7 @@ pub async fn run_serve(args: ServeArgs, shutdown: impl Future<Output = ()> + Sen
         None => {
             let listener = bind(plan.listen).await?;
             eprintln!("serving on http://{}", listener.local_addr()?);
-            axum::serve(nodelay(listener), target_router(plan.target)).with_graceful_shutdown(shutdown).await?;
+            serve(listener, target_router(plan.target), Box::pin(shutdown)).await?;
             Ok(())
         }
     }

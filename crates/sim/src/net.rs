@@ -1,8 +1,11 @@
 //! Listening: bind with the address named on failure, and accept with Nagle off.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 
 use axum::serve::{ListenerExt, TapIo};
+use axum::Router;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::error::ServeError;
@@ -18,6 +21,18 @@ pub(crate) fn nodelay(listener: TcpListener) -> TapIo<TcpListener, fn(&mut TcpSt
     listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     })
+}
+
+/// Serves `router` on `listener` (Nagle off) until `shutdown` completes: every HTTP server of
+/// the binary, the simulation's and trafficgen's own `/metrics` alike. Not generic, so axum's,
+/// hyper's and h2's server code is compiled once, here, rather than once in each crate that
+/// starts a server.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+) -> std::io::Result<()> {
+    axum::serve(nodelay(listener), router).with_graceful_shutdown(shutdown).await
 }
 
 #[cfg(test)]
