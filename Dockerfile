@@ -27,7 +27,7 @@ WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static -C link-arg=-Wl,--icf=all' cargo build --release --locked --target "$TARGET" \
+    RUSTFLAGS='-C target-feature=+crt-static -C relocation-model=static -C link-arg=-Wl,--icf=all -C link-arg=-Wl,-T,no-unwind-tables.ld -C link-arg=-Wl,--no-eh-frame-hdr' cargo build --release --locked --target "$TARGET" \
  && install -D -m 0755 "target/$TARGET/release/trafficgen" /out/usr/local/bin/trafficgen \
  && install -D -m 0644 /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ca-certificates.crt
 
