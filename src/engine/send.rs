@@ -214,7 +214,7 @@ async fn start_workers(
                 if let Some(schedule) = shaped {
                     pacer = pacer.shaped(schedule);
                 }
-                worker::work(shared, id, pacer, cap, stopped).await;
+                worker::work(shared, id, pacer, built, cap, stopped).await;
             });
             match runtime.block_on(work) {
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
