@@ -196,7 +196,11 @@ async fn send(
     let extra = Adds { cookie: cookie.filter(|_| shared.routes[route].login), trace: &flight.trace };
     let mut body = Vec::new();
     let client = &shared.client;
-    let sent = unless_expired(&expiry, client.send(id, route, &extra, want, &mut body)).await;
+    // Boxed: the request's future (its connection, the exchange's state) in an allocation of
+    // its own keeps the one `in_flight` makes per request small. At over a kilobyte that one
+    // took glibc's slow path, which merges freed small blocks first, and was copied whole.
+    let request = Box::pin(client.send(id, route, &extra, want, &mut body));
+    let sent = unless_expired(&expiry, request).await;
     let end = Instant::now();
     let outcome = match sent {
         None => {

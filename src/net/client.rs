@@ -222,11 +222,10 @@ impl Client {
     ) -> Result<Answer, ErrorType> {
         let r = &self.routes[route];
         let target = &self.targets[r.target];
-        // The h2 path and dialling are boxed: their futures are large and rare on the HTTP/1.1
-        // hot path, and every request's future is as large as its largest state (allocated and
-        // copied per request).
+        // Dialling is boxed, here and on the h2 path: its future is large and rare, and every
+        // request's future is as large as its largest state (allocated and copied per request).
         if self.http2 {
-            return Box::pin(self.send_h2(target, r, extra, want, body)).await;
+            return self.send_h2(target, r, extra, want, body).await;
         }
         let lane = &target.lanes[worker % target.lanes.len()];
         let _slot = lane.slots.acquire().await.expect("semaphore is never closed");
@@ -286,6 +285,16 @@ impl Client {
         if let Some(c) = slot.as_ref().filter(|c| c.is_open() && c.opened.elapsed() < self.max_age) {
             return Ok((i, c.stream()));
         }
+        // Boxed: dialling and the handshake are rare, and their futures large; inline, they
+        // made every request's future as large, allocated and copied per request.
+        let conn = Box::pin(self.open_h2(target)).await?;
+        let stream = conn.stream();
+        *slot = Some(conn);
+        Ok((i, stream))
+    }
+
+    /// A new h2 connection to `target`, its driver spawned.
+    async fn open_h2(&self, target: &Target) -> Result<Conn2, ErrorType> {
         let wire = self.dial(target).await?;
         let (conn, driver) =
             Conn2::open(wire).await.map_err(|e| self.note(target, h2::kind(&e), || failure::chain(&e)))?;
@@ -293,9 +302,7 @@ impl Client {
         let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
         while drivers.try_join_next().is_some() {}
         drivers.spawn(driver);
-        let stream = conn.stream();
-        *slot = Some(conn);
-        Ok((i, stream))
+        Ok(conn)
     }
 
     /// The longest idle HTTP/1.1 connection of `lane` still young enough; old ones are dropped.
