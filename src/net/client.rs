@@ -280,7 +280,7 @@ impl Client {
     /// opening it when missing, closed or too old, and the slot. Requests still running on a
     /// replaced connection finish on it.
     async fn shared(&self, target: &Target, slot: Option<usize>) -> Result<(usize, Stream2), ErrorType> {
-        let i = slot.unwrap_or_else(|| target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len());
+        let i = slot.unwrap_or_else(|| target.turn.fetch_add(1, Ordering::Relaxed) / RUN % target.shared.len());
         let mut slot = target.shared[i].lock().await;
         if let Some(c) = slot.as_ref().filter(|c| c.is_open() && c.opened.elapsed() < self.max_age) {
             return Ok((i, c.stream()));
@@ -316,6 +316,12 @@ impl Client {
         None
     }
 }
+
+/// Consecutive h2 requests go on one connection in runs of this many, so the requests of one
+/// turn of the send loop (the ticks of one millisecond) share a few writes (and the server's
+/// answers a few reads) rather than taking one on every connection; over a few milliseconds
+/// each connection still takes its share.
+const RUN: usize = 4;
 
 /// A byte stream a connection can run on.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
