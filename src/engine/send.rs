@@ -247,7 +247,7 @@ async fn start_workers(
                 if let Some(schedule) = shaped {
                     pacer = pacer.shaped(schedule);
                 }
-                worker::work(shared, id, pacer, cap, stopped).await;
+                worker::work(shared, id, pacer, built, cap, stopped).await;
             });
             match runtime.block_on(work) {
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
@@ -268,10 +268,10 @@ async fn start_workers(
 
 /// The first whole millisecond after `now` on the timer of a runtime built at `grid` (now itself
 /// without one). Tokio's timer counts whole milliseconds from the moment its
-/// runtime was built and fires on the first one at or after a deadline; a schedule that starts
-/// just before one of them has every tick's timer (armed a millisecond early, see the worker)
-/// fire within the millisecond before the tick is due. Started just after one, most ticks of a
-/// 1,000 req/s run went out up to a millisecond late.
+/// runtime was built and fires on one of them; a schedule that starts on one of them has each
+/// tick of a 1,000 req/s run released a millisecond before it is due (see `worker::alarms`), so
+/// sent within the millisecond before. Started just after one, most ticks of a 1,000 req/s run
+/// went out up to a millisecond late.
 fn on_grid(grid: Option<Instant>, now: Instant) -> Instant {
     let Some(grid) = grid.filter(|g| *g <= now) else { return now };
     let whole = (now - grid).as_millis() as u32 + 1;

@@ -63,11 +63,13 @@ pub(crate) struct Shared {
 }
 
 /// Run worker `id`: send the pacer's ticks with at most `cap` in flight until the schedule ends
-/// or `stop` says so, then drain.
+/// or `stop` says so, then drain. `grid` is one of the whole milliseconds of the runtime's
+/// timer (it counts them from when the runtime was built).
 pub(crate) async fn work(
     shared: Arc<Shared>,
     id: usize,
     mut pacer: Pacer,
+    grid: Instant,
     cap: usize,
     mut stop: watch::Receiver<Stop>,
 ) {
@@ -94,7 +96,7 @@ pub(crate) async fn work(
     let mut watching = stop.clone();
     let stopping = watching.wait_for(|s| matches!(s, Stop::Signal | Stop::Abort) || (*s == Stop::Done && !open));
     tokio::pin!(stopping);
-    let mut alarms = Alarms::new();
+    let mut alarms = Alarms::new(grid);
     // The tick whose successor is armed too.
     let mut ahead = None;
     while let Some(tick) = pacer.peek() {
@@ -194,7 +196,11 @@ async fn send(
     let extra = Adds { cookie: cookie.filter(|_| shared.routes[route].login), trace: &flight.trace };
     let mut body = Vec::new();
     let client = &shared.client;
-    let sent = unless_expired(&expiry, client.send(id, route, &extra, want, &mut body)).await;
+    // Boxed: the request's future (its connection, the exchange's state) in an allocation of
+    // its own keeps the one `in_flight` makes per request small. At over a kilobyte that one
+    // took glibc's slow path, which merges freed small blocks first, and was copied whole.
+    let request = Box::pin(client.send(id, route, &extra, want, &mut body));
+    let sent = unless_expired(&expiry, request).await;
     let end = Instant::now();
     let outcome = match sent {
         None => {

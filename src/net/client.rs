@@ -222,11 +222,10 @@ impl Client {
     ) -> Result<Answer, ErrorType> {
         let r = &self.routes[route];
         let target = &self.targets[r.target];
-        // The h2 path and dialling are boxed: their futures are large and rare on the HTTP/1.1
-        // hot path, and every request's future is as large as its largest state (allocated and
-        // copied per request).
+        // Dialling is boxed, here and on the h2 path: its future is large and rare, and every
+        // request's future is as large as its largest state (allocated and copied per request).
         if self.http2 {
-            return Box::pin(self.send_h2(target, r, extra, want, body)).await;
+            return self.send_h2(target, r, extra, want, body).await;
         }
         let lane = &target.lanes[worker % target.lanes.len()];
         let _slot = lane.slots.acquire().await.expect("semaphore is never closed");
@@ -281,11 +280,21 @@ impl Client {
     /// opening it when missing, closed or too old, and the slot. Requests still running on a
     /// replaced connection finish on it.
     async fn shared(&self, target: &Target, slot: Option<usize>) -> Result<(usize, Stream2), ErrorType> {
-        let i = slot.unwrap_or_else(|| target.turn.fetch_add(1, Ordering::Relaxed) % target.shared.len());
+        let i = slot.unwrap_or_else(|| target.turn.fetch_add(1, Ordering::Relaxed) / RUN % target.shared.len());
         let mut slot = target.shared[i].lock().await;
         if let Some(c) = slot.as_ref().filter(|c| c.is_open() && c.opened.elapsed() < self.max_age) {
             return Ok((i, c.stream()));
         }
+        // Boxed: dialling and the handshake are rare, and their futures large; inline, they
+        // made every request's future as large, allocated and copied per request.
+        let conn = Box::pin(self.open_h2(target)).await?;
+        let stream = conn.stream();
+        *slot = Some(conn);
+        Ok((i, stream))
+    }
+
+    /// A new h2 connection to `target`, its driver spawned.
+    async fn open_h2(&self, target: &Target) -> Result<Conn2, ErrorType> {
         let wire = self.dial(target).await?;
         let (conn, driver) =
             Conn2::open(wire).await.map_err(|e| self.note(target, h2::kind(&e), || failure::chain(&e)))?;
@@ -293,9 +302,7 @@ impl Client {
         let mut drivers = self.drivers.lock().unwrap_or_else(|p| p.into_inner());
         while drivers.try_join_next().is_some() {}
         drivers.spawn(driver);
-        let stream = conn.stream();
-        *slot = Some(conn);
-        Ok((i, stream))
+        Ok(conn)
     }
 
     /// The longest idle HTTP/1.1 connection of `lane` still young enough; old ones are dropped.
@@ -309,6 +316,12 @@ impl Client {
         None
     }
 }
+
+/// Consecutive h2 requests go on one connection in runs of this many, so the requests of one
+/// turn of the send loop (the ticks of one millisecond) share a few writes (and the server's
+/// answers a few reads) rather than taking one on every connection; over a few milliseconds
+/// each connection still takes its share.
+const RUN: usize = 4;
 
 /// A byte stream a connection can run on.
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}

@@ -8,7 +8,7 @@
 //! poll and removed it on drop, each time under the timer's lock.
 
 use std::future::{poll_fn, Future};
-use std::pin::{pin, Pin};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -55,10 +55,14 @@ pub(super) struct Expiry {
 
 /// `request`'s output, or `None` once `expiry` is set. The request is polled first, so one
 /// that completes in the poll that would end it still counts, as with tokio's `timeout`.
-pub(super) async fn unless_expired<F: Future>(expiry: &Expiry, request: F) -> Option<F::Output> {
-    let mut request = pin!(request);
-    poll_fn(|cx| {
-        if let Poll::Ready(out) = request.as_mut().poll(cx) {
+/// `request` is `Unpin` (boxed, for a request), so that it is held once: pinning it inside an
+/// `async fn` keeps room for it twice.
+pub(super) fn unless_expired<'a, F: Future + Unpin + 'a>(
+    expiry: &'a Expiry,
+    mut request: F,
+) -> impl Future<Output = Option<F::Output>> + 'a {
+    poll_fn(move |cx| {
+        if let Poll::Ready(out) = Pin::new(&mut request).poll(cx) {
             return Poll::Ready(Some(out));
         }
         expiry.waker.register(cx.waker());
@@ -68,7 +72,6 @@ pub(super) async fn unless_expired<F: Future>(expiry: &Expiry, request: F) -> Op
             Poll::Pending
         }
     })
-    .await
 }
 
 /// The requests in flight, by key (keys are reused, and never more than were in flight at
@@ -175,7 +178,7 @@ mod tests {
         let (_, second) = flights.start(flight(1));
         let (key, done) = flights.start(flight(2));
         // A request that completes is not ended by the sweep, whatever its deadline.
-        assert_eq!(unless_expired(&done, async { 7 }).await, Some(7));
+        assert_eq!(unless_expired(&done, Box::pin(async { 7 })).await, Some(7));
         flights.end(key);
         let mut first = std::pin::pin!(unless_expired(&first, std::future::pending::<()>()));
         let mut second = std::pin::pin!(unless_expired(&second, std::future::pending::<()>()));

@@ -67,7 +67,7 @@ fn counts(shared: &Shared) -> Counts {
 async fn open_loop_drops_what_exceeds_the_cap_and_times_out_the_rest() {
     let (shared, _listener) = silent_target().await;
     let (_stop, stopped) = watch::channel(Stop::Running);
-    work(shared.clone(), 0, pacer(), 2, stopped).await;
+    work(shared.clone(), 0, pacer(), Instant::now(), 2, stopped).await;
     let c = counts(&shared);
     assert_eq!((c.requests, c.dropped), (2, 98), "{c:?}");
     assert_eq!(c.error_types.get(&ErrorType::Timeout), Some(&2), "{c:?}");
@@ -78,7 +78,7 @@ async fn open_loop_drops_what_exceeds_the_cap_and_times_out_the_rest() {
 async fn a_signal_stops_sending_and_drains_what_is_in_flight() {
     let (shared, _listener) = silent_target().await;
     let (stop, stopped) = watch::channel(Stop::Running);
-    let worker = tokio::spawn(work(shared.clone(), 0, pacer(), 2, stopped));
+    let worker = tokio::spawn(work(shared.clone(), 0, pacer(), Instant::now(), 2, stopped));
     // Ticks are due every 10 ms (and wake 1 ms early): 51 of them by 505 ms.
     tokio::time::sleep(Duration::from_millis(505)).await;
     stop.send(Stop::Signal).unwrap();
@@ -93,7 +93,7 @@ async fn a_signal_stops_sending_and_drains_what_is_in_flight() {
 async fn the_abort_cancels_what_the_drain_left() {
     let (shared, _listener) = silent_target().await;
     let (stop, stopped) = watch::channel(Stop::Running);
-    let worker = tokio::spawn(work(shared.clone(), 0, pacer(), 2, stopped));
+    let worker = tokio::spawn(work(shared.clone(), 0, pacer(), Instant::now(), 2, stopped));
     tokio::time::sleep(Duration::from_millis(505)).await;
     stop.send(Stop::Signal).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
