@@ -8,8 +8,10 @@
 # each keeps its median run), the open-loop maximum (the highest of OPEN_RATES that each tool
 # sends with < 0.5% missing, OPEN_SECONDS each, stopping at the first miss), and HTTP/2 (prior
 # knowledge, H2_CONNECTIONS connections with H2_STREAMS streams each): closed loop, and H2_RATE.
+# The floor row (bench/floor.rs, built with rustc) is what the kernel charges for the fixed-rate
+# exchange alone: a generator's CPU above it is its own.
 # Needs: nginx (nginx-light, with HTTP/2), wrk, hey, h2load (nghttp2-client),
-# oha (cargo install oha --locked), GNU time, jq.
+# oha (cargo install oha --locked), GNU time, jq, rustc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECONDS_PER_RUN:-10}
@@ -28,12 +30,13 @@ out=${OUT:-BENCHMARKS.md}
 work=$(mktemp -d)
 trap 'kill $(cat "$work/nginx.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-for tool in nginx wrk hey oha h2load jq /usr/bin/time; do
+for tool in nginx wrk hey oha h2load jq rustc /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "missing $tool (see the header of this script)" >&2; exit 1; }
 done
 # TRAFFICGEN=path measures an already built binary (e.g. one built with symbols for perf).
 tg=${TRAFFICGEN:-target/release/trafficgen}
 [ -n "${TRAFFICGEN:-}" ] || cargo build --release --locked -q
+rustc -O bench/floor.rs -o "$work/floor"
 
 # Cleartext HTTP/2 with prior knowledge: `listen ... http2` up to nginx 1.25.0, `http2 on;` from
 # 1.25.1. nginx closes an h2 connection (GOAWAY) after keepalive_requests requests, 1,000 by
@@ -75,6 +78,7 @@ for i in $(seq "$turns"); do
         measure "tg_rate${r}_$i" $tg --rate "$r" --duration "${secs}s" --metrics-addr off --progress-interval 0s --output json "$url"
         measure "oha_rate${r}_$i" oha -q "$r" -z "${secs}s" --no-tui --output-format json "$url"
     done
+    measure "floor_rate${rate}_$i" "$work/floor" "127.0.0.1:$port" "$rate" "$secs"
 done
 # hey's -q is per worker: 10 workers x rate/10.
 measure "hey_rate$rate" hey -z "${secs}s" -c 10 -q $((rate / 10)) "$url"
@@ -143,6 +147,7 @@ rps() {
         tg_*) jq -r '.achieved_rps' "$work/$1.out" ;;
         oha_*) jq -r '.summary.requestsPerSec' "$work/$1.out" ;;
         h2load_*) awk '/^finished in/ { print $4 }' "$work/$1.out" ;;
+        floor_*) awk -v s="$secs" '{ print $1 / s }' "$work/$1.out" ;;
         *) awk '/Requests\/sec:/ { print $2 }' "$work/$1.out" ;;
     esac
 }
@@ -183,6 +188,7 @@ for r in "$rate" "$high"; do
     keep_median "tg_rate$r" cpu_per_req
     keep_median "oha_rate$r" cpu_per_req
 done
+keep_median "floor_rate$rate" cpu_per_req
 keep_median tg_max req_per_cpu
 keep_median wrk_max req_per_cpu
 keep_median tg_h2max req_per_cpu
@@ -219,9 +225,10 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
         row "tg_rate$r" "trafficgen --rate $r" "tg_rate$r"
         row "oha_rate$r" "oha -q $r" "tg_rate$r"
         [ "$r" = "$rate" ] && row "hey_rate$r" "hey -c 10 -q $((r / 10))" "tg_rate$r"
+        [ "$r" = "$rate" ] && row "floor_rate$r" "floor: \`bench/floor.rs\`, the exchange alone" "tg_rate$r"
         echo
-        echo "trafficgen and oha took $turns turns; each row is that tool's median run. CPU µs per request of every"
-        echo "run: trafficgen $(runs "tg_rate$r" 1); oha $(runs "oha_rate$r" 1)."
+        echo "Each took $turns turns, and each row is that one's median run. CPU µs per request of every run:"
+        echo "trafficgen $(runs "tg_rate$r" 1); oha $(runs "oha_rate$r" 1)$([ "$r" = "$rate" ] && echo "; floor $(runs "floor_rate$r" 1)")."
         echo
     done
     echo "wrk has no rate option (that is wrk2), so it appears only below."
@@ -296,6 +303,10 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
     ratio "h2 CPU per request at $h2_rate req/s, trafficgen / oha" "$(cpu_per_req tg_h2rate "$secs")" "$(cpu_per_req oha_h2rate "$secs")" "<=0.6"
     echo
     echo "CPU per request (µs): $(for r in "$rate" "$high"; do printf 'at %s req/s trafficgen %.1f, oha %.1f; ' "$r" "$(cpu_per_req "tg_rate$r" "$secs")" "$(cpu_per_req "oha_rate$r" "$secs")"; done)"
+    floor=$(cpu_per_req "floor_rate$rate" "$secs")
+    echo "The floor at $rate req/s (\`bench/floor.rs\`: sleep to the tick, write, read, nothing else; one request a millisecond"
+    echo "leaves nothing to batch) costs $(printf %.1f "$floor") µs per request, $(awk -v a="$floor" -v b="$(cpu_per_req "oha_rate$rate" "$secs")" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') of oha's:"
+    echo "a target below that cannot be met by a generator that sleeps between ticks."
     echo "Closed loop req per CPU-s: trafficgen $(req_per_cpu tg_max "$secs" | cut -d. -f1), wrk $(req_per_cpu wrk_max "$secs" | cut -d. -f1), oha $(req_per_cpu oha_max "$secs" | cut -d. -f1)."
     echo "h2 closed loop req per CPU-s: trafficgen $(req_per_cpu tg_h2max "$secs" | cut -d. -f1), h2load $(req_per_cpu h2load_max "$secs" | cut -d. -f1), oha $(req_per_cpu oha_h2max "$secs" | cut -d. -f1). h2 CPU per request at $h2_rate req/s (µs): trafficgen $(printf %.1f "$(cpu_per_req tg_h2rate "$secs")"), oha $(printf %.1f "$(cpu_per_req oha_h2rate "$secs")")."
     # What was changed and what it bought, kept by hand beside this script.
