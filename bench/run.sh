@@ -309,7 +309,9 @@ header='| tool | achieved req/s | CPU s | max RSS MiB | p99 ms (as reported) | r
     echo "a target below that cannot be met by a generator that sleeps between ticks."
     echo "Closed loop req per CPU-s: trafficgen $(req_per_cpu tg_max "$secs" | cut -d. -f1), wrk $(req_per_cpu wrk_max "$secs" | cut -d. -f1), oha $(req_per_cpu oha_max "$secs" | cut -d. -f1)."
     echo "h2 closed loop req per CPU-s: trafficgen $(req_per_cpu tg_h2max "$secs" | cut -d. -f1), h2load $(req_per_cpu h2load_max "$secs" | cut -d. -f1), oha $(req_per_cpu oha_h2max "$secs" | cut -d. -f1). h2 CPU per request at $h2_rate req/s (µs): trafficgen $(printf %.1f "$(cpu_per_req tg_h2rate "$secs")"), oha $(printf %.1f "$(cpu_per_req oha_h2rate "$secs")")."
-    # What was changed and what it bought, kept by hand beside this script.
-    if [ -f bench/notes.md ]; then echo; cat bench/notes.md; fi
+    # The static binary's size, and what was changed and what it bought: kept by hand beside this script.
+    for kept in bench/size.md bench/notes.md; do
+        if [ -f "$kept" ]; then echo; cat "$kept"; fi
+    done
 } > "$out"
 cat "$out"
