@@ -1,6 +1,9 @@
 //! Prometheus remote write (`--remote-write`): the registry `/metrics` serves, pushed as
 //! remote write 1.0 at the start of sending, every `--remote-write-interval`, and once more when
 //! the run's figures are final, so a short Job or a pod nothing can scrape still lands its series.
+//! Once the final figures have landed, each series is ended with a staleness marker, as
+//! Prometheus ends a scraped target's series when it goes: queries stop showing the run at its
+//! end, not five minutes (the lookback) later.
 //!
 //! Nothing here touches the send loop: a ticker gathers the registry (as a scrape would) into a
 //! bounded queue, and one task POSTs what is queued, retrying 5xx, 429 (after its `Retry-After`)
@@ -132,11 +135,7 @@ struct Shared {
 impl Shared {
     /// Queue the registry as it is now, dropping the oldest push when the queue is full.
     fn offer(&self) {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-        // Strictly later than the push before: Prometheus refuses a second value at the same
-        // millisecond, and the final push can follow a tick that closely.
-        let at = now.max(self.last_ms.load(Ordering::Relaxed) + 1);
-        self.last_ms.store(at, Ordering::Relaxed);
+        let at = self.stamp();
         let batch = wire::encode(&wire::write_request(&self.registry.gather(), &self.rw.labels, at));
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         if queue.len() >= QUEUE {
@@ -148,6 +147,29 @@ impl Shared {
         queue.push_back(batch);
         drop(queue);
         self.queued.notify_one();
+    }
+
+    /// The time of a new push, in ms: strictly later than the push before, as Prometheus refuses
+    /// a second value at the same millisecond, and the final push can follow a tick that closely.
+    fn stamp(&self) -> i64 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let at = now.max(self.last_ms.load(Ordering::Relaxed) + 1);
+        self.last_ms.store(at, Ordering::Relaxed);
+        at
+    }
+
+    /// End every series with a staleness marker, after the final figures have landed. One try
+    /// before `deadline`: if it fails, the series just end when Prometheus's lookback runs out.
+    async fn end_series(&self, deadline: Instant) {
+        let at = self.stamp();
+        let batch = wire::encode(&wire::write_request(&self.registry.gather(), &self.rw.labels, at).ended(at));
+        let left = deadline.saturating_duration_since(Instant::now());
+        let cause = match timeout(left, post::post(&self.rw, batch.body)).await {
+            Ok(Ok(())) => return,
+            Ok(Err(failure)) => failure.cause().to_string(),
+            Err(_) => format!("no answer within {left:?}"),
+        };
+        tracing::warn!(url = %self.rw.url, error = %cause, "the staleness markers were not remote-written: the run's series end in queries only when Prometheus's lookback (5 minutes by default) runs out");
     }
 
     /// Whether a push is queued.
@@ -200,16 +222,20 @@ impl Pusher {
         Pusher { shared, ticker, sender, finish }
     }
 
-    /// Push the final figures and wait up to [`FLUSH_TIMEOUT`] for every queued push; a final
-    /// push that failed is logged with its cause.
+    /// Push the final figures and wait up to [`FLUSH_TIMEOUT`] for every queued push, then end
+    /// the series; a final push that failed is logged with its cause.
     pub(crate) async fn finish(self) -> Counts {
         self.ticker.abort();
         let _ = self.ticker.await;
         self.shared.offer();
-        let _ = self.finish.send(Some(Instant::now() + FLUSH_TIMEOUT));
+        let deadline = Instant::now() + FLUSH_TIMEOUT;
+        let _ = self.finish.send(Some(deadline));
         let url = &self.shared.rw.url;
         match self.sender.await {
-            Ok(Ok(())) => tracing::info!(%url, "remote-wrote the final metrics"),
+            Ok(Ok(())) => {
+                tracing::info!(%url, "remote-wrote the final metrics");
+                self.shared.end_series(deadline).await;
+            }
             Ok(Err(cause)) => {
                 tracing::error!(%url, error = %cause, "the final remote write failed: the receiver lacks the run's final figures")
             }

@@ -132,15 +132,19 @@ async fn a_run_remote_written_to_a_prometheus_that_scrapes_nothing_lands_every_s
     let requests = summary["requests"].as_f64().unwrap();
     assert_eq!(requests, 1000.0, "{summary}");
 
-    let series = query(rx.addr, r#"{job="trafficgen"}"#, None);
+    // Every push's samples, with their times: the first is the run's start, at zero; a range
+    // leaves out the staleness markers that end the series.
+    let counter = r#"http_client_request_duration_seconds_count{job="trafficgen", route="/ok"}"#;
+    let times = sample_times(rx.addr, &format!("{counter}[1h]"));
+    let (first, last) = (times[0], *times.last().unwrap());
+    // Every series, as the final push left it; since then each has ended.
+    let series = query(rx.addr, r#"{job="trafficgen"}"#, Some(last));
     assert!(series.iter().all(|(m, _)| m["env"] == "ci" && m["instance"].as_str().is_some_and(|i| !i.is_empty())));
     let pushed: BTreeSet<String> = series.iter().map(|(m, _)| stored(m)).collect();
     let missing: Vec<&String> = scraped.difference(&pushed).collect();
     assert!(missing.is_empty(), "series of /metrics not remote-written: {missing:?}\npushed: {pushed:?}");
-    // Every push's samples, with their times: the first is the run's start, at zero.
-    let counter = r#"http_client_request_duration_seconds_count{job="trafficgen", route="/ok"}"#;
-    let times = sample_times(rx.addr, &format!("{counter}[1h]"));
-    let (first, last) = (times[0], *times.last().unwrap());
+    let live = query(rx.addr, r#"{job="trafficgen"}"#, None);
+    assert!(live.is_empty(), "series not ended by a staleness marker: {live:?}");
     let last_value = scalar(rx.addr, &format!("sum(last_over_time({counter}[1h]))"), None);
     let range = ((last - first) * 1000.0).round() as u64 + 500;
     let increase = scalar(rx.addr, &format!("sum(increase({counter}[{range}ms]))"), Some(last));

@@ -115,6 +115,20 @@ pub(crate) fn write_request(families: &[MetricFamily], external: &[(String, Stri
     WriteRequest { timeseries }
 }
 
+/// Prometheus's staleness marker: the one NaN that says a series has ended.
+const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
+
+impl WriteRequest {
+    /// The same series, each with only a staleness marker at `at_ms`: remote write 1.0 asks a
+    /// sender to send one when a series will no longer be appended to.
+    pub(crate) fn ended(mut self, at_ms: i64) -> WriteRequest {
+        for t in &mut self.timeseries {
+            t.samples = vec![Sample { value: f64::from_bits(STALE_NAN), timestamp: at_ms }];
+        }
+        self
+    }
+}
+
 /// The request as remote write sends it: protobuf, then snappy's block format (not its framed one).
 pub(crate) fn encode(request: &WriteRequest) -> Batch {
     let proto = prost::Message::encode_to_vec(request);
@@ -164,5 +178,11 @@ mod tests {
         let proto = snap::raw::Decoder::new().decompress_vec(&batch.body).unwrap();
         assert_eq!(<WriteRequest as prost::Message>::decode(&proto[..]).unwrap(), r);
         assert_eq!(batch.samples, 6);
+
+        // The same series end with one staleness marker each, Prometheus's own NaN.
+        let ended = r.clone().ended(2_000);
+        assert_eq!(names(&ended), names(&r));
+        let stale = |t: &TimeSeries| t.samples.len() == 1 && t.samples[0].value.to_bits() == 0x7ff0_0000_0000_0002;
+        assert!(ended.timeseries.iter().all(|t| stale(t) && t.samples[0].timestamp == 2_000), "{ended:?}");
     }
 }
