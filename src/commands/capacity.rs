@@ -6,6 +6,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use clap::ArgMatches;
+use futures_util::future::Shared;
 use futures_util::FutureExt;
 use serde::Serialize;
 
@@ -15,6 +16,7 @@ use crate::engine::send::send_all;
 use crate::input::config::{ConfigError, Format, Plan};
 use crate::input::threshold::{Figures, Threshold};
 use crate::net::remote_write::Pusher;
+use crate::output::metrics::Metrics;
 use crate::output::report::{self, Beside, Summary};
 use crate::settings::{pick, Env, Layered, RawConfig, Source};
 use setting::{duration, positive_duration, Cause, Invalid, Parsed};
@@ -201,34 +203,7 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
     // The whole search is one push series: each step's rate shows in Prometheus as it runs.
     let pusher = plan.output().remote_write().cloned().map(|rw| Pusher::start(rw, &metrics.registry));
     let mut s = Search::new(c.start, c.max, c.growth);
-    let mut steps: Vec<Step> = Vec::new();
-    let end = loop {
-        let rate = match s.next() {
-            Ok(rate) => rate,
-            Err(end) => break end,
-        };
-        // A signal while waiting for the target, or in the cool-down, ends the search.
-        let cooldown = if steps.is_empty() { Duration::ZERO } else { c.cooldown };
-        tokio::select! {
-            biased;
-            _ = shutdown.clone() => break Ending::Interrupted,
-            _ = tokio::time::sleep(cooldown) => {}
-        }
-        let step_plan = plan.step(rate, c.step_duration);
-        let started_at = std::time::SystemTime::now();
-        let sent = send_all(&step_plan, &metrics, shutdown.clone()).await;
-        if sent.interrupted {
-            break Ending::Interrupted;
-        }
-        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan, started_at, Beside::default()), &c.slos);
-        print_step(plan.output().format(), &step);
-        let limited = step.broke.is_empty() && !step.held;
-        s.record(rate, step.held);
-        steps.push(step);
-        if limited {
-            break Ending::GeneratorLimit;
-        }
-    };
+    let (steps, end) = climb(c, &mut s, &metrics, shutdown).await;
     if let Some(p) = pusher {
         p.finish().await;
     }
@@ -246,6 +221,45 @@ async fn search(c: &Capacity, shutdown: impl Future<Output = ()>) -> Result<Conc
     cluster::push(plan, metrics.render()).await;
     MetricsServer::stop(server).await;
     written.map(|()| outcome)
+}
+
+/// Send the steps `s` asks for, one after another with the cool-down between them, judging and
+/// printing each, until the search ends, the generator is the limit, or `shutdown` resolves.
+async fn climb(
+    c: &Capacity,
+    s: &mut Search,
+    metrics: &Metrics,
+    shutdown: Shared<impl Future<Output = ()>>,
+) -> (Vec<Step>, Ending) {
+    let plan = &c.plan;
+    let mut steps: Vec<Step> = Vec::new();
+    loop {
+        let rate = match s.next() {
+            Ok(rate) => rate,
+            Err(end) => return (steps, end),
+        };
+        // A signal while waiting for the target, or in the cool-down, ends the search.
+        let cooldown = if steps.is_empty() { Duration::ZERO } else { c.cooldown };
+        tokio::select! {
+            biased;
+            _ = shutdown.clone() => return (steps, Ending::Interrupted),
+            _ = tokio::time::sleep(cooldown) => {}
+        }
+        let step_plan = plan.step(rate, c.step_duration);
+        let started_at = std::time::SystemTime::now();
+        let sent = send_all(&step_plan, metrics, shutdown.clone()).await;
+        if sent.interrupted {
+            return (steps, Ending::Interrupted);
+        }
+        let step = judge(steps.len() + 1, rate, &sent.summary(&step_plan, started_at, Beside::default()), &c.slos);
+        print_step(plan.output().format(), &step);
+        let limited = step.broke.is_empty() && !step.held;
+        s.record(rate, step.held);
+        steps.push(step);
+        if limited {
+            return (steps, Ending::GeneratorLimit);
+        }
+    }
 }
 
 /// A step holds when every SLO holds, the target completed at least [`KEPT_UP`] of the rate
